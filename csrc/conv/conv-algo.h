@@ -1,0 +1,41 @@
+// One convolution algorithm bound to one layer's weights: created once (weights packed or
+// transformed there), then run many times with pointers only.
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "act/act-params.h"
+#include "common/isa.h"
+#include "conv/conv-params.h"
+
+namespace fc {
+
+// What every algorithm is built from: the layer, its weights (OIHW, K x C/g x R x S),
+// optional bias (K), the fused activation, and the ISA whose kernels it uses.
+struct ConvLayer {
+  ConvParams p;
+  const float* weight;
+  const float* bias;  // may be null
+  Activation act;
+  Isa isa;
+};
+
+class ConvAlgorithm {
+ public:
+  virtual ~ConvAlgorithm() = default;
+  virtual const char* name() const = 0;
+  // y[n][K][OH][OW] = act(conv(x) + bias + residual); residual has y's shape or is null.
+  // Shapes were validated by the plan; this only computes.
+  virtual void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual,
+                   int nthreads) const = 0;
+};
+
+// im2col + packed GEMM: the im2col matrix is formed while packing B. Any layer.
+std::unique_ptr<ConvAlgorithm> make_im2col_conv(const ConvLayer& layer);
+// Packed GEMM on the input itself, no im2col: 1x1, stride 1, unpadded layers.
+std::unique_ptr<ConvAlgorithm> make_pointwise_conv(const ConvLayer& layer);
+// Direct depthwise kernel (groups == in_channels, any channel multiplier).
+std::unique_ptr<ConvAlgorithm> make_depthwise_conv(const ConvLayer& layer);
+
+}  // namespace fc

@@ -1,0 +1,126 @@
+// Convolution as GEMM per image and group: Y_g[K/g x OH*OW] = W_g[K/g x C/g*R*S] * col(X_g).
+// W_g is packed once here; col(X_g) is never materialised: Im2colB writes it straight
+// into the packed B panels the micro-kernel reads.
+#include <algorithm>
+#include <cstring>
+
+#include "conv/conv-algo.h"
+#include "gemm/gemm.h"
+
+namespace fc {
+namespace {
+
+// B[k][j] = x[c][oh*sh - pt + r*dh][ow*sw - pl + s*dw] (0 outside), k = (c, r, s), j = (oh, ow).
+class Im2colB final : public BSource {
+ public:
+  Im2colB(const ConvParams& p, const float* x, size_t h, size_t w, size_t oh, size_t ow)
+      : p_(p), x_(x), h_(h), w_(w), oh_(oh), ow_(ow) {}
+
+  void pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const override {
+    const size_t nr = cfg.nr;
+    for (size_t k = 0; k < kc; ++k) {
+      const size_t kk = k0 + k;
+      const size_t s = kk % p_.kernel_w, r = (kk / p_.kernel_w) % p_.kernel_h, c = kk / (p_.kernel_w * p_.kernel_h);
+      const float* plane = x_ + c * h_ * w_;
+      for (size_t jp = 0; jp < nc; jp += nr) {
+        float* dst = buf + (jp / nr) * kc * nr + k * nr;
+        const size_t cols = std::min(nr, nc - jp);
+        fill_row(plane, r, s, j0 + jp, cols, dst);
+        std::fill(dst + cols, dst + nr, 0.f);
+      }
+    }
+  }
+
+ private:
+  // Writes `count` values of one im2col row starting at output position j, one output row at a time.
+  void fill_row(const float* plane, size_t r, size_t s, size_t j, size_t count, float* dst) const {
+    while (count > 0) {
+      const size_t oh = j / ow_, ow0 = j % ow_;
+      const size_t seg = std::min(count, ow_ - ow0);
+      const ptrdiff_t ih = static_cast<ptrdiff_t>(oh * p_.stride_h + r * p_.dilation_h) - static_cast<ptrdiff_t>(p_.pad_top);
+      if (ih < 0 || ih >= static_cast<ptrdiff_t>(h_)) {
+        std::fill(dst, dst + seg, 0.f);
+      } else {
+        const float* row = plane + ih * w_;
+        const ptrdiff_t base = static_cast<ptrdiff_t>(s * p_.dilation_w) - static_cast<ptrdiff_t>(p_.pad_left);
+        const ptrdiff_t sw = static_cast<ptrdiff_t>(p_.stride_w), wi = static_cast<ptrdiff_t>(w_);
+        // Columns ow with 0 <= base + ow*sw < w form one interval [lo, hi).
+        ptrdiff_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
+        ptrdiff_t hi = base >= wi ? 0 : (wi - base + sw - 1) / sw;
+        lo = std::clamp<ptrdiff_t>(lo - static_cast<ptrdiff_t>(ow0), 0, seg);
+        hi = std::clamp<ptrdiff_t>(hi - static_cast<ptrdiff_t>(ow0), lo, seg);
+        std::fill(dst, dst + lo, 0.f);
+        const float* src = row + base + static_cast<ptrdiff_t>(ow0) * sw;
+        if (sw == 1) {
+          std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
+        } else {
+          for (ptrdiff_t q = lo; q < hi; ++q) dst[q] = src[q * sw];
+        }
+        std::fill(dst + hi, dst + seg, 0.f);
+      }
+      dst += seg;
+      j += seg;
+      count -= seg;
+    }
+  }
+
+  const ConvParams& p_;
+  const float* x_;
+  size_t h_, w_, oh_, ow_;
+};
+
+class GemmConv final : public ConvAlgorithm {
+ public:
+  GemmConv(const ConvLayer& l, bool pointwise)
+      : p_(l.p), pointwise_(pointwise), act_(l.act), cfg_(gemm_config(l.isa)) {
+    const size_t kg = p_.group_out(), depth = p_.gemm_depth();
+    for (size_t g = 0; g < p_.groups; ++g)
+      weights_.emplace_back(cfg_, kg, depth, StridedMatrix{l.weight + g * kg * depth, static_cast<ptrdiff_t>(depth), 1});
+    if (l.bias) bias_.assign(l.bias, l.bias + p_.out_channels);
+  }
+
+  const char* name() const override { return pointwise_ ? "pointwise" : "im2col"; }
+
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
+    const size_t oh = p_.out_h(h), ow = p_.out_w(w), spatial = oh * ow;
+    const size_t cg = p_.group_in(), kg = p_.group_out();
+    for (size_t b = 0; b < n; ++b) {
+      for (size_t g = 0; g < p_.groups; ++g) {
+        const float* xg = x + (b * p_.in_channels + g * cg) * h * w;
+        const size_t out_off = (b * p_.out_channels + g * kg) * spatial;
+        Epilogue ep;
+        ep.bias = bias_.empty() ? nullptr : bias_.data() + g * kg;
+        ep.residual = residual ? residual + out_off : nullptr;
+        ep.ld_residual = static_cast<ptrdiff_t>(spatial);
+        ep.act = act_;
+        if (pointwise_) {
+          StridedB src({xg, static_cast<ptrdiff_t>(h * w), 1});
+          gemm(cfg_, kg, spatial, cg, weights_[g], src, y + out_off, spatial, ep, nthreads);
+        } else {
+          Im2colB src(p_, xg, h, w, oh, ow);
+          gemm(cfg_, kg, spatial, p_.gemm_depth(), weights_[g], src, y + out_off, spatial, ep, nthreads);
+        }
+      }
+    }
+  }
+
+ private:
+  ConvParams p_;
+  bool pointwise_;  // B is the input itself: 1x1, stride 1, no padding
+  Activation act_;
+  const GemmConfig& cfg_;
+  std::vector<PackedA> weights_;
+  std::vector<float> bias_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvAlgorithm> make_im2col_conv(const ConvLayer& layer) {
+  return std::make_unique<GemmConv>(layer, false);
+}
+
+std::unique_ptr<ConvAlgorithm> make_pointwise_conv(const ConvLayer& layer) {
+  return std::make_unique<GemmConv>(layer, true);
+}
+
+}  // namespace fc

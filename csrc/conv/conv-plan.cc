@@ -1,0 +1,45 @@
+#include "conv/conv-plan.h"
+
+#include "common/check.h"
+
+namespace fc {
+
+ConvPlan::ConvPlan(const ConvParams& p, std::vector<float> weight, std::vector<float> bias, Activation act,
+                   std::string algo, Isa isa)
+    : p_(p), weight_(std::move(weight)), bias_(std::move(bias)), act_(act), algo_(std::move(algo)), isa_(isa) {
+  p_.validate();
+  const size_t expect = p_.out_channels * p_.group_in() * p_.kernel_h * p_.kernel_w;
+  FC_CHECK(weight_.size() == expect, "weight has ", weight_.size(), " values, layer ", p_.describe(), " needs ", expect);
+  FC_CHECK(bias_.empty() || bias_.size() == p_.out_channels, "bias has ", bias_.size(), " values, expected ",
+           p_.out_channels, " (one per output channel)");
+  if (algo_ != "auto") {
+    const std::string why = conv_algorithm(algo_).cannot_run(p_);
+    std::string can;
+    for (const auto& a : conv_algorithms())
+      if (a.cannot_run(p_).empty()) can += std::string(can.empty() ? "" : ", ") + a.name;
+    FC_CHECK(why.empty(), "algorithm '", algo_, "' cannot run layer ", p_.describe(), ": ", why,
+             "; algorithms that can: ", can);
+  }
+}
+
+const ConvAlgorithm& ConvPlan::algorithm_for(size_t h, size_t w) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto hit = by_size_.find({h, w});
+  if (hit != by_size_.end()) return *hit->second;
+  p_.out_h(h);  // validates that the kernel fits
+  p_.out_w(w);
+  const std::string name = algo_ == "auto" ? choose_conv_algo(p_, h, w, isa_) : algo_;
+  auto& slot = built_[name];
+  if (!slot) {
+    ConvLayer layer{p_, weight_.data(), bias_.empty() ? nullptr : bias_.data(), act_, isa_};
+    slot = conv_algorithm(name).create(layer);
+  }
+  by_size_[{h, w}] = slot.get();
+  return *slot;
+}
+
+void ConvPlan::run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const {
+  algorithm_for(h, w).run(x, n, h, w, y, residual, nthreads);
+}
+
+}  // namespace fc

@@ -1,0 +1,39 @@
+// A convolution layer ready to run: weights owned, algorithm chosen per input size and
+// built (packed) once, then reused by every run. Safe to run from several threads.
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "conv/conv-registry.h"
+
+namespace fc {
+
+class ConvPlan {
+ public:
+  // weight: K x C/g x R x S (OIHW); bias: K floats or empty. algo: "auto" or a registered name.
+  ConvPlan(const ConvParams& p, std::vector<float> weight, std::vector<float> bias, Activation act,
+           std::string algo, Isa isa);
+
+  const ConvParams& params() const { return p_; }
+  const std::string& algo_preference() const { return algo_; }
+  // The algorithm this plan runs for an h x w input (built on first use).
+  const ConvAlgorithm& algorithm_for(size_t h, size_t w) const;
+  // x: n x C x h x w; y and residual (optional): n x K x out_h(h) x out_w(w).
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const;
+
+ private:
+  ConvParams p_;
+  std::vector<float> weight_, bias_;
+  Activation act_;
+  std::string algo_;
+  Isa isa_;
+  mutable std::mutex mu_;
+  mutable std::map<std::string, std::unique_ptr<ConvAlgorithm>> built_;
+  mutable std::map<std::pair<size_t, size_t>, const ConvAlgorithm*> by_size_;
+};
+
+}  // namespace fc

@@ -1,0 +1,21 @@
+#include "gemm/gemm-config.h"
+
+namespace fc {
+
+// Columns: isa, kernel name, kernel, MR, NR, KC, MC, NC.
+// KC x NR x 4 bytes of B fit L1 (32 KiB on Zen 4, 48 KiB on Sapphire Rapids);
+// MC x KC x 4 of A fits half of L2 (1-2 MiB); NC x KC x 4 of B fits L2/L3.
+static const GemmConfig kConfigs[kIsaCount] = {
+    {Isa::generic, "f32-gemm-6x8-scalar", f32_gemm_ukernel_6x8__scalar, 6, 8, 256, 96, 2048},
+#if defined(FASTCONV_NO_X86_KERNELS)
+    {Isa::avx2, "f32-gemm-6x8-scalar", f32_gemm_ukernel_6x8__scalar, 6, 8, 256, 96, 2048},
+    {Isa::avx512, "f32-gemm-6x8-scalar", f32_gemm_ukernel_6x8__scalar, 6, 8, 256, 96, 2048},
+#else
+    {Isa::avx2, "f32-gemm-6x16-avx2", f32_gemm_ukernel_6x16__avx2, 6, 16, 256, 120, 3072},
+    {Isa::avx512, "f32-gemm-14x32-avx512f", f32_gemm_ukernel_14x32__avx512f, 14, 32, 256, 112, 3072},
+#endif
+};
+
+const GemmConfig& gemm_config(Isa isa) { return kConfigs[static_cast<int>(isa)]; }
+
+}  // namespace fc

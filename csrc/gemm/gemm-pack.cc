@@ -1,0 +1,69 @@
+// Packing, apart from compute: copies strided A/B blocks into the panel layout the
+// micro-kernels stream through. Zero padding makes edge panels safe to read in full.
+#include <algorithm>
+#include <cstring>
+
+#include "gemm/gemm.h"
+
+namespace fc {
+
+void pack_a_strided(StridedMatrix a, size_t mc, size_t kc, size_t mr, float* dst) {
+  for (size_t i0 = 0; i0 < mc; i0 += mr) {
+    const size_t rows = std::min(mr, mc - i0);
+    if (a.cs == 1) {
+      // Row-major A: read each row contiguously, scatter into the panel with stride mr.
+      for (size_t r = 0; r < rows; ++r) {
+        const float* src = a.data + (i0 + r) * a.rs;
+        for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
+      }
+    } else {
+      for (size_t k = 0; k < kc; ++k)
+        for (size_t r = 0; r < rows; ++r) dst[k * mr + r] = a.data[(i0 + r) * a.rs + k * a.cs];
+    }
+    for (size_t r = rows; r < mr; ++r)
+      for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.f;
+    dst += kc * mr;
+  }
+}
+
+void pack_b_strided(StridedMatrix b, size_t kc, size_t nc, size_t nr, float* dst) {
+  for (size_t j0 = 0; j0 < nc; j0 += nr) {
+    const size_t cols = std::min(nr, nc - j0);
+    for (size_t k = 0; k < kc; ++k) {
+      float* d = dst + k * nr;
+      const float* src = b.data + k * b.rs + j0 * b.cs;
+      if (b.cs == 1) {
+        std::memcpy(d, src, cols * sizeof(float));
+      } else {
+        for (size_t j = 0; j < cols; ++j) d[j] = src[j * b.cs];
+      }
+      std::fill(d + cols, d + nr, 0.f);
+    }
+    dst += kc * nr;
+  }
+}
+
+const float* StridedA::block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const {
+  pack_a_strided({a_.data + i0 * a_.rs + k0 * a_.cs, a_.rs, a_.cs}, mc, kc, cfg.mr, buf);
+  return buf;
+}
+
+void StridedB::pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const {
+  pack_b_strided({b_.data + k0 * b_.rs + j0 * b_.cs, b_.rs, b_.cs}, kc, nc, cfg.nr, buf);
+}
+
+// Layout: for each k block [k0, k0+kc): all ceil(m/MR) panels of kc x MR, so the
+// block for rows [i0, i0+mc) is one contiguous run starting at panel i0/MR.
+PackedA::PackedA(const GemmConfig& cfg, size_t m, size_t k, StridedMatrix a)
+    : m_(m), k_(k), m_padded_((m + cfg.mr - 1) / cfg.mr * cfg.mr), data_(m_padded_ * std::max<size_t>(k, 1)) {
+  for (size_t k0 = 0; k0 < k; k0 += cfg.kc) {
+    const size_t kc = std::min(cfg.kc, k - k0);
+    pack_a_strided({a.data + k0 * a.cs, a.rs, a.cs}, m, kc, cfg.mr, data_.data() + k0 * m_padded_);
+  }
+}
+
+const float* PackedA::block(const GemmConfig& cfg, size_t i0, size_t, size_t k0, size_t kc, float*) const {
+  return data_.data() + k0 * m_padded_ + i0 * kc;  // i0 is a multiple of MR
+}
+
+}  // namespace fc

@@ -1,0 +1,42 @@
+// The GEMM micro-kernel contract, shared by every ISA's kernel file.
+//
+// A micro-kernel computes one MR x NR tile: c[r][j] (op)= sum_k a[k][r] * b[k][j] over kc,
+// a packed as kc rows of MR floats, b as kc rows of NR floats (zero-padded panels).
+// Only the first m rows and n columns (m <= MR, n <= NR) of c are read or written.
+// On the last k block it applies the epilogue in registers:
+//   c = clamp(leaky(acc + bias + residual), lo, hi)
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace fc {
+
+enum GemmTileFlags : uint32_t {
+  kTileAccumulate = 1u << 0,  // add to the values already in c (k blocks after the first)
+  kTileFinal = 1u << 1,       // last k block: apply bias, residual, leaky, clamp
+  kTileBiasRow = 1u << 2,     // bias[r] added to row r
+  kTileBiasCol = 1u << 3,     // bias[j] added to column j
+  kTileResidual = 1u << 4,    // residual[r * ld_residual + j] added
+  kTileLeaky = 1u << 5,       // x < 0 ? leaky * x : x
+  kTileClamp = 1u << 6,       // min(max(x, lo), hi)
+};
+
+struct GemmTileParams {
+  uint32_t flags;
+  const float* bias;      // already offset to this tile's first row or column
+  const float* residual;  // already offset to this tile's first element
+  ptrdiff_t ld_residual;
+  float lo, hi, leaky;
+};
+
+using gemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c,
+                                 ptrdiff_t ldc, const GemmTileParams* params);
+
+void f32_gemm_ukernel_6x8__scalar(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
+                                  const GemmTileParams*);
+void f32_gemm_ukernel_6x16__avx2(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
+                                 const GemmTileParams*);
+void f32_gemm_ukernel_14x32__avx512f(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
+                                     const GemmTileParams*);
+
+}  // namespace fc

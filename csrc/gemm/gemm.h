@@ -1,0 +1,84 @@
+// Packed SGEMM: C[M x N] = epilogue(A[M x K] * B[K x N]), BLIS-style.
+//
+// A and B reach the driver through "sources" that pack one block at a time, so the
+// same five loops serve a plain strided matrix, weights packed once in a plan, and
+// an image whose im2col matrix is formed on the fly while packing (csrc/conv/).
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "act/act-params.h"
+#include "gemm/gemm-config.h"
+
+namespace fc {
+
+// Element (i, j) of a strided matrix lives at data[i * rs + j * cs].
+struct StridedMatrix {
+  const float* data;
+  ptrdiff_t rs, cs;
+};
+
+// Produces packed A blocks: ceil(mc / MR) panels, each kc rows of MR floats, zero-padded.
+class ASource {
+ public:
+  virtual ~ASource() = default;
+  // Returns the packed block for rows [i0, i0+mc), depth [k0, k0+kc); may pack into buf.
+  virtual const float* block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const = 0;
+};
+
+// Produces packed B blocks: ceil(nc / NR) panels, each kc rows of NR floats, zero-padded.
+class BSource {
+ public:
+  virtual ~BSource() = default;
+  virtual void pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const = 0;
+};
+
+class StridedA final : public ASource {
+ public:
+  explicit StridedA(StridedMatrix a) : a_(a) {}
+  const float* block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const override;
+
+ private:
+  StridedMatrix a_;
+};
+
+class StridedB final : public BSource {
+ public:
+  explicit StridedB(StridedMatrix b) : b_(b) {}
+  void pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const override;
+
+ private:
+  StridedMatrix b_;
+};
+
+// A packed once (a plan's weights) in the exact block layout the driver walks.
+class PackedA final : public ASource {
+ public:
+  PackedA(const GemmConfig& cfg, size_t m, size_t k, StridedMatrix a);
+  const float* block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const override;
+  size_t rows() const { return m_; }
+  size_t depth() const { return k_; }
+
+ private:
+  size_t m_, k_, m_padded_;
+  std::vector<float> data_;
+};
+
+struct Epilogue {
+  const float* bias = nullptr;  // length M (bias_per_column false) or N (true)
+  bool bias_per_column = false;
+  const float* residual = nullptr;  // M x N, row stride ld_residual
+  ptrdiff_t ld_residual = 0;
+  Activation act;
+};
+
+// C = epilogue(A * B); C has row stride ldc (columns contiguous). Uses up to nthreads threads.
+void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a, const BSource& b, float* c,
+          ptrdiff_t ldc, const Epilogue& ep, int nthreads);
+
+// Packing primitives, shared by the sources above and by conv's im2col source.
+void pack_a_strided(StridedMatrix a, size_t mc, size_t kc, size_t mr, float* dst);
+void pack_b_strided(StridedMatrix b, size_t kc, size_t nc, size_t nr, float* dst);
+
+}  // namespace fc

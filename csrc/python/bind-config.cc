@@ -1,0 +1,33 @@
+// ISA selection, threads and build facts.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <vector>
+
+#include "common/isa.h"
+#include "common/threads.h"
+#include "gemm/gemm-config.h"
+
+namespace py = pybind11;
+
+void bind_config(py::module_& m) {
+  using namespace fc;
+  m.def("active_isa", [] { return std::string(isa_name(active_isa())); });
+  m.def("best_isa", [] { return std::string(isa_name(best_supported_isa())); });
+  m.def("available_isas", [] {
+    std::vector<std::string> out;
+    for (int i = 0; i <= static_cast<int>(best_supported_isa()); ++i) out.push_back(isa_name(static_cast<Isa>(i)));
+    return out;
+  });
+  m.def("set_isa", [](const std::string& name) { set_active_isa(isa_from_name(name)); });
+  m.def("num_threads", &num_threads);
+  m.def("set_num_threads", &set_num_threads);
+  m.def("gemm_kernel", [](const std::string& isa) { return std::string(gemm_config(isa_from_name(isa)).ukernel_name); });
+#if defined(__clang__)
+  m.attr("compiler") = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  m.attr("compiler") = "gcc " __VERSION__;
+#else
+  m.attr("compiler") = "unknown";
+#endif
+}

@@ -1,0 +1,30 @@
+// AVX2 + FMA vector traits (8 floats). Include only from files named *-avx2.cc.
+#pragma once
+#include <immintrin.h>
+
+struct VAvx2 {
+  using reg = __m256;
+  static constexpr int W = 8;
+
+  static inline __m256i mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static inline reg set1(float v) { return _mm256_set1_ps(v); }
+  static inline reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static inline void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
+  static inline reg load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
+  static inline void store_n(float* p, reg v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  static inline reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static inline reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
+  static inline reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static inline reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+  static inline reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static inline reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
+  static inline reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
+  static inline reg abs(reg a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.f), a); }
+  static inline reg floor(reg a) { return _mm256_floor_ps(a); }
+  static inline reg pow2i(reg n) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  }
+  static inline reg select_neg(reg x, reg a, reg b) { return _mm256_blendv_ps(b, a, x); }
+};

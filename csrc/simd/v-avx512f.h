@@ -1,0 +1,30 @@
+// AVX-512 (F, DQ, BW, VL) vector traits (16 floats). Include only from files named *-avx512f.cc.
+#pragma once
+#include <immintrin.h>
+
+struct VAvx512 {
+  using reg = __m512;
+  static constexpr int W = 16;
+
+  static inline __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static inline reg set1(float v) { return _mm512_set1_ps(v); }
+  static inline reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static inline void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static inline reg load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static inline void store_n(float* p, reg v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  static inline reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static inline reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
+  static inline reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static inline reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
+  static inline reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static inline reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
+  static inline reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
+  static inline reg abs(reg a) { return _mm512_abs_ps(a); }
+  static inline reg floor(reg a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+  static inline reg pow2i(reg n) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+  }
+  static inline reg select_neg(reg x, reg a, reg b) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), b, a);
+  }
+};

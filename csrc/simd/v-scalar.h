@@ -1,0 +1,41 @@
+// Portable vector traits on GCC/Clang vector extensions: SSE2 on baseline x86-64, NEON on Arm.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+struct VScalar {
+  typedef float reg __attribute__((vector_size(16), aligned(4)));
+  typedef int32_t ireg __attribute__((vector_size(16), aligned(4)));
+  static constexpr int W = 4;
+
+  static inline reg set1(float v) { return reg{v, v, v, v}; }
+  static inline reg load(const float* p) { reg r; std::memcpy(&r, p, sizeof r); return r; }
+  static inline void store(float* p, reg v) { std::memcpy(p, &v, sizeof v); }
+  static inline reg load_n(const float* p, int n) {
+    reg r = set1(0.f);
+    for (int i = 0; i < n; ++i) r[i] = p[i];
+    return r;
+  }
+  static inline void store_n(float* p, reg v, int n) {
+    for (int i = 0; i < n; ++i) p[i] = v[i];
+  }
+  static inline reg add(reg a, reg b) { return a + b; }
+  static inline reg sub(reg a, reg b) { return a - b; }
+  static inline reg mul(reg a, reg b) { return a * b; }
+  static inline reg div(reg a, reg b) { return a / b; }
+  static inline reg fma(reg a, reg b, reg c) { return a * b + c; }
+  static inline reg max(reg a, reg b) { return a > b ? a : b; }
+  static inline reg min(reg a, reg b) { return a < b ? a : b; }
+  static inline reg abs(reg a) { return a < 0 ? -a : a; }
+  static inline reg floor(reg a) {
+    reg t = __builtin_convertvector(__builtin_convertvector(a, ireg), reg);
+    return t > a ? t - 1.f : t;
+  }
+  static inline reg pow2i(reg n) {
+    ireg bits = (__builtin_convertvector(n, ireg) + 127) << 23;
+    reg r;
+    std::memcpy(&r, &bits, sizeof r);
+    return r;
+  }
+  static inline reg select_neg(reg x, reg a, reg b) { return x < 0 ? a : b; }
+};
