@@ -1,10 +1,9 @@
 // Direct depthwise convolution: each (image, output channel) plane is independent, so
 // threads take planes; the activation runs on each plane while it is still in cache.
-#include <omp.h>
-
 #include <vector>
 
 #include "act/activation.h"
+#include "common/parallel.h"
 #include "conv/conv-algo.h"
 #include "conv/dwconv-kernels.h"
 
@@ -34,9 +33,7 @@ class DepthwiseConv final : public ConvAlgorithm {
   void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
     const size_t oh = p_.out_h(h), ow = p_.out_w(w), taps = p_.kernel_h * p_.kernel_w;
     const size_t k = p_.out_channels, mult = p_.group_out();
-    const ptrdiff_t planes = static_cast<ptrdiff_t>(n * k);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (planes > 1 && nthreads > 1)
-    for (ptrdiff_t i = 0; i < planes; ++i) {
+    parallel_for(n * k, nthreads, [&](size_t i) {
       const size_t b = i / k, ch = i % k, c = ch / mult;
       DwPlaneArgs a;
       a.x = x + (b * p_.in_channels + c) * h * w;
@@ -50,7 +47,7 @@ class DepthwiseConv final : public ConvAlgorithm {
       a.ow = ow;
       kernel_(p_, a);
       act_fn_(act_, a.y, oh * ow);
-    }
+    });
   }
 
  private:

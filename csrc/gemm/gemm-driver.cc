@@ -1,11 +1,10 @@
 // The five loops around the micro-kernel (BLIS): NC -> KC (pack B) -> MC (pack A) -> NR -> MR.
-// Threads split the output into disjoint column (or row) ranges, each walking the
-// loops over its own range with its own packing buffers.
-#include <omp.h>
-
+// Tasks (see gemm() below) are disjoint column (or row) ranges of C, each walking the
+// loops over its own range with its own per-thread packing buffers.
 #include <algorithm>
 
 #include "act/activation.h"
+#include "common/parallel.h"
 #include "common/scratch.h"
 #include "gemm/gemm.h"
 
@@ -74,34 +73,63 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
   }
 }
 
-// Splits [0, extent) into nt ranges on multiples of `align`, as evenly as tiles allow.
-Range split(size_t extent, size_t align, int nt, int t, bool along_n, size_t m, size_t n) {
-  const size_t tiles = (extent + align - 1) / align;
-  const size_t lo = std::min(extent, tiles * t / nt * align), hi = std::min(extent, tiles * (t + 1) / nt * align);
-  return along_n ? Range{0, m, lo, hi} : Range{lo, hi, 0, n};
+// Packs all of A (m x k) into PackedA's layout, in parallel over (k block, MC row block).
+void pack_a_all(const GemmConfig& cfg, size_t m, size_t k, const ASource& a, float* dst, size_t m_padded,
+                int nthreads) {
+  const size_t kblocks = (k + cfg.kc - 1) / cfg.kc, mblocks = (m + cfg.mc - 1) / cfg.mc;
+  parallel_for(kblocks * mblocks, nthreads, [&](size_t t) {
+    const size_t k0 = (t / mblocks) * cfg.kc, i0 = (t % mblocks) * cfg.mc;
+    const size_t kc = std::min(cfg.kc, k - k0), mc = std::min(cfg.mc, m - i0);
+    float* out = dst + k0 * m_padded + i0 * kc;
+    const float* src = a.block(cfg, i0, mc, k0, kc, out);
+    if (src != out) std::copy(src, src + round_up(mc, cfg.mr) * kc, out);
+  });
 }
 
 }  // namespace
 
+// Work is cut into a few tasks per thread, claimed dynamically (common/parallel.h), so a
+// late or slow thread costs only its own share. Tasks are column ranges of C when N
+// allows (every B panel is packed exactly once; A is shared, packed once up front) and
+// row ranges otherwise (small N: each task packs the small B itself).
 void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a, const BSource& b, float* c,
           ptrdiff_t ldc, const Epilogue& ep, int nthreads) {
   if (m == 0 || n == 0) return;
   const size_t tiles_m = (m + cfg.mr - 1) / cfg.mr, tiles_n = (n + cfg.nr - 1) / cfg.nr;
-  // Below ~1 MFLOP a parallel region costs more than it saves.
+  // Below ~1 MFLOP waking another thread costs more than it saves.
   const double flops = 2.0 * m * n * std::max<size_t>(k, 1);
-  int nt = flops < 1e6 ? 1 : std::max(1, nthreads);
-  const bool along_n = tiles_n >= tiles_m || tiles_n >= static_cast<size_t>(4 * nt);
-  nt = static_cast<int>(std::min<size_t>(nt, along_n ? tiles_n : tiles_m));
+  const size_t nt = flops < 1e6 ? 1 : static_cast<size_t>(std::max(1, nthreads));
   if (nt <= 1) {
     gemm_range(cfg, k, a, b, c, ldc, ep, Range{0, m, 0, n});
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), nteam = omp_get_num_threads();
-    const Range rg = along_n ? split(n, cfg.nr, nteam, t, true, m, n) : split(m, cfg.mr, nteam, t, false, m, n);
-    if (rg.m0 < rg.m1 && rg.n0 < rg.n1) gemm_range(cfg, k, a, b, c, ldc, ep, rg);
+  constexpr size_t kTasksPerThread = 4;
+  const bool along_n = tiles_n >= kTasksPerThread * nt || tiles_n >= tiles_m;
+  if (!along_n) {
+    const size_t rows = (tiles_m + kTasksPerThread * nt - 1) / (kTasksPerThread * nt) * cfg.mr;
+    const size_t tasks = (m + rows - 1) / rows;
+    parallel_for(tasks, static_cast<int>(nt), [&](size_t t) {
+      gemm_range(cfg, k, a, b, c, ldc, ep, Range{t * rows, std::min(m, (t + 1) * rows), 0, n});
+    });
+    return;
   }
+  // Columns per task: a few tasks per thread, but no narrower than 4 panels (so an A block
+  // fetched into L2 serves several B panels) and no wider than NC.
+  size_t cols = (tiles_n + kTasksPerThread * nt - 1) / (kTasksPerThread * nt);
+  cols = std::min(std::max<size_t>(cols, 4), std::max<size_t>(cfg.nc / cfg.nr, 1)) * cfg.nr;
+  const size_t tasks = (n + cols - 1) / cols;
+  const ASource* asrc = &a;
+  PackedAView packed(nullptr, 0);
+  if (tasks > 1 && !a.prepacked()) {  // one copy of packed A for all tasks
+    const size_t m_padded = tiles_m * cfg.mr;
+    float* buf = thread_scratch(kScratchPackAll, m_padded * std::max<size_t>(k, 1));
+    pack_a_all(cfg, m, k, a, buf, m_padded, static_cast<int>(nt));
+    packed = PackedAView(buf, m_padded);
+    asrc = &packed;
+  }
+  parallel_for(tasks, static_cast<int>(nt), [&](size_t t) {
+    gemm_range(cfg, k, *asrc, b, c, ldc, ep, Range{0, m, t * cols, std::min(n, (t + 1) * cols)});
+  });
 }
 
 }  // namespace fc

@@ -25,6 +25,23 @@ class ASource {
   virtual ~ASource() = default;
   // Returns the packed block for rows [i0, i0+mc), depth [k0, k0+kc); may pack into buf.
   virtual const float* block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const = 0;
+  // True when block() only returns a pointer (nothing is packed per call): the driver
+  // then lets every thread read the same A; otherwise it packs A once per call up front.
+  virtual bool prepacked() const { return false; }
+};
+
+// A view of A already packed in PackedA's layout (for each k block of KC, every MR panel).
+class PackedAView final : public ASource {
+ public:
+  PackedAView(const float* data, size_t m_padded) : data_(data), m_padded_(m_padded) {}
+  const float* block(const GemmConfig&, size_t i0, size_t, size_t k0, size_t kc, float*) const override {
+    return data_ + k0 * m_padded_ + i0 * kc;
+  }
+  bool prepacked() const override { return true; }
+
+ private:
+  const float* data_;
+  size_t m_padded_;
 };
 
 // Produces packed B blocks: ceil(nc / NR) panels, each kc rows of NR floats, zero-padded.
@@ -57,6 +74,7 @@ class PackedA final : public ASource {
  public:
   PackedA(const GemmConfig& cfg, size_t m, size_t k, StridedMatrix a);
   const float* block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const override;
+  bool prepacked() const override { return true; }
   size_t rows() const { return m_; }
   size_t depth() const { return k_; }
 

@@ -1,0 +1,48 @@
+// Measures this machine's fp32 FMA peak with the active ISA's probe: every thread runs
+// the probe in short bursts until the time is up; flops of all threads / wall time.
+#include <omp.h>
+
+#include <chrono>
+
+#include "bench/fma-peak.h"
+#include "common/check.h"
+#include "common/isa.h"
+
+namespace fc {
+namespace {
+
+fma_peak_fn peak_kernel(Isa isa) {
+#if !defined(FASTCONV_NO_X86_KERNELS)
+  if (isa == Isa::avx512) return f32_fma_peak__avx512f;
+  if (isa == Isa::avx2) return f32_fma_peak__avx2;
+#endif
+  (void)isa;
+  return f32_fma_peak__scalar;
+}
+
+}  // namespace
+
+double measure_fma_peak(double seconds, int threads) {
+  FC_CHECK(seconds > 0 && seconds <= 60, "seconds must be in (0, 60], got ", seconds);
+  FC_CHECK(threads >= 1 && threads <= 4096, "threads must be >= 1, got ", threads);
+  const fma_peak_fn kernel = peak_kernel(active_isa());
+  using clock = std::chrono::steady_clock;
+  constexpr size_t kBurst = 1 << 16;  // ~0.1-1 ms per burst: the clock is read rarely
+  float sink = 0.f;
+  kernel(kBurst, &sink);  // warm-up: clocks ramp up, code is paged in
+  uint64_t flops = 0;
+  const auto t0 = clock::now();
+#pragma omp parallel num_threads(threads) reduction(+ : flops)
+  {
+    float local = 0.f;
+    while (std::chrono::duration<double>(clock::now() - t0).count() < seconds) flops += kernel(kBurst, &local);
+#pragma omp atomic
+    sink += local;
+  }
+  const double wall = std::chrono::duration<double>(clock::now() - t0).count();
+  volatile float keep = sink;
+  (void)keep;
+  return static_cast<double>(flops) / wall * 1e-9;
+}
+
+}  // namespace fc

@@ -1,0 +1,30 @@
+// parallel_for: runs tasks 0..n-1 on up to `nthreads` threads of one persistent pool.
+//
+// Why not an OpenMP parallel region: a region ends in a barrier that waits for every
+// thread of the team, so on a loaded machine (more runnable threads than cores, or the
+// spinning workers of another library in the same process) one descheduled worker
+// stalls the whole call for a scheduler time slice (4 ms here, against ~0.2 ms of work
+// for a 256^3 GEMM). Here the calling thread claims tasks from a shared counter along
+// with the workers and waits only for tasks that were claimed: a worker that wakes late
+// finds nothing left and costs nothing (onnxruntime's pool works the same way).
+//
+// Tasks must not throw. Calls from several threads at once are safe: the pool serves one
+// call at a time and any other call (or a nested one) runs its tasks on its own thread.
+#pragma once
+#include <cstddef>
+#include <type_traits>
+
+namespace fc {
+
+using parallel_task_fn = void (*)(void* ctx, size_t task);
+
+void parallel_run(size_t ntasks, int nthreads, parallel_task_fn fn, void* ctx);
+
+template <class F>
+void parallel_for(size_t ntasks, int nthreads, F&& f) {
+  using Fn = std::remove_reference_t<F>;
+  parallel_run(ntasks, nthreads, [](void* ctx, size_t i) { (*static_cast<Fn*>(ctx))(i); },
+               const_cast<void*>(static_cast<const void*>(&f)));
+}
+
+}  // namespace fc
