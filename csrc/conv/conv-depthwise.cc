@@ -4,6 +4,7 @@
 
 #include "act/activation.h"
 #include "common/parallel.h"
+#include "common/scratch.h"
 #include "conv/conv-algo.h"
 #include "conv/dwconv-kernels.h"
 
@@ -33,6 +34,10 @@ class DepthwiseConv final : public ConvAlgorithm {
   void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
     const size_t oh = p_.out_h(h), ow = p_.out_w(w), taps = p_.kernel_h * p_.kernel_w;
     const size_t k = p_.out_channels, mult = p_.group_out();
+    // The padded, phase-split copy of the input rows (DwPlaneArgs): full vector loads of
+    // the last output vector stay inside it, for vectors of up to 16 floats.
+    const size_t work_rows = (oh - 1) * p_.stride_h + (p_.kernel_h - 1) * p_.dilation_h + 1;
+    const size_t work_w = (ow + 15) / 16 * 16 + (p_.kernel_w - 1) * p_.dilation_w / p_.stride_w;
     parallel_for(n * k, nthreads, [&](size_t i) {
       const size_t b = i / k, ch = i % k, c = ch / mult;
       DwPlaneArgs a;
@@ -45,6 +50,9 @@ class DepthwiseConv final : public ConvAlgorithm {
       a.w_in = w;
       a.oh = oh;
       a.ow = ow;
+      a.work_rows = work_rows;
+      a.work_w = work_w;
+      a.work = thread_scratch(kScratchOp0, p_.stride_w * work_rows * work_w);
       kernel_(p_, a);
       act_fn_(act_, a.y, oh * ow);
     });

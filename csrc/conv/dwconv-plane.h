@@ -1,51 +1,111 @@
-// The depthwise plane template over vector traits V: vectorised along output width.
-// Interior vectors with stride 1 read the input row directly; border vectors and
-// strided layers gather through a small zero-filled buffer.
+// The depthwise plane template over vector traits V, vectorised along output width.
+//
+// Step 1 copies the input into a zero-padded buffer split by column phase (see
+// DwPlaneArgs), so that for output column ow and tap s the input is phase
+// (s*dw) % sw at column ow + (s*dw) / sw: contiguous in ow for any stride.
+// Step 2 runs blocks of kBlock vectors of one output row over all taps, with the
+// accumulators in registers: one load and one FMA per tap and vector.
 #pragma once
 #include <cstddef>
 
 #include "conv/dwconv-kernels.h"
 
 template <class V>
-inline void dwconv_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
+inline void dwconv_pad_split(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
+  const ptrdiff_t sw = p.stride_w, pt = p.pad_top, pl = p.pad_left, H = a.h, Wi = a.w_in;
+  const ptrdiff_t rows = a.work_rows, ww = a.work_w;
+  for (ptrdiff_t q = 0; q < sw; ++q) {
+    for (ptrdiff_t i = 0; i < rows; ++i) {
+      float* dst = a.work + (q * rows + i) * ww;
+      const ptrdiff_t ih = i - pt;
+      if (ih < 0 || ih >= H) {
+        for (ptrdiff_t j = 0; j < ww; ++j) dst[j] = 0.f;
+        continue;
+      }
+      const float* src = a.x + ih * Wi;
+      // dst[j] = src[j*sw + q - pl] where in range; [lo, hi) are the in-range j.
+      const ptrdiff_t off = q - pl;
+      ptrdiff_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+      ptrdiff_t hi = off >= Wi ? 0 : (Wi - off + sw - 1) / sw;
+      if (lo > ww) lo = ww;
+      if (hi > ww) hi = ww;
+      if (hi < lo) hi = lo;
+      for (ptrdiff_t j = 0; j < lo; ++j) dst[j] = 0.f;
+      if (sw == 1) {
+        ptrdiff_t j = lo;
+        for (; j + V::W <= hi; j += V::W) V::store(dst + j, V::load(src + j + off));
+        for (; j < hi; ++j) dst[j] = src[j + off];
+      } else {
+        for (ptrdiff_t j = lo; j < hi; ++j) dst[j] = src[j * sw + off];
+      }
+      for (ptrdiff_t j = hi; j < ww; ++j) dst[j] = 0.f;
+    }
+  }
+}
+
+template <class V, int kBlock>
+inline void dwconv_row_block(const fc::ConvParams& p, const fc::DwPlaneArgs& a, const float* const* tap_src,
+                             size_t ow0, size_t nvec, float* out, const float* res) {
   using reg = typename V::reg;
   constexpr int W = V::W;
-  const ptrdiff_t sh = p.stride_h, sw = p.stride_w, dh = p.dilation_h, dw = p.dilation_w;
-  const ptrdiff_t pt = p.pad_top, pl = p.pad_left, H = a.h, Wi = a.w_in;
-  for (size_t oh = 0; oh < a.oh; ++oh) {
-    for (size_t ow = 0; ow < a.ow; ow += W) {
-      const int lanes = a.ow - ow < static_cast<size_t>(W) ? static_cast<int>(a.ow - ow) : W;
-      reg acc = V::set1(a.bias);
-      for (size_t r = 0; r < p.kernel_h; ++r) {
-        const ptrdiff_t ih = static_cast<ptrdiff_t>(oh) * sh - pt + static_cast<ptrdiff_t>(r) * dh;
-        if (ih < 0 || ih >= H) continue;
-        const float* row = a.x + ih * Wi;
-        for (size_t s = 0; s < p.kernel_w; ++s) {
-          const ptrdiff_t iw0 = static_cast<ptrdiff_t>(ow) * sw - pl + static_cast<ptrdiff_t>(s) * dw;
-          const ptrdiff_t iw_last = iw0 + (lanes - 1) * sw;
-          reg v;
-          if (sw == 1 && iw0 >= 0 && iw_last < Wi) {
-            v = lanes == W ? V::load(row + iw0) : V::load_n(row + iw0, lanes);
-          } else {
-            float tmp[W];
-            for (int l = 0; l < W; ++l) {
-              const ptrdiff_t iw = iw0 + l * sw;
-              tmp[l] = (l < lanes && iw >= 0 && iw < Wi) ? row[iw] : 0.f;
-            }
-            v = V::load(tmp);
-          }
-          acc = V::fma(V::set1(a.w[r * p.kernel_w + s]), v, acc);
-        }
-      }
-      float* out = a.y + oh * a.ow + ow;
-      if (a.residual) {
-        const float* res = a.residual + oh * a.ow + ow;
-        acc = V::add(acc, lanes == W ? V::load(res) : V::load_n(res, lanes));
-      }
-      if (lanes == W)
-        V::store(out, acc);
-      else
-        V::store_n(out, acc, lanes);
+  reg acc[kBlock];
+#pragma GCC unroll 8
+  for (int v = 0; v < kBlock; ++v) acc[v] = V::set1(a.bias);
+  const size_t taps = p.kernel_h * p.kernel_w;
+  for (size_t t = 0; t < taps; ++t) {
+    const reg wt = V::set1(a.w[t]);
+    const float* src = tap_src[t] + ow0;
+#pragma GCC unroll 8
+    for (int v = 0; v < kBlock; ++v)
+      if (static_cast<size_t>(v) < nvec) acc[v] = V::fma(wt, V::load(src + v * W), acc[v]);
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < kBlock; ++v) {
+    if (static_cast<size_t>(v) >= nvec) break;
+    const size_t col = ow0 + v * W;
+    const int lanes = a.ow - col < static_cast<size_t>(W) ? static_cast<int>(a.ow - col) : W;
+    reg x = acc[v];
+    if (lanes == W) {
+      if (res) x = V::add(x, V::load(res + col));
+      V::store(out + col, x);
+    } else {
+      if (res) x = V::add(x, V::load_n(res + col, lanes));
+      V::store_n(out + col, x, lanes);
     }
+  }
+}
+
+template <class V>
+inline void dwconv_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
+  constexpr int W = V::W, kBlock = 4;
+  constexpr size_t kMaxTaps = 256;  // larger kernels take the per-row pointer table in chunks
+  dwconv_pad_split<V>(p, a);
+  const size_t sh = p.stride_h, sw = p.stride_w, dh = p.dilation_h, dw = p.dilation_w;
+  const size_t kh = p.kernel_h, kw = p.kernel_w, taps = kh * kw;
+  const size_t vecs = (a.ow + W - 1) / W;
+  const float* tap_src[kMaxTaps];
+  for (size_t oh = 0; oh < a.oh; ++oh) {
+    float* out = a.y + oh * a.ow;
+    const float* res = a.residual ? a.residual + oh * a.ow : nullptr;
+    if (taps > kMaxTaps) {  // rare: very large depthwise kernels, done tap by tap in scalar
+      for (size_t ow = 0; ow < a.ow; ++ow) {
+        float s = a.bias;
+        for (size_t r = 0; r < kh; ++r)
+          for (size_t c = 0; c < kw; ++c) {
+            const size_t q = (c * dw) % sw, j = ow + (c * dw) / sw;
+            s += a.w[r * kw + c] * a.work[(q * a.work_rows + oh * sh + r * dh) * a.work_w + j];
+          }
+        out[ow] = res ? s + res[ow] : s;
+      }
+      continue;
+    }
+    for (size_t r = 0; r < kh; ++r)
+      for (size_t c = 0; c < kw; ++c) {
+        const size_t q = (c * dw) % sw;
+        tap_src[r * kw + c] = a.work + (q * a.work_rows + oh * sh + r * dh) * a.work_w + (c * dw) / sw;
+      }
+    size_t v = 0;
+    for (; v + kBlock <= vecs; v += kBlock) dwconv_row_block<V, kBlock>(p, a, tap_src, v * W, kBlock, out, res);
+    if (v < vecs) dwconv_row_block<V, kBlock>(p, a, tap_src, v * W, vecs - v, out, res);
   }
 }

@@ -33,10 +33,17 @@ GemmTileParams final_tile_params(const Epilogue& ep) {
   return p;
 }
 
+// All of B packed once, shared by every task: for each k block, every NR panel (the
+// layout of PackedA, transposed roles). Null when each task packs its own B blocks.
+struct PackedB {
+  const float* data = nullptr;
+  size_t n_padded = 0;
+};
+
 void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource& b, float* c, ptrdiff_t ldc,
-                const Epilogue& ep, Range rg) {
+                const Epilogue& ep, Range rg, PackedB bp = {}) {
   const size_t kc_max = std::min(cfg.kc, std::max<size_t>(k, 1));
-  float* bbuf = thread_scratch(kScratchPackB, kc_max * round_up(std::min(cfg.nc, rg.n1 - rg.n0), cfg.nr));
+  float* bbuf = bp.data ? nullptr : thread_scratch(kScratchPackB, kc_max * round_up(std::min(cfg.nc, rg.n1 - rg.n0), cfg.nr));
   float* abuf = thread_scratch(kScratchPackA, kc_max * round_up(std::min(cfg.mc, rg.m1 - rg.m0), cfg.mr));
   const GemmTileParams fin = final_tile_params(ep);
   const act_kernel_fn post = act_in_registers(ep.act) ? nullptr : act_kernel(cfg.isa);
@@ -46,7 +53,11 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
     for (size_t pc = 0; pc == 0 || pc < k; pc += cfg.kc) {  // KC: one depth block, packed B
       const size_t kc = std::min(cfg.kc, k - pc);
       const bool last = pc + kc >= k;
-      b.pack(cfg, pc, kc, jc, nc, bbuf);
+      const float* bblk = bbuf;
+      if (bp.data)
+        bblk = bp.data + pc * bp.n_padded + jc * kc;  // jc is a multiple of NR
+      else
+        b.pack(cfg, pc, kc, jc, nc, bbuf);
       for (size_t ic = rg.m0; ic < rg.m1; ic += cfg.mc) {  // MC: a row block of A, packed
         const size_t mc = std::min(cfg.mc, rg.m1 - ic);
         const float* ablk = a.block(cfg, ic, mc, pc, kc, abuf);
@@ -63,7 +74,7 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
               if (ep.residual) p.residual = ep.residual + i * ep.ld_residual + j;
             }
             if (pc > 0) p.flags |= kTileAccumulate;
-            cfg.ukernel(m, n, kc, ablk + ir * kc, bbuf + jr * kc, ct, ldc, &p);
+            cfg.ukernel(m, n, kc, ablk + ir * kc, bblk + jr * kc, ct, ldc, &p);
             if (last && post)
               for (size_t r = 0; r < m; ++r) post(ep.act, ct + r * ldc, n);
           }
@@ -86,6 +97,17 @@ void pack_a_all(const GemmConfig& cfg, size_t m, size_t k, const ASource& a, flo
   });
 }
 
+// Packs all of B (k x n) into PackedB's layout, in parallel over (k block, NC column block).
+void pack_b_all(const GemmConfig& cfg, size_t n, size_t k, const BSource& b, float* dst, size_t n_padded,
+                int nthreads) {
+  const size_t kblocks = (k + cfg.kc - 1) / cfg.kc, nblocks = (n + cfg.nc - 1) / cfg.nc;
+  parallel_for(kblocks * nblocks, nthreads, [&](size_t t) {
+    const size_t k0 = (t / nblocks) * cfg.kc, j0 = (t % nblocks) * cfg.nc;
+    const size_t kc = std::min(cfg.kc, k - k0), nc = std::min(cfg.nc, n - j0);
+    b.pack(cfg, k0, kc, j0, nc, dst + k0 * n_padded + j0 * kc);
+  });
+}
+
 }  // namespace
 
 // Work is cut into a few tasks per thread, claimed dynamically (common/parallel.h), so a
@@ -104,12 +126,22 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
     return;
   }
   constexpr size_t kTasksPerThread = 4;
+  constexpr size_t kMaxSharedB = size_t(4) << 20;  // floats (16 MiB): B packed once when N is narrow
   const bool along_n = tiles_n >= kTasksPerThread * nt || tiles_n >= tiles_m;
   if (!along_n) {
     const size_t rows = (tiles_m + kTasksPerThread * nt - 1) / (kTasksPerThread * nt) * cfg.mr;
     const size_t tasks = (m + rows - 1) / rows;
+    // Narrow B: pack it once for all tasks when it is small enough to stay in L2/L3;
+    // otherwise each task packs the B blocks it needs.
+    PackedB bp;
+    const size_t n_padded = tiles_n * cfg.nr;
+    if (tasks > 1 && k * n_padded <= kMaxSharedB) {
+      float* buf = thread_scratch(kScratchPackAll, n_padded * std::max<size_t>(k, 1));
+      pack_b_all(cfg, n, k, b, buf, n_padded, static_cast<int>(nt));
+      bp = PackedB{buf, n_padded};
+    }
     parallel_for(tasks, static_cast<int>(nt), [&](size_t t) {
-      gemm_range(cfg, k, a, b, c, ldc, ep, Range{t * rows, std::min(m, (t + 1) * rows), 0, n});
+      gemm_range(cfg, k, a, b, c, ldc, ep, Range{t * rows, std::min(m, (t + 1) * rows), 0, n}, bp);
     });
     return;
   }

@@ -6,9 +6,15 @@
 
 #include "gemm/gemm-ukernel.h"
 
-template <class V, int MR, int NV>
+// NV vectors of the NB-vector-wide packed B panel are computed (NV < NB: an edge panel).
+template <class V, int MR, int NV, int NB = NV>
 inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c, ptrdiff_t ldc,
                       const fc::GemmTileParams* p) {
+  // An edge panel whose columns fit in fewer vectors runs the narrower tile: the
+  // unused vectors would cost full FMAs (N = 196 as 32-wide panels ends in 4 columns).
+  if constexpr (NV > 1) {
+    if (n <= static_cast<size_t>((NV - 1) * V::W)) return gemm_tile<V, MR, NV - 1, NB>(m, n, kc, a, b, c, ldc, p);
+  }
   using reg = typename V::reg;
   constexpr int W = V::W;
   reg acc[MR][NV];
@@ -28,7 +34,7 @@ inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float
       for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(ar, bv[v], acc[r][v]);
     }
     a += MR;
-    b += NV * W;
+    b += NB * W;
   }
 
   // Store phase: branches here are per tile, not per k step.

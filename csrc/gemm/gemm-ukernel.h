@@ -36,7 +36,7 @@ void f32_gemm_ukernel_6x8__scalar(size_t, size_t, size_t, const float*, const fl
                                   const GemmTileParams*);
 void f32_gemm_ukernel_6x16__avx2(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
                                  const GemmTileParams*);
-void f32_gemm_ukernel_14x32__avx512f(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
-                                     const GemmTileParams*);
+void f32_gemm_ukernel_8x32__avx512f(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
+                                    const GemmTileParams*);
 
 }  // namespace fc

@@ -1,0 +1,12 @@
+// f32 GEMM micro-kernel, 8x32 tile, avx512f: gemm-tile.h instantiated with VAvx512.
+#include "gemm/gemm-tile.h"
+#include "simd/v-avx512f.h"
+
+namespace fc {
+
+void f32_gemm_ukernel_8x32__avx512f(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c,
+                                  ptrdiff_t ldc, const GemmTileParams* params) {
+  gemm_tile<VAvx512, 8, 2>(m, n, kc, a, b, c, ldc, params);
+}
+
+}  // namespace fc
