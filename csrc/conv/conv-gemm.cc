@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "conv/conv-algo.h"
+#include "common/scratch.h"
 #include "gemm/gemm.h"
 
 namespace fc {
@@ -16,22 +17,35 @@ class Im2colB final : public BSource {
   Im2colB(const ConvParams& p, const float* x, size_t h, size_t w, size_t oh, size_t ow)
       : p_(p), x_(x), h_(h), w_(w), oh_(oh), ow_(ow) {}
 
+  // Each im2col row is formed contiguously in a small per-thread buffer (long memcpy
+  // runs, one per output row) and then cut into the NR-wide panels with fixed-size
+  // copies: far cheaper than forming it panel by panel, which pays the (oh, ow) split
+  // and a short memcpy for every NR columns.
   void pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const override {
-    const size_t nr = cfg.nr;
+    const size_t nr = cfg.nr, panels = (nc + nr - 1) / nr;
+    float* row = thread_scratch(kScratchTile, panels * nr);  // kScratchTile: used only here
+    std::fill(row + nc, row + panels * nr, 0.f);
     for (size_t k = 0; k < kc; ++k) {
       const size_t kk = k0 + k;
       const size_t s = kk % p_.kernel_w, r = (kk / p_.kernel_w) % p_.kernel_h, c = kk / (p_.kernel_w * p_.kernel_h);
-      const float* plane = x_ + c * h_ * w_;
-      for (size_t jp = 0; jp < nc; jp += nr) {
-        float* dst = buf + (jp / nr) * kc * nr + k * nr;
-        const size_t cols = std::min(nr, nc - jp);
-        fill_row(plane, r, s, j0 + jp, cols, dst);
-        std::fill(dst + cols, dst + nr, 0.f);
+      fill_row(x_ + c * h_ * w_, r, s, j0, nc, row);
+      float* dst = buf + k * nr;
+      switch (nr) {  // fixed sizes compile to plain vector moves
+        case 32: scatter<32>(row, panels, kc, dst); break;
+        case 16: scatter<16>(row, panels, kc, dst); break;
+        case 8: scatter<8>(row, panels, kc, dst); break;
+        default:
+          for (size_t p = 0; p < panels; ++p) std::memcpy(dst + p * kc * nr, row + p * nr, nr * sizeof(float));
       }
     }
   }
 
  private:
+  template <size_t NR>
+  static void scatter(const float* row, size_t panels, size_t kc, float* dst) {
+    for (size_t p = 0; p < panels; ++p) std::memcpy(dst + p * kc * NR, row + p * NR, NR * sizeof(float));
+  }
+
   // Writes `count` values of one im2col row starting at output position j, one output row at a time.
   void fill_row(const float* plane, size_t r, size_t s, size_t j, size_t count, float* dst) const {
     while (count > 0) {
