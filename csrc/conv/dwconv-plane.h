@@ -75,11 +75,79 @@ inline void dwconv_row_block(const fc::ConvParams& p, const fc::DwPlaneArgs& a, 
   }
 }
 
+// The same row with the kernel size known at compile time (3x3, 5x5): taps unrolled,
+// weights held in registers across the whole plane.
+template <class V, int KT, int kBlock>
+inline void dwconv_row_fixed(const typename V::reg* wt, typename V::reg bias, const float* const* tap_src, size_t ow,
+                             float* out, const float* res) {
+  using reg = typename V::reg;
+  constexpr int W = V::W;
+  const size_t vecs = (ow + W - 1) / W;
+  size_t v0 = 0;
+  for (; v0 + kBlock <= vecs; v0 += kBlock) {
+    reg acc[kBlock];
+#pragma GCC unroll 8
+    for (int v = 0; v < kBlock; ++v) acc[v] = bias;
+#pragma GCC unroll 25
+    for (int t = 0; t < KT; ++t) {
+      const float* src = tap_src[t] + v0 * W;
+#pragma GCC unroll 8
+      for (int v = 0; v < kBlock; ++v) acc[v] = V::fma(wt[t], V::load(src + v * W), acc[v]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < kBlock; ++v) {
+      const size_t col = (v0 + v) * W;
+      const int lanes = ow - col < static_cast<size_t>(W) ? static_cast<int>(ow - col) : W;
+      reg x = acc[v];
+      if (lanes == W) {
+        if (res) x = V::add(x, V::load(res + col));
+        V::store(out + col, x);
+      } else {
+        if (res) x = V::add(x, V::load_n(res + col, lanes));
+        V::store_n(out + col, x, lanes);
+      }
+    }
+  }
+  for (; v0 < vecs; ++v0) {  // the last few vectors, one at a time
+    reg acc = bias;
+#pragma GCC unroll 25
+    for (int t = 0; t < KT; ++t) acc = V::fma(wt[t], V::load(tap_src[t] + v0 * W), acc);
+    const size_t col = v0 * W;
+    const int lanes = ow - col < static_cast<size_t>(W) ? static_cast<int>(ow - col) : W;
+    if (res) acc = V::add(acc, lanes == W ? V::load(res + col) : V::load_n(res + col, lanes));
+    if (lanes == W)
+      V::store(out + col, acc);
+    else
+      V::store_n(out + col, acc, lanes);
+  }
+}
+
+template <class V, int KT>
+inline void dwconv_plane_fixed(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
+  using reg = typename V::reg;
+  reg wt[KT];
+#pragma GCC unroll 25
+  for (int t = 0; t < KT; ++t) wt[t] = V::set1(a.w[t]);
+  const reg bias = V::set1(a.bias);
+  const size_t sh = p.stride_h, sw = p.stride_w, dh = p.dilation_h, dw = p.dilation_w, kw = p.kernel_w;
+  const float* tap_src[KT];
+  for (size_t oh = 0; oh < a.oh; ++oh) {
+    for (size_t t = 0; t < static_cast<size_t>(KT); ++t) {
+      const size_t r = t / kw, c = t % kw, q = (c * dw) % sw;
+      tap_src[t] = a.work + (q * a.work_rows + oh * sh + r * dh) * a.work_w + (c * dw) / sw;
+    }
+    dwconv_row_fixed<V, KT, 4>(wt, bias, tap_src, a.ow, a.y + oh * a.ow,
+                               a.residual ? a.residual + oh * a.ow : nullptr);
+  }
+}
+
 template <class V>
 inline void dwconv_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
   constexpr int W = V::W, kBlock = 4;
   constexpr size_t kMaxTaps = 256;  // larger kernels take the per-row pointer table in chunks
   dwconv_pad_split<V>(p, a);
+  if (p.kernel_h == 3 && p.kernel_w == 3) return dwconv_plane_fixed<V, 9>(p, a);
+  if (p.kernel_h == 5 && p.kernel_w == 5) return dwconv_plane_fixed<V, 25>(p, a);
   const size_t sh = p.stride_h, sw = p.stride_w, dh = p.dilation_h, dw = p.dilation_w;
   const size_t kh = p.kernel_h, kw = p.kernel_w, taps = kh * kw;
   const size_t vecs = (a.ow + W - 1) / W;
