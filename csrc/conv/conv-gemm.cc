@@ -12,10 +12,28 @@ namespace fc {
 namespace {
 
 // B[k][j] = x[c][oh*sh - pt + r*dh][ow*sw - pl + s*dw] (0 outside), k = (c, r, s), j = (oh, ow).
+//
+// With a column stride sw > 1 the input is first split by column phase (`phases`, see
+// split_phases): phase q of a row holds columns q, q + sw, q + 2 sw, ..., so every
+// im2col row segment is again a contiguous copy instead of a strided gather.
 class Im2colB final : public BSource {
  public:
-  Im2colB(const ConvParams& p, const float* x, size_t h, size_t w, size_t oh, size_t ow)
-      : p_(p), x_(x), h_(h), w_(w), oh_(oh), ow_(ow) {}
+  Im2colB(const ConvParams& p, const float* x, size_t h, size_t w, size_t oh, size_t ow, const float* phases = nullptr)
+      : p_(p), x_(x), phases_(phases), h_(h), w_(w), oh_(oh), ow_(ow), wq_((w + p.stride_w - 1) / p.stride_w) {}
+
+  // phases[(c * sw + q) * h * wq + i * wq + jj] = x[c][i][jj * sw + q] (0 past the row's end).
+  static void split_phases(const ConvParams& p, const float* x, size_t channels, size_t h, size_t w, float* phases) {
+    const size_t sw = p.stride_w, wq = (w + sw - 1) / sw;
+    for (size_t c = 0; c < channels; ++c)
+      for (size_t q = 0; q < sw; ++q)
+        for (size_t i = 0; i < h; ++i) {
+          const float* src = x + (c * h + i) * w;
+          float* dst = phases + ((c * sw + q) * h + i) * wq;
+          size_t jj = 0;
+          for (; jj * sw + q < w; ++jj) dst[jj] = src[jj * sw + q];
+          for (; jj < wq; ++jj) dst[jj] = 0.f;
+        }
+  }
 
   // Each im2col row is formed contiguously in a small per-thread buffer (long memcpy
   // runs, one per output row) and then cut into the NR-wide panels with fixed-size
@@ -28,7 +46,7 @@ class Im2colB final : public BSource {
     for (size_t k = 0; k < kc; ++k) {
       const size_t kk = k0 + k;
       const size_t s = kk % p_.kernel_w, r = (kk / p_.kernel_w) % p_.kernel_h, c = kk / (p_.kernel_w * p_.kernel_h);
-      fill_row(x_ + c * h_ * w_, r, s, j0, nc, row);
+      fill_row(c, r, s, j0, nc, row);
       float* dst = buf + k * nr;
       switch (nr) {  // fixed sizes compile to plain vector moves
         case 32: scatter<32>(row, panels, kc, dst); break;
@@ -47,7 +65,20 @@ class Im2colB final : public BSource {
   }
 
   // Writes `count` values of one im2col row starting at output position j, one output row at a time.
-  void fill_row(const float* plane, size_t r, size_t s, size_t j, size_t count, float* dst) const {
+  void fill_row(size_t c, size_t r, size_t s, size_t j, size_t count, float* dst) const {
+    // Source row for tap (r, s): columns base + ow * step of a row of `wi` floats.
+    const ptrdiff_t sw = static_cast<ptrdiff_t>(p_.stride_w);
+    ptrdiff_t base = static_cast<ptrdiff_t>(s * p_.dilation_w) - static_cast<ptrdiff_t>(p_.pad_left);
+    const float* plane = x_ + c * h_ * w_;
+    ptrdiff_t step = sw, wi = static_cast<ptrdiff_t>(w_), pitch = wi;
+    if (phases_) {  // input column base + ow*sw = (ow + base') * sw + q: phase q, column ow + base'
+      const ptrdiff_t q = ((base % sw) + sw) % sw;
+      base = (base - q) / sw;
+      plane = phases_ + (c * sw + q) * h_ * wq_;
+      step = 1;
+      pitch = static_cast<ptrdiff_t>(wq_);
+      wi = (static_cast<ptrdiff_t>(w_) - q + sw - 1) / sw;  // valid columns of this phase
+    }
     while (count > 0) {
       const size_t oh = j / ow_, ow0 = j % ow_;
       const size_t seg = std::min(count, ow_ - ow0);
@@ -55,20 +86,18 @@ class Im2colB final : public BSource {
       if (ih < 0 || ih >= static_cast<ptrdiff_t>(h_)) {
         std::fill(dst, dst + seg, 0.f);
       } else {
-        const float* row = plane + ih * w_;
-        const ptrdiff_t base = static_cast<ptrdiff_t>(s * p_.dilation_w) - static_cast<ptrdiff_t>(p_.pad_left);
-        const ptrdiff_t sw = static_cast<ptrdiff_t>(p_.stride_w), wi = static_cast<ptrdiff_t>(w_);
-        // Columns ow with 0 <= base + ow*sw < w form one interval [lo, hi).
-        ptrdiff_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
-        ptrdiff_t hi = base >= wi ? 0 : (wi - base + sw - 1) / sw;
+        const float* row = plane + ih * pitch;
+        // Columns ow with 0 <= base + ow*step < wi form one interval [lo, hi).
+        ptrdiff_t lo = base >= 0 ? 0 : (-base + step - 1) / step;
+        ptrdiff_t hi = base >= wi ? 0 : (wi - base + step - 1) / step;
         lo = std::clamp<ptrdiff_t>(lo - static_cast<ptrdiff_t>(ow0), 0, seg);
         hi = std::clamp<ptrdiff_t>(hi - static_cast<ptrdiff_t>(ow0), lo, seg);
         std::fill(dst, dst + lo, 0.f);
-        const float* src = row + base + static_cast<ptrdiff_t>(ow0) * sw;
-        if (sw == 1) {
+        const float* src = row + base + static_cast<ptrdiff_t>(ow0) * step;
+        if (step == 1) {
           std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
         } else {
-          for (ptrdiff_t q = lo; q < hi; ++q) dst[q] = src[q * sw];
+          for (ptrdiff_t q = lo; q < hi; ++q) dst[q] = src[q * step];
         }
         std::fill(dst + hi, dst + seg, 0.f);
       }
@@ -80,7 +109,8 @@ class Im2colB final : public BSource {
 
   const ConvParams& p_;
   const float* x_;
-  size_t h_, w_, oh_, ow_;
+  const float* phases_;  // null: read x_ directly
+  size_t h_, w_, oh_, ow_, wq_;
 };
 
 class GemmConv final : public ConvAlgorithm {
@@ -111,7 +141,16 @@ class GemmConv final : public ConvAlgorithm {
           StridedB src({xg, static_cast<ptrdiff_t>(h * w), 1});
           gemm(cfg_, kg, spatial, cg, weights_[g], src, y + out_off, spatial, ep, nthreads);
         } else {
-          Im2colB src(p_, xg, h, w, oh, ow);
+          // Split by column phase when strided and the split pays: each input element is
+          // read by about kh*kw/sw^2 im2col rows, so copying it once first is cheap.
+          const float* phases = nullptr;
+          if (p_.stride_w > 1 && p_.kernel_h * p_.kernel_w >= p_.stride_w) {
+            const size_t wq = (w + p_.stride_w - 1) / p_.stride_w;
+            float* buf = thread_scratch(kScratchOp1, cg * p_.stride_w * h * wq);
+            Im2colB::split_phases(p_, xg, cg, h, w, buf);
+            phases = buf;
+          }
+          Im2colB src(p_, xg, h, w, oh, ow, phases);
           gemm(cfg_, kg, spatial, p_.gemm_depth(), weights_[g], src, y + out_off, spatial, ep, nthreads);
         }
       }
