@@ -122,22 +122,81 @@ inline void dwconv_row_fixed(const typename V::reg* wt, typename V::reg bias, co
   }
 }
 
-template <class V, int KT>
+// Two output rows at once for vertical stride and dilation 1: each of the KH + 1 input
+// rows is loaded once per column tap and feeds both rows (a third fewer loads for 3x3).
+template <class V, int KH, int KW, int kBlock>
+inline void dwconv_two_rows(const typename V::reg* wt, typename V::reg bias, const float* const* src, size_t ow,
+                            float* out0, float* out1, const float* res0, const float* res1) {
+  using reg = typename V::reg;
+  constexpr int W = V::W;
+  const size_t vecs = (ow + W - 1) / W;
+  for (size_t v0 = 0; v0 < vecs; v0 += kBlock) {
+    const int nb = vecs - v0 < static_cast<size_t>(kBlock) ? static_cast<int>(vecs - v0) : kBlock;
+    reg acc0[kBlock], acc1[kBlock];
+#pragma GCC unroll 8
+    for (int v = 0; v < kBlock; ++v) acc0[v] = acc1[v] = bias;
+#pragma GCC unroll 8
+    for (int i = 0; i <= KH; ++i)
+#pragma GCC unroll 8
+      for (int c = 0; c < KW; ++c) {
+        const float* p = src[i * KW + c] + v0 * W;
+#pragma GCC unroll 8
+        for (int v = 0; v < kBlock; ++v) {
+          if (v >= nb) break;
+          const reg x = V::load(p + v * W);
+          if (i < KH) acc0[v] = V::fma(wt[i * KW + c], x, acc0[v]);
+          if (i >= 1) acc1[v] = V::fma(wt[(i - 1) * KW + c], x, acc1[v]);
+        }
+      }
+#pragma GCC unroll 8
+    for (int v = 0; v < kBlock; ++v) {
+      if (v >= nb) break;
+      const size_t col = (v0 + v) * W;
+      const int lanes = ow - col < static_cast<size_t>(W) ? static_cast<int>(ow - col) : W;
+      reg x0 = acc0[v], x1 = acc1[v];
+      if (lanes == W) {
+        if (res0) x0 = V::add(x0, V::load(res0 + col)), x1 = V::add(x1, V::load(res1 + col));
+        V::store(out0 + col, x0);
+        V::store(out1 + col, x1);
+      } else {
+        if (res0) x0 = V::add(x0, V::load_n(res0 + col, lanes)), x1 = V::add(x1, V::load_n(res1 + col, lanes));
+        V::store_n(out0 + col, x0, lanes);
+        V::store_n(out1 + col, x1, lanes);
+      }
+    }
+  }
+}
+
+template <class V, int KH, int KW>
 inline void dwconv_plane_fixed(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
   using reg = typename V::reg;
+  constexpr int KT = KH * KW;
+  constexpr int kBlock = V::W >= 16 ? 4 : 2;  // 2 x kBlock accumulators + KT weights fit the registers
   reg wt[KT];
 #pragma GCC unroll 25
   for (int t = 0; t < KT; ++t) wt[t] = V::set1(a.w[t]);
   const reg bias = V::set1(a.bias);
-  const size_t sh = p.stride_h, sw = p.stride_w, dh = p.dilation_h, dw = p.dilation_w, kw = p.kernel_w;
-  const float* tap_src[KT];
-  for (size_t oh = 0; oh < a.oh; ++oh) {
-    for (size_t t = 0; t < static_cast<size_t>(KT); ++t) {
-      const size_t r = t / kw, c = t % kw, q = (c * dw) % sw;
-      tap_src[t] = a.work + (q * a.work_rows + oh * sh + r * dh) * a.work_w + (c * dw) / sw;
+  const size_t sh = p.stride_h, sw = p.stride_w, dh = p.dilation_h, dw = p.dilation_w;
+  auto row_ptr = [&](size_t work_row, size_t c) {
+    const size_t q = (c * dw) % sw;
+    return a.work + (q * a.work_rows + work_row) * a.work_w + (c * dw) / sw;
+  };
+  size_t oh = 0;
+  if (sh == 1 && dh == 1) {
+    const float* src[(KH + 1) * KW];
+    for (; oh + 2 <= a.oh; oh += 2) {
+      for (int i = 0; i <= KH; ++i)
+        for (int c = 0; c < KW; ++c) src[i * KW + c] = row_ptr(oh + i, c);
+      const float* res = a.residual ? a.residual + oh * a.ow : nullptr;
+      dwconv_two_rows<V, KH, KW, kBlock>(wt, bias, src, a.ow, a.y + oh * a.ow, a.y + (oh + 1) * a.ow, res,
+                                         res ? res + a.ow : nullptr);
     }
-    dwconv_row_fixed<V, KT, 4>(wt, bias, tap_src, a.ow, a.y + oh * a.ow,
-                               a.residual ? a.residual + oh * a.ow : nullptr);
+  }
+  const float* tap_src[KT];
+  for (; oh < a.oh; ++oh) {
+    for (int t = 0; t < KT; ++t) tap_src[t] = row_ptr(oh * sh + (t / KW) * dh, t % KW);
+    dwconv_row_fixed<V, KT, kBlock>(wt, bias, tap_src, a.ow, a.y + oh * a.ow,
+                                    a.residual ? a.residual + oh * a.ow : nullptr);
   }
 }
 
@@ -146,8 +205,8 @@ inline void dwconv_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
   constexpr int W = V::W, kBlock = 4;
   constexpr size_t kMaxTaps = 256;  // larger kernels take the per-row pointer table in chunks
   dwconv_pad_split<V>(p, a);
-  if (p.kernel_h == 3 && p.kernel_w == 3) return dwconv_plane_fixed<V, 9>(p, a);
-  if (p.kernel_h == 5 && p.kernel_w == 5) return dwconv_plane_fixed<V, 25>(p, a);
+  if (p.kernel_h == 3 && p.kernel_w == 3) return dwconv_plane_fixed<V, 3, 3>(p, a);
+  if (p.kernel_h == 5 && p.kernel_w == 5) return dwconv_plane_fixed<V, 5, 5>(p, a);
   const size_t sh = p.stride_h, sw = p.stride_w, dh = p.dilation_h, dw = p.dilation_w;
   const size_t kh = p.kernel_h, kw = p.kernel_w, taps = kh * kw;
   const size_t vecs = (a.ow + W - 1) / W;
