@@ -10,37 +10,43 @@
 
 #include "conv/dwconv-kernels.h"
 
+// Writes padded input row i (every column phase) into ring slot `slot` of `ring` rows.
+template <class V>
+inline void dwconv_pad_row(const fc::ConvParams& p, const fc::DwPlaneArgs& a, ptrdiff_t i, ptrdiff_t slot,
+                           ptrdiff_t ring) {
+  const ptrdiff_t sw = p.stride_w, pt = p.pad_top, pl = p.pad_left, H = a.h, Wi = a.w_in;
+  const ptrdiff_t ww = a.work_w;
+  for (ptrdiff_t q = 0; q < sw; ++q) {
+    float* dst = a.work + (q * ring + slot) * ww;
+    const ptrdiff_t ih = i - pt;
+    if (ih < 0 || ih >= H) {
+      for (ptrdiff_t j = 0; j < ww; ++j) dst[j] = 0.f;
+      continue;
+    }
+    const float* src = a.x + ih * Wi;
+    // dst[j] = src[j*sw + q - pl] where in range; [lo, hi) are the in-range j.
+    const ptrdiff_t off = q - pl;
+    ptrdiff_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+    ptrdiff_t hi = off >= Wi ? 0 : (Wi - off + sw - 1) / sw;
+    if (lo > ww) lo = ww;
+    if (hi > ww) hi = ww;
+    if (hi < lo) hi = lo;
+    for (ptrdiff_t j = 0; j < lo; ++j) dst[j] = 0.f;
+    if (sw == 1) {
+      ptrdiff_t j = lo;
+      for (; j + V::W <= hi; j += V::W) V::store(dst + j, V::load(src + j + off));
+      for (; j < hi; ++j) dst[j] = src[j + off];
+    } else {
+      for (ptrdiff_t j = lo; j < hi; ++j) dst[j] = src[j * sw + off];
+    }
+    for (ptrdiff_t j = hi; j < ww; ++j) dst[j] = 0.f;
+  }
+}
+
 template <class V>
 inline void dwconv_pad_split(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
-  const ptrdiff_t sw = p.stride_w, pt = p.pad_top, pl = p.pad_left, H = a.h, Wi = a.w_in;
-  const ptrdiff_t rows = a.work_rows, ww = a.work_w;
-  for (ptrdiff_t q = 0; q < sw; ++q) {
-    for (ptrdiff_t i = 0; i < rows; ++i) {
-      float* dst = a.work + (q * rows + i) * ww;
-      const ptrdiff_t ih = i - pt;
-      if (ih < 0 || ih >= H) {
-        for (ptrdiff_t j = 0; j < ww; ++j) dst[j] = 0.f;
-        continue;
-      }
-      const float* src = a.x + ih * Wi;
-      // dst[j] = src[j*sw + q - pl] where in range; [lo, hi) are the in-range j.
-      const ptrdiff_t off = q - pl;
-      ptrdiff_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-      ptrdiff_t hi = off >= Wi ? 0 : (Wi - off + sw - 1) / sw;
-      if (lo > ww) lo = ww;
-      if (hi > ww) hi = ww;
-      if (hi < lo) hi = lo;
-      for (ptrdiff_t j = 0; j < lo; ++j) dst[j] = 0.f;
-      if (sw == 1) {
-        ptrdiff_t j = lo;
-        for (; j + V::W <= hi; j += V::W) V::store(dst + j, V::load(src + j + off));
-        for (; j < hi; ++j) dst[j] = src[j + off];
-      } else {
-        for (ptrdiff_t j = lo; j < hi; ++j) dst[j] = src[j * sw + off];
-      }
-      for (ptrdiff_t j = hi; j < ww; ++j) dst[j] = 0.f;
-    }
-  }
+  const ptrdiff_t rows = a.work_rows;
+  for (ptrdiff_t i = 0; i < rows; ++i) dwconv_pad_row<V>(p, a, i, i, rows);
 }
 
 template <class V, int kBlock>
@@ -177,14 +183,22 @@ inline void dwconv_plane_fixed(const fc::ConvParams& p, const fc::DwPlaneArgs& a
   for (int t = 0; t < KT; ++t) wt[t] = V::set1(a.w[t]);
   const reg bias = V::set1(a.bias);
   const size_t sh = p.stride_h, sw = p.stride_w, dh = p.dilation_h, dw = p.dilation_w;
+  // Padded rows are made just before first use into a ring of `ring` slots, so they are
+  // still in L1 when the taps read them and the input load latency overlaps compute.
+  const size_t ring = (KH - 1) * dh + 2 < a.work_rows ? (KH - 1) * dh + 2 : a.work_rows;
+  size_t made = 0;  // rows [0, made) have been written
+  auto make_upto = [&](size_t last) {
+    for (; made <= last; ++made) dwconv_pad_row<V>(p, a, made, made % ring, ring);
+  };
   auto row_ptr = [&](size_t work_row, size_t c) {
     const size_t q = (c * dw) % sw;
-    return a.work + (q * a.work_rows + work_row) * a.work_w + (c * dw) / sw;
+    return a.work + (q * ring + work_row % ring) * a.work_w + (c * dw) / sw;
   };
   size_t oh = 0;
   if (sh == 1 && dh == 1) {
     const float* src[(KH + 1) * KW];
     for (; oh + 2 <= a.oh; oh += 2) {
+      make_upto(oh + KH);
       for (int i = 0; i <= KH; ++i)
         for (int c = 0; c < KW; ++c) src[i * KW + c] = row_ptr(oh + i, c);
       const float* res = a.residual ? a.residual + oh * a.ow : nullptr;
@@ -194,6 +208,7 @@ inline void dwconv_plane_fixed(const fc::ConvParams& p, const fc::DwPlaneArgs& a
   }
   const float* tap_src[KT];
   for (; oh < a.oh; ++oh) {
+    make_upto(oh * sh + (KH - 1) * dh);
     for (int t = 0; t < KT; ++t) tap_src[t] = row_ptr(oh * sh + (t / KW) * dh, t % KW);
     dwconv_row_fixed<V, KT, kBlock>(wt, bias, tap_src, a.ow, a.y + oh * a.ow,
                                     a.residual ? a.residual + oh * a.ow : nullptr);
@@ -204,9 +219,9 @@ template <class V>
 inline void dwconv_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
   constexpr int W = V::W, kBlock = 4;
   constexpr size_t kMaxTaps = 256;  // larger kernels take the per-row pointer table in chunks
-  dwconv_pad_split<V>(p, a);
   if (p.kernel_h == 3 && p.kernel_w == 3) return dwconv_plane_fixed<V, 3, 3>(p, a);
   if (p.kernel_h == 5 && p.kernel_w == 5) return dwconv_plane_fixed<V, 5, 5>(p, a);
+  dwconv_pad_split<V>(p, a);
   const size_t sh = p.stride_h, sw = p.stride_w, dh = p.dilation_h, dw = p.dilation_w;
   const size_t kh = p.kernel_h, kw = p.kernel_w, taps = kh * kw;
   const size_t vecs = (a.ow + W - 1) / W;
