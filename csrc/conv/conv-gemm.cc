@@ -79,21 +79,26 @@ class Im2colB final : public BSource {
       pitch = static_cast<ptrdiff_t>(wq_);
       wi = (static_cast<ptrdiff_t>(w_) - q + sw - 1) / sw;  // valid columns of this phase
     }
+    // Output columns ow with 0 <= base + ow*step < wi: one interval [lo_all, hi_all),
+    // the same for every output row.
+    const ptrdiff_t owi = static_cast<ptrdiff_t>(ow_);
+    ptrdiff_t lo_all = base >= 0 ? 0 : (-base + step - 1) / step;
+    ptrdiff_t hi_all = base >= wi ? 0 : (wi - base + step - 1) / step;
+    lo_all = std::min(lo_all, owi);
+    hi_all = std::clamp(hi_all, lo_all, owi);
+    size_t oh = j / ow_, ow0 = j % ow_;
+    ptrdiff_t ih = static_cast<ptrdiff_t>(oh * p_.stride_h + r * p_.dilation_h) - static_cast<ptrdiff_t>(p_.pad_top);
+    const ptrdiff_t sh = static_cast<ptrdiff_t>(p_.stride_h), hi_rows = static_cast<ptrdiff_t>(h_);
     while (count > 0) {
-      const size_t oh = j / ow_, ow0 = j % ow_;
       const size_t seg = std::min(count, ow_ - ow0);
-      const ptrdiff_t ih = static_cast<ptrdiff_t>(oh * p_.stride_h + r * p_.dilation_h) - static_cast<ptrdiff_t>(p_.pad_top);
-      if (ih < 0 || ih >= static_cast<ptrdiff_t>(h_)) {
+      if (ih < 0 || ih >= hi_rows) {
         std::fill(dst, dst + seg, 0.f);
       } else {
         const float* row = plane + ih * pitch;
-        // Columns ow with 0 <= base + ow*step < wi form one interval [lo, hi).
-        ptrdiff_t lo = base >= 0 ? 0 : (-base + step - 1) / step;
-        ptrdiff_t hi = base >= wi ? 0 : (wi - base + step - 1) / step;
-        lo = std::clamp<ptrdiff_t>(lo - static_cast<ptrdiff_t>(ow0), 0, seg);
-        hi = std::clamp<ptrdiff_t>(hi - static_cast<ptrdiff_t>(ow0), lo, seg);
+        const ptrdiff_t o = static_cast<ptrdiff_t>(ow0), sg = static_cast<ptrdiff_t>(seg);
+        const ptrdiff_t lo = std::clamp<ptrdiff_t>(lo_all - o, 0, sg), hi = std::clamp<ptrdiff_t>(hi_all - o, lo, sg);
         std::fill(dst, dst + lo, 0.f);
-        const float* src = row + base + static_cast<ptrdiff_t>(ow0) * step;
+        const float* src = row + base + o * step;
         if (step == 1) {
           std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
         } else {
@@ -102,8 +107,9 @@ class Im2colB final : public BSource {
         std::fill(dst + hi, dst + seg, 0.f);
       }
       dst += seg;
-      j += seg;
       count -= seg;
+      ow0 = 0;
+      ih += sh;
     }
   }
 
