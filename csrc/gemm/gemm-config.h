@@ -15,7 +15,16 @@ struct GemmConfig {
   size_t kc;      // depth of a packed block: one B micro-panel (kc x nr) stays in L1
   size_t mc;      // rows of A per packed block, multiple of mr: the A block stays in L2
   size_t nc;      // columns of B per packed block, multiple of nr: the B block stays in L2/L3
+  // Narrow-M blocking: when M <= narrow_m each B panel serves only M/MR tiles, too few to
+  // hide fetching it from L3, so B blocks take nc_narrow_m columns and stay in L2
+  // (0: always nc). A is the cheap operand then (packed once, small).
+  size_t narrow_m = 0, nc_narrow_m = 0;
 };
+
+// Columns of B per packed block for a product with m rows.
+inline size_t gemm_block_n(const GemmConfig& cfg, size_t m) {
+  return cfg.nc_narrow_m && m <= cfg.narrow_m ? cfg.nc_narrow_m : cfg.nc;
+}
 
 const GemmConfig& gemm_config(Isa isa);
 inline const GemmConfig& gemm_config() { return gemm_config(active_isa()); }

@@ -41,15 +41,15 @@ struct PackedB {
 };
 
 void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource& b, float* c, ptrdiff_t ldc,
-                const Epilogue& ep, Range rg, PackedB bp = {}) {
+                const Epilogue& ep, Range rg, size_t nc_blk, PackedB bp = {}) {
   const size_t kc_max = std::min(cfg.kc, std::max<size_t>(k, 1));
-  float* bbuf = bp.data ? nullptr : thread_scratch(kScratchPackB, kc_max * round_up(std::min(cfg.nc, rg.n1 - rg.n0), cfg.nr));
+  float* bbuf = bp.data ? nullptr : thread_scratch(kScratchPackB, kc_max * round_up(std::min(nc_blk, rg.n1 - rg.n0), cfg.nr));
   float* abuf = thread_scratch(kScratchPackA, kc_max * round_up(std::min(cfg.mc, rg.m1 - rg.m0), cfg.mr));
   const GemmTileParams fin = final_tile_params(ep);
   const act_kernel_fn post = act_in_registers(ep.act) ? nullptr : act_kernel(cfg.isa);
 
-  for (size_t jc = rg.n0; jc < rg.n1; jc += cfg.nc) {  // NC: a column block of B and C
-    const size_t nc = std::min(cfg.nc, rg.n1 - jc);
+  for (size_t jc = rg.n0; jc < rg.n1; jc += nc_blk) {  // NC: a column block of B and C
+    const size_t nc = std::min(nc_blk, rg.n1 - jc);
     for (size_t pc = 0; pc == 0 || pc < k; pc += cfg.kc) {  // KC: one depth block, packed B
       const size_t kc = std::min(cfg.kc, k - pc);
       const bool last = pc + kc >= k;
@@ -117,12 +117,13 @@ void pack_b_all(const GemmConfig& cfg, size_t n, size_t k, const BSource& b, flo
 void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a, const BSource& b, float* c,
           ptrdiff_t ldc, const Epilogue& ep, int nthreads) {
   if (m == 0 || n == 0) return;
+  const size_t nc_blk = gemm_block_n(cfg, m);
   const size_t tiles_m = (m + cfg.mr - 1) / cfg.mr, tiles_n = (n + cfg.nr - 1) / cfg.nr;
   // Below ~1 MFLOP waking another thread costs more than it saves.
   const double flops = 2.0 * m * n * std::max<size_t>(k, 1);
   const size_t nt = flops < 1e6 ? 1 : static_cast<size_t>(std::max(1, nthreads));
   if (nt <= 1) {
-    gemm_range(cfg, k, a, b, c, ldc, ep, Range{0, m, 0, n});
+    gemm_range(cfg, k, a, b, c, ldc, ep, Range{0, m, 0, n}, nc_blk);
     return;
   }
   constexpr size_t kTasksPerThread = 4;
@@ -141,14 +142,14 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
       bp = PackedB{buf, n_padded};
     }
     parallel_for(tasks, static_cast<int>(nt), [&](size_t t) {
-      gemm_range(cfg, k, a, b, c, ldc, ep, Range{t * rows, std::min(m, (t + 1) * rows), 0, n}, bp);
+      gemm_range(cfg, k, a, b, c, ldc, ep, Range{t * rows, std::min(m, (t + 1) * rows), 0, n}, nc_blk, bp);
     });
     return;
   }
   // Columns per task: a few tasks per thread, but no narrower than 4 panels (so an A block
   // fetched into L2 serves several B panels) and no wider than NC.
   size_t cols = (tiles_n + kTasksPerThread * nt - 1) / (kTasksPerThread * nt);
-  cols = std::min(std::max<size_t>(cols, 4), std::max<size_t>(cfg.nc / cfg.nr, 1)) * cfg.nr;
+  cols = std::min(std::max<size_t>(cols, 4), std::max<size_t>(nc_blk / cfg.nr, 1)) * cfg.nr;
   const size_t tasks = (n + cols - 1) / cols;
   const ASource* asrc = &a;
   PackedAView packed(nullptr, 0);
@@ -160,7 +161,7 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
     asrc = &packed;
   }
   parallel_for(tasks, static_cast<int>(nt), [&](size_t t) {
-    gemm_range(cfg, k, *asrc, b, c, ldc, ep, Range{0, m, t * cols, std::min(n, (t + 1) * cols)});
+    gemm_range(cfg, k, *asrc, b, c, ldc, ep, Range{0, m, t * cols, std::min(n, (t + 1) * cols)}, nc_blk);
   });
 }
 
