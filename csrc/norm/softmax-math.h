@@ -64,10 +64,12 @@ struct Softmax {
       if (!log) V::store_n(y + full, V::load(e), r);
     }
     if (log) {
-      const reg shift = V::set1(m + __builtin_logf(s));
+      // (x - m) - log(s), not x - (m + log(s)): near the maximum the result is small and
+      // rounding m + log(s) first would cost up to ulp(m) of absolute error.
+      const reg logs = V::set1(__builtin_logf(s));
       for (size_t i = 0; i < len; i += W) {
         const int n = len - i < static_cast<size_t>(W) ? static_cast<int>(len - i) : W;
-        st(y + i, V::sub(ld(x + i, n, 0.f), shift), n);
+        st(y + i, V::sub(V::sub(ld(x + i, n, 0.f), vmx), logs), n);
       }
     } else {
       const reg inv = V::set1(1.f / s);
@@ -89,12 +91,12 @@ struct Softmax {
       if (!log) st(y + k * inner + j, e, r);
     }
     if (log) {
-      float s[W], m[W];
+      float s[W];
       V::store(s, vs);
-      V::store(m, vm);
-      for (int l = 0; l < W; ++l) s[l] = m[l] + __builtin_logf(s[l]);
-      const reg shift = V::load(s);
-      for (size_t k = 0; k < len; ++k) st(y + k * inner + j, V::sub(ld(x + k * inner + j, r, 0.f), shift), r);
+      for (int l = 0; l < W; ++l) s[l] = __builtin_logf(s[l]);
+      const reg logs = V::load(s);
+      for (size_t k = 0; k < len; ++k)
+        st(y + k * inner + j, V::sub(V::sub(ld(x + k * inner + j, r, 0.f), vm), logs), r);
     } else {
       const reg inv = V::div(V::set1(1.f), vs);
       for (size_t k = 0; k < len; ++k) st(y + k * inner + j, V::mul(ld(y + k * inner + j, r, 0.f), inv), r);

@@ -9,6 +9,7 @@
 
 #include "act/activation.h"
 #include "common/threads.h"
+#include "dense/dense-plan.h"
 #include "eltwise/eltwise.h"
 #include "norm/norm.h"
 #include "pool/pool.h"
@@ -48,7 +49,10 @@ Pool2d make_pool(const std::string& kind, std::array<size_t, 2> k, std::array<si
 
 }  // namespace
 
+void bind_dense(py::module_& m);
+
 void bind_layers(py::module_& m) {
+  bind_dense(m);
   m.def(
       "pool_output_hw",
       [](size_t h, size_t w, std::array<size_t, 2> k, std::array<size_t, 2> s, std::array<size_t, 2> d,
@@ -152,4 +156,35 @@ void bind_layers(py::module_& m) {
         lrn(xp, y, n, c, hw, size, alpha, beta, bias, num_threads(), active_isa());
       },
       py::arg("x"), py::arg("out"), py::arg("size"), py::arg("alpha"), py::arg("beta"), py::arg("bias"));
+}
+
+void bind_dense(py::module_& m) {
+  py::class_<DensePlan>(m, "DensePlan")
+      .def(py::init([](const py::array& weight, std::optional<py::array> bias, const std::string& act, float alpha,
+                       float beta) {
+             const float* w = input(weight, "weight");
+             FC_CHECK(weight.ndim() == 2, "weight must be 2-D (out_features, in_features), got ", weight.ndim(), "-D");
+             const size_t out = weight.shape(0), in = weight.shape(1);
+             std::vector<float> b;
+             if (bias) {
+               const float* bp = py_arrays::require_exact(*bias, {out}, "bias");
+               b.assign(bp, bp + out);
+             }
+             const Activation a{act_kind_from_name(act), alpha, beta};
+             py::gil_scoped_release release;  // packing the weights
+             return std::make_unique<DensePlan>(w, out, in, std::move(b), a);
+           }),
+           py::arg("weight"), py::arg("bias"), py::arg("act") = "none", py::arg("alpha") = 0.f, py::arg("beta") = 0.f)
+      .def("run",
+           [](const DensePlan& plan, const py::array& x, const py::array& out_t) {
+             const float* xp = input(x, "x");
+             FC_CHECK(x.ndim() == 2 && static_cast<size_t>(x.shape(1)) == plan.in_features(), "x must be (N, ",
+                      plan.in_features(), "), got ", py_arrays::shape_str(py_arrays::shape_of(x)));
+             const size_t n = x.shape(0);
+             float* y = py_arrays::require_exact(out_t, {plan.out_features(), n}, "out");
+             if (n == 0) return;
+             py::gil_scoped_release release;
+             plan.run(xp, n, y, num_threads());
+           },
+           py::arg("x"), py::arg("out"));
 }
