@@ -13,7 +13,6 @@ import numpy as np
 from . import _C
 from ._checks import activation as _activation
 from ._checks import as_float32
-from .gemm import gemm
 
 __all__ = ["activation", "relu", "leaky_relu", "prelu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",
            "silu", "elu", "softplus", "add", "mul", "concat", "linear", "flatten"]
@@ -156,10 +155,19 @@ def flatten(x, axis=1) -> np.ndarray:
 
 
 def linear(x, weight, bias=None, activation=None, *, out=None) -> np.ndarray:
-    """Dense layer: activation(x @ weight.T + bias) with x (N, in), weight (out, in), by the packed GEMM.
-    To run the same weights many times, fastconv.layers.Dense packs them once."""
+    """Dense layer: activation(x @ weight.T + bias) with x (N, in), weight (out, in). Batches up to 16
+    stream the weight rows once (the product is memory-bound); larger ones run the packed GEMM.
+    To run the same weights many times, fastconv.layers.Dense prepares them once."""
     x = as_float32(x, "x", ndim=2)
     w = as_float32(weight, "weight", ndim=2)
     if x.shape[1] != w.shape[1]:
         raise ValueError(f"linear: x has {x.shape[1]} features (shape {x.shape}), weight {w.shape} expects {w.shape[1]}")
-    return gemm(x, w.T, bias=bias, activation=activation, out=out)
+    if bias is not None:
+        bias = as_float32(bias, "bias", ndim=1)
+        if bias.shape[0] != w.shape[0]:
+            raise ValueError(f"linear: bias has {bias.shape[0]} values, weight {w.shape} has {w.shape[0]} outputs")
+    if out is None:
+        out = np.empty((x.shape[0], w.shape[0]), np.float32)
+    if x.shape[0]:
+        _C.DensePlan(w, bias, *_activation(activation)).run(x, out)
+    return out

@@ -206,9 +206,9 @@ class Model:
         plan = _C.DensePlan(layer.weights["weight"], layer.weights.get("bias"), *norm_act(act))
 
         def run(x):
-            yt = np.empty((layer.units, x.shape[0]), np.float32)
-            plan.run(np.ascontiguousarray(x, dtype=np.float32), yt)
-            return np.ascontiguousarray(yt.T)
+            y = np.empty((x.shape[0], layer.units), np.float32)
+            plan.run(np.ascontiguousarray(x, dtype=np.float32), y)
+            return y
         return run
 
     @staticmethod

@@ -171,17 +171,17 @@ void bind_dense(py::module_& m) {
                b.assign(bp, bp + out);
              }
              const Activation a{act_kind_from_name(act), alpha, beta};
-             py::gil_scoped_release release;  // packing the weights
-             return std::make_unique<DensePlan>(w, out, in, std::move(b), a);
+             py::gil_scoped_release release;  // copying the weights
+             return std::make_unique<DensePlan>(w, out, in, std::move(b), a, active_isa());
            }),
            py::arg("weight"), py::arg("bias"), py::arg("act") = "none", py::arg("alpha") = 0.f, py::arg("beta") = 0.f)
       .def("run",
-           [](const DensePlan& plan, const py::array& x, const py::array& out_t) {
+           [](const DensePlan& plan, const py::array& x, const py::array& out) {
              const float* xp = input(x, "x");
              FC_CHECK(x.ndim() == 2 && static_cast<size_t>(x.shape(1)) == plan.in_features(), "x must be (N, ",
                       plan.in_features(), "), got ", py_arrays::shape_str(py_arrays::shape_of(x)));
              const size_t n = x.shape(0);
-             float* y = py_arrays::require_exact(out_t, {plan.out_features(), n}, "out");
+             float* y = py_arrays::require_exact(out, {n, plan.out_features()}, "out");
              if (n == 0) return;
              py::gil_scoped_release release;
              plan.run(xp, n, y, num_threads());
