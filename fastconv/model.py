@@ -188,6 +188,7 @@ class Model:
                 absorbed.add(k)
                 last, label = k, label + "+" + nodes[k].layer.name
         plan = layer.plan(weight, bias, act)
+        plan.algo_for(*layer.input_shapes[0][1:])  # choose the algorithm and pack the weights now, not on first run
         if residual is None:
             return last, _Step(plan, ins, last, label)
         return last, _Step(lambda x, r: plan(x, residual=r), ins + [residual], last, label)

@@ -188,3 +188,17 @@ def test_activation_layers_fuse_and_match(rng):
         h = batch_norm_ref(conv2d_ref(xs, w["c/weight"], w["c/bias"]), w["bn/gamma"], w["bn/beta"],
                            w["bn/moving_mean"], w["bn/moving_var"], 1e-5)
         np.testing.assert_allclose(model(xs), activation_ref(kind, h, *params), rtol=1e-5, atol=1e-5, err_msg=kind)
+
+
+def test_model_runs_concurrently_from_threads(rng):
+    """Compiled steps hold no per-call state: several Python threads may run one model at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    x_in, out = residual_block(2, 4, 8)
+    model = fastconv.Model(x_in, out)
+    xs = [rng.standard_normal((2, 4, 9, 11)).astype(np.float32) for _ in range(8)]
+    serial = [model(x) for x in xs]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(model, xs))
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
