@@ -1,6 +1,6 @@
 """Memory-bound layer kernels vs this machine's copy bandwidth.
 
-    python bench/bench_layers.py [--mib 64] [--repeats 15]
+    python bench/bench_layers.py [--mib 64] [--repeats 15] [--threads 1 2]
 
 Copy bandwidth is measured as numpy.copyto between two large float32 arrays (bytes read +
 bytes written per second), in the same loop as the kernels. Each kernel's effective bandwidth is
@@ -27,7 +27,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mib", type=int, default=64, help="input tensor size in MiB (>> L3 = 32 MiB)")
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                    help="fastconv thread counts to run (numpy's copy is single-threaded)")
     args = ap.parse_args(argv)
+    for threads in args.threads:
+        fastconv.set_num_threads(threads)
+        run(args)
+
+
+def run(args):
     n_floats = args.mib * 2**20 // 4
     c, hw = 64, 112
     n = max(1, n_floats // (c * hw * hw))

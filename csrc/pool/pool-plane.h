@@ -28,40 +28,83 @@ struct PoolPlane {
     }
   }
 
-  // out[i] = op over s < kw of row[i + s * dw], for i < n.
-  static inline void horizontal(const float* row, float* out, size_t n, size_t kw, size_t dw) {
+  static inline void copy(float* acc, const float* x, size_t n) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) V::store(acc + i, V::load(x + i));
+    if (i < n) V::store_n(acc + i, V::load_n(x + i, static_cast<int>(n - i)), static_cast<int>(n - i));
+  }
+
+  // acc[i] = op(x0[i], x1[i]) for i < n.
+  static inline void first(float* acc, const float* x0, const float* x1, size_t n) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) V::store(acc + i, Op::apply(V::load(x0 + i), V::load(x1 + i)));
+    if (i < n) {
+      const int r = static_cast<int>(n - i);
+      V::store_n(acc + i, Op::apply(V::load_n(x0 + i, r), V::load_n(x1 + i, r)), r);
+    }
+  }
+
+  // out[i] = scale[i] * op over s < kw of row[i + s * dw], for i < n (scale null: 1).
+  static inline void horizontal(const float* row, float* out, size_t n, size_t kw, size_t dw, const float* scale,
+                                reg scale_row) {
     size_t i = 0;
     for (; i + W <= n; i += W) {
       reg m = V::load(row + i);
       for (size_t s = 1; s < kw; ++s) m = Op::apply(m, V::load(row + i + s * dw));
+      if (scale) m = V::mul(V::mul(m, V::load(scale + i)), scale_row);
       V::store(out + i, m);
     }
     if (i < n) {
       const int r = static_cast<int>(n - i);
       reg m = V::load_n(row + i, r);
       for (size_t s = 1; s < kw; ++s) m = Op::apply(m, V::load_n(row + i + s * dw, r));
+      if (scale) m = V::mul(V::mul(m, V::load_n(scale + i, r)), scale_row);
       V::store_n(out + i, m, r);
     }
   }
 
-  // Output row oy of the plane into out (ow floats), before any averaging.
-  static inline void row(const fc::PoolParams& p, const fc::PoolPlaneArgs& a, size_t oy, float* out) {
+  // Output row oy of the plane into out (ow floats); avg: scaled by inv_row[oy] * inv_col[ox].
+  static inline void row(const fc::PoolParams& p, const fc::PoolPlaneArgs& a, size_t oy, float* out, bool avg) {
     const size_t len = p.row_len();
     float* acc = a.work;
     float* hor = a.work + len + W;
-    fill(acc, len, Op::identity());
     const size_t n_in = p.w < len - p.pl ? p.w : len - p.pl;  // input columns the windows reach
+    fill(acc, p.pl, Op::identity());                          // padding: the reduction's identity
+    fill(acc + p.pl + n_in, len - p.pl - n_in, Op::identity());
+    const float* rows[2];
+    int pending = 0;
+    bool started = false;
     for (size_t r = 0; r < p.kh; ++r) {
       const ptrdiff_t iy = static_cast<ptrdiff_t>(oy * p.sh + r * p.dh) - static_cast<ptrdiff_t>(p.pt);
       if (iy < 0 || iy >= static_cast<ptrdiff_t>(p.h)) continue;
-      combine(acc + p.pl, a.x + static_cast<size_t>(iy) * p.w, n_in);
+      const float* x = a.x + static_cast<size_t>(iy) * p.w;
+      if (started) {
+        combine(acc + p.pl, x, n_in);
+      } else {  // the first two rows go straight into acc: no identity fill, one pass fewer
+        rows[pending++] = x;
+        if (pending == 2) {
+          first(acc + p.pl, rows[0], rows[1], n_in);
+          started = true;
+        }
+      }
     }
+    if (!started) {
+      if (pending == 1)
+        copy(acc + p.pl, rows[0], n_in);
+      else
+        fill(acc + p.pl, n_in, Op::identity());
+    }
+    const float* scale = avg ? a.inv_col : nullptr;
+    const reg scale_row = V::set1(avg ? a.inv_row[oy] : 1.f);
     if (p.sw == 1) {
-      horizontal(acc, out, p.ow, p.kw, p.dw);
+      horizontal(acc, out, p.ow, p.kw, p.dw, scale, scale_row);
     } else {
       const size_t n = (p.ow - 1) * p.sw + 1;
-      horizontal(acc, hor, n, p.kw, p.dw);
-      for (size_t ox = 0; ox < p.ow; ++ox) out[ox] = hor[ox * p.sw];
+      horizontal(acc, hor, n, p.kw, p.dw, nullptr, scale_row);
+      if (avg)
+        for (size_t ox = 0; ox < p.ow; ++ox) out[ox] = hor[ox * p.sw] * a.inv_col[ox] * a.inv_row[oy];
+      else
+        for (size_t ox = 0; ox < p.ow; ++ox) out[ox] = hor[ox * p.sw];
     }
   }
 };
@@ -82,23 +125,12 @@ struct SumOp {
 
 template <class V>
 inline void maxpool_plane(const fc::PoolParams& p, const fc::PoolPlaneArgs& a) {
-  for (size_t oy = 0; oy < p.oh; ++oy) PoolPlane<V, MaxOp<V>>::row(p, a, oy, a.y + oy * p.ow);
+  for (size_t oy = 0; oy < p.oh; ++oy) PoolPlane<V, MaxOp<V>>::row(p, a, oy, a.y + oy * p.ow, false);
 }
 
 template <class V>
 inline void avgpool_plane(const fc::PoolParams& p, const fc::PoolPlaneArgs& a) {
-  constexpr int W = V::W;
-  for (size_t oy = 0; oy < p.oh; ++oy) {
-    float* out = a.y + oy * p.ow;
-    PoolPlane<V, SumOp<V>>::row(p, a, oy, out);
-    const typename V::reg ir = V::set1(a.inv_row[oy]);
-    size_t i = 0;
-    for (; i + W <= p.ow; i += W) V::store(out + i, V::mul(V::mul(V::load(out + i), V::load(a.inv_col + i)), ir));
-    if (i < p.ow) {
-      const int r = static_cast<int>(p.ow - i);
-      V::store_n(out + i, V::mul(V::mul(V::load_n(out + i, r), V::load_n(a.inv_col + i, r)), ir), r);
-    }
-  }
+  for (size_t oy = 0; oy < p.oh; ++oy) PoolPlane<V, SumOp<V>>::row(p, a, oy, a.y + oy * p.ow, true);
 }
 
 // Reduction of n contiguous floats with four independent accumulators (latency-bound otherwise).
