@@ -13,7 +13,7 @@ struct PoolParams {
   size_t row_len() const { return (ow - 1) * sw + (kw - 1) * dw + 1; }
 };
 
-// work: 2 * row_len() + 64 floats of per-thread scratch.
+// work: pool_work_floats(p) floats of per-thread scratch.
 // avg: inv_row[oy] * inv_col[ox] is 1 / (number of counted taps) of output (oy, ox).
 struct PoolPlaneArgs {
   const float* x;  // h x w
@@ -22,6 +22,8 @@ struct PoolPlaneArgs {
   const float* inv_row;  // avg only
   const float* inv_col;  // avg only
 };
+
+inline size_t pool_work_floats(const PoolParams& p) { return 2 * p.row_len() + 256; }
 
 using pool_plane_fn = void (*)(const PoolParams& p, const PoolPlaneArgs& a);
 using global_pool_fn = float (*)(const float* x, size_t n);  // sum or max of n floats

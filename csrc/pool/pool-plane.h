@@ -1,7 +1,9 @@
 // Pooling over vector traits V. The window is separable, so each output row is two passes
 // over contiguous memory: a vertical reduction of the kh input rows into a padded row
 // buffer (padding = the reduction's identity), then a horizontal reduction along it.
-// Both passes are plain vector loops; only a strided layer pays a scalar subsampling step.
+// Both passes are plain vector loops. Stride 2 (the common downsampling pool) splits the row
+// buffer into even and odd lanes once (V::deinterleave, each ISA file adds it to its traits),
+// so every output is kw vector loads; other strides pay a scalar subsampling step.
 #pragma once
 #include <cstddef>
 
@@ -63,11 +65,33 @@ struct PoolPlane {
     }
   }
 
+  // Stride 2, dilation 1: ev[j] = acc[2j], od[j] = acc[2j + 1]; output ox is the op of
+  // ev[ox], od[ox], ev[ox + 1], od[ox + 1], ... (kw terms). Reads acc up to 2 * ceil(len / 2W) * W.
+  static inline void horizontal_s2(const float* acc, size_t len, float* ev, float* od, float* out, size_t ow,
+                                   size_t kw, const float* scale, reg scale_row) {
+    for (size_t j = 0; 2 * j < len; j += W) {
+      reg e, o;
+      V::deinterleave(acc + 2 * j, e, o);
+      V::store(ev + j, e);
+      V::store(od + j, o);
+    }
+    for (size_t i = 0; i < ow; i += W) {
+      const int r = ow - i < static_cast<size_t>(W) ? static_cast<int>(ow - i) : W;
+      reg m = V::load(ev + i);
+      for (size_t s = 1; s < kw; ++s) m = Op::apply(m, V::load((s & 1 ? od : ev) + i + s / 2));
+      if (scale) m = V::mul(V::mul(m, V::load_n(scale + i, r)), scale_row);
+      if (r == W)
+        V::store(out + i, m);
+      else
+        V::store_n(out + i, m, r);
+    }
+  }
+
   // Output row oy of the plane into out (ow floats); avg: scaled by inv_row[oy] * inv_col[ox].
   static inline void row(const fc::PoolParams& p, const fc::PoolPlaneArgs& a, size_t oy, float* out, bool avg) {
     const size_t len = p.row_len();
     float* acc = a.work;
-    float* hor = a.work + len + W;
+    float* hor = a.work + len + 2 * W;  // acc's tail may be read up to 2W past len (deinterleave)
     const size_t n_in = p.w < len - p.pl ? p.w : len - p.pl;  // input columns the windows reach
     fill(acc, p.pl, Op::identity());                          // padding: the reduction's identity
     fill(acc + p.pl + n_in, len - p.pl - n_in, Op::identity());
@@ -98,6 +122,10 @@ struct PoolPlane {
     const reg scale_row = V::set1(avg ? a.inv_row[oy] : 1.f);
     if (p.sw == 1) {
       horizontal(acc, out, p.ow, p.kw, p.dw, scale, scale_row);
+    } else if (p.sw == 2 && p.dw == 1) {
+      float* ev = hor;
+      float* od = hor + (len + 1) / 2 + 2 * W;
+      horizontal_s2(acc, len, ev, od, out, p.ow, p.kw, scale, scale_row);
     } else {
       const size_t n = (p.ow - 1) * p.sw + 1;
       horizontal(acc, hor, n, p.kw, p.dw, nullptr, scale_row);

@@ -72,7 +72,7 @@ void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_
     inv_col = inverse_counts(pp.ow, w, p.kw, p.sw, p.pl, p.pr, p.count_include_pad);
   }
   const pool_plane_fn plane = avg ? k.avg_plane : k.max_plane;
-  const size_t work = 2 * pp.row_len() + 64;
+  const size_t work = pool_work_floats(pp);
   const ptrdiff_t planes = static_cast<ptrdiff_t>(n * c);
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (planes > 1 && nthreads > 1)
   for (ptrdiff_t i = 0; i < planes; ++i) {
