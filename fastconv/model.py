@@ -256,6 +256,9 @@ class Model:
         "auto" shows it when the whole run looks like taking more than two seconds."""
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if len(self.inputs) != 1 or len(self.outputs) != 1:
+            raise ValueError(f"predict runs models with one input and one output; model {self.name!r} has "
+                             f"{len(self.inputs)} and {len(self.outputs)}: call the model on each batch instead")
         x = self._check_input(x, 0)
         n = x.shape[0]
         if n == 0:

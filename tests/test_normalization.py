@@ -1,6 +1,8 @@
 """batch_norm, fold_batch_norm, softmax / log_softmax and lrn (csrc/eltwise/, csrc/norm/) against float64."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastconv
 from conftest import poisoned
@@ -64,6 +66,15 @@ def test_softmax(isa, rng, shape, axis, log):
         np.testing.assert_allclose(y, softmax_ref(x, axis, True), rtol=1e-6, atol=2 * spread + 1e-6)
     else:
         np.testing.assert_allclose(y, softmax_ref(x, axis), rtol=2 * spread + 1e-6, atol=1e-30)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 40), min_size=1, max_size=4), data=st.data(), log=st.booleans())
+def test_softmax_random_shapes(shape, data, log):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = np.random.default_rng(len(shape) * 1000 + axis).standard_normal(shape).astype(np.float32)
+    y = (fastconv.log_softmax if log else fastconv.softmax)(x, axis=axis, out=poisoned(tuple(shape)))
+    np.testing.assert_allclose(y, softmax_ref(x, axis, log), rtol=2e-6, atol=2e-6)
 
 
 def test_softmax_is_stable_for_large_inputs():
