@@ -80,7 +80,7 @@ def test_sequential_every_layer_against_references(rng):
     np.testing.assert_allclose(model(x), ref, rtol=1e-5, atol=1e-6)
 
 
-def test_inception_style_concat_and_global_pools(rng):
+def test_inception_style_concat_and_global_pools(rng, tmp_path):
     x = fastconv.Input((4, 7, 7))
     a = Conv2D(3, 1, name="a")(x)
     b = Conv2D(5, 3, padding=1, name="b")(x)
@@ -98,6 +98,9 @@ def test_inception_style_concat_and_global_pools(rng):
     yg, ym = model(xs)
     np.testing.assert_allclose(yg, cat.mean(axis=(2, 3)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ym, cat.max(axis=(2, 3), keepdims=True), rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "two_outputs.npz")
+    for a, b in zip(fastconv.load(tmp_path / "two_outputs.npz")(xs), (yg, ym)):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_save_load_roundtrip_and_weight_errors(tmp_path, rng):
