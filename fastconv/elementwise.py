@@ -155,7 +155,7 @@ def flatten(x, axis=1) -> np.ndarray:
 
 
 def linear(x, weight, bias=None, activation=None, *, out=None) -> np.ndarray:
-    """Dense layer: activation(x @ weight.T + bias) with x (N, in), weight (out, in). Batches up to 16
+    """Dense layer: activation(x @ weight.T + bias) with x (N, in), weight (out, in). Batches up to 32
     stream the weight rows once (the product is memory-bound); larger ones run the packed GEMM.
     To run the same weights many times, fastconv.layers.Dense prepares them once."""
     x = as_float32(x, "x", ndim=2)

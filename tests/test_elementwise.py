@@ -77,8 +77,8 @@ def test_concat_flatten(rng):
     assert fastconv.flatten(xs[1]).shape == (2, 36)
 
 
-@pytest.mark.parametrize("n,k,m", [(1, 37, 5), (8, 300, 129), (3, 9216, 64), (6, 3, 7), (16, 65, 33), (17, 130, 70),
-                                   (40, 512, 100)])  # n <= 16: row kernels, else the GEMM
+@pytest.mark.parametrize("n,k,m", [(1, 37, 5), (8, 300, 129), (3, 9216, 64), (6, 3, 7), (16, 65, 33), (32, 130, 70),
+                                   (33, 130, 70), (40, 512, 100), (100, 33, 1)])  # n <= 32: row kernels, else the GEMM
 def test_linear(isa, rng, n, k, m):
     x = rng.standard_normal((n, k)).astype(np.float32)
     w = rng.standard_normal((m, k)).astype(np.float32)

@@ -3,7 +3,7 @@
 #include <omp.h>
 
 #include "common/check.h"
-#include "gemm/gemm.h"
+#include "common/scratch.h"
 
 namespace fc {
 namespace {
@@ -40,13 +40,30 @@ void DensePlan::run(const float* x, size_t n, float* y, int nthreads) const {
     }
     return;
   }
-  StridedA a(StridedMatrix{x, static_cast<ptrdiff_t>(in_), 1});
-  StridedB b(StridedMatrix{weight_.data(), 1, static_cast<ptrdiff_t>(in_)});  // W^T: element (k, j) = W[j][k]
+  // C (out x n) = W x^T with the bias per row of C, then y = C^T: the GEMM keeps W packed and
+  // reads the small x^T in place.
+  float* c = thread_scratch(kScratchOp1, out_ * n);
+  StridedB b(StridedMatrix{x, 1, static_cast<ptrdiff_t>(in_)});  // x^T: element (k, j) = x[j][k]
   Epilogue ep;
   ep.bias = bias;
-  ep.bias_per_column = true;
+  ep.bias_per_column = false;
   ep.act = act_;
-  gemm(cfg_, n, out_, in_, a, b, y, static_cast<ptrdiff_t>(out_), ep, nthreads);
+  gemm(cfg_, out_, n, in_, packed(), b, c, static_cast<ptrdiff_t>(n), ep, nthreads);
+  constexpr size_t kBlock = 32;  // transpose in cache-sized tiles
+  const ptrdiff_t tiles = static_cast<ptrdiff_t>((out_ + kBlock - 1) / kBlock);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (tiles > 1 && nthreads > 1)
+  for (ptrdiff_t t = 0; t < tiles; ++t) {
+    const size_t o0 = t * kBlock, o1 = o0 + kBlock < out_ ? o0 + kBlock : out_;
+    for (size_t j = 0; j < n; ++j)
+      for (size_t o = o0; o < o1; ++o) y[j * out_ + o] = c[o * n + j];
+  }
+}
+
+const PackedA& DensePlan::packed() const {
+  std::call_once(packed_once_, [this] {
+    packed_ = std::make_unique<PackedA>(cfg_, out_, in_, StridedMatrix{weight_.data(), static_cast<ptrdiff_t>(in_), 1});
+  });
+  return *packed_;
 }
 
 }  // namespace fc
