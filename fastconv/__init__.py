@@ -10,7 +10,7 @@ from .conv import ConvPlan, conv2d
 from .gemm import gemm
 from .pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
 from .normalization import batch_norm, fold_batch_norm, log_softmax, lrn, softmax
-from . import layers
+from . import layers, models
 from .layers import Input
 from .model import Model, Sequential, load
 from .elementwise import (activation, add, clip, concat, elu, flatten, hard_sigmoid, hard_swish, leaky_relu, linear,
@@ -23,10 +23,3 @@ __all__ = ["__version__", "show_config", "get_num_threads", "set_num_threads", "
            "hard_sigmoid", "hard_swish", "tanh", "silu", "elu", "softplus", "add", "mul", "concat", "flatten",
            "linear", "layers", "models", "Input", "Model", "Sequential", "load"]
 
-
-def __getattr__(name):  # fastconv.models imports lazily: it is only needed to build the zoo
-    if name == "models":
-        import importlib
-
-        return importlib.import_module(".models", __name__)
-    raise AttributeError(f"module 'fastconv' has no attribute {name!r}")
