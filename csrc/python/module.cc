@@ -10,6 +10,7 @@ void bind_config(py::module_& m);
 void bind_gemm(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_bench(py::module_& m);
+void bind_layers(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "fastconv's C++ engine (internal: use the fastconv package)";
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_C, m) {
   bind_gemm(m);
   bind_conv(m);
   bind_bench(m);
+  bind_layers(m);
 }

@@ -1,0 +1,190 @@
+// Pooling over vector traits V. The window is separable, so each output row is two passes
+// over contiguous memory: a vertical reduction of the kh input rows into a padded row
+// buffer (padding = the reduction's identity), then a horizontal reduction along it.
+// Both passes are plain vector loops. Stride 2 (the common downsampling pool) splits the row
+// buffer into even and odd lanes once (V::deinterleave, each ISA file adds it to its traits),
+// so every output is kw vector loads; other strides pay a scalar subsampling step.
+#pragma once
+#include <cstddef>
+
+#include "pool/pool-kernels.h"
+
+template <class V, class Op>
+struct PoolPlane {
+  using reg = typename V::reg;
+  static constexpr int W = V::W;
+
+  static inline void fill(float* p, size_t n, float v) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) V::store(p + i, V::set1(v));
+    if (i < n) V::store_n(p + i, V::set1(v), static_cast<int>(n - i));
+  }
+
+  // acc[i] = op(acc[i], x[i]) for i < n.
+  static inline void combine(float* acc, const float* x, size_t n) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) V::store(acc + i, Op::apply(V::load(acc + i), V::load(x + i)));
+    if (i < n) {
+      const int r = static_cast<int>(n - i);
+      V::store_n(acc + i, Op::apply(V::load_n(acc + i, r), V::load_n(x + i, r)), r);
+    }
+  }
+
+  static inline void copy(float* acc, const float* x, size_t n) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) V::store(acc + i, V::load(x + i));
+    if (i < n) V::store_n(acc + i, V::load_n(x + i, static_cast<int>(n - i)), static_cast<int>(n - i));
+  }
+
+  // acc[i] = op(x0[i], x1[i]) for i < n.
+  static inline void first(float* acc, const float* x0, const float* x1, size_t n) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) V::store(acc + i, Op::apply(V::load(x0 + i), V::load(x1 + i)));
+    if (i < n) {
+      const int r = static_cast<int>(n - i);
+      V::store_n(acc + i, Op::apply(V::load_n(x0 + i, r), V::load_n(x1 + i, r)), r);
+    }
+  }
+
+  // out[i] = scale[i] * op over s < kw of row[i + s * dw], for i < n (scale null: 1).
+  static inline void horizontal(const float* row, float* out, size_t n, size_t kw, size_t dw, const float* scale,
+                                reg scale_row) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) {
+      reg m = V::load(row + i);
+      for (size_t s = 1; s < kw; ++s) m = Op::apply(m, V::load(row + i + s * dw));
+      if (scale) m = V::mul(V::mul(m, V::load(scale + i)), scale_row);
+      V::store(out + i, m);
+    }
+    if (i < n) {
+      const int r = static_cast<int>(n - i);
+      reg m = V::load_n(row + i, r);
+      for (size_t s = 1; s < kw; ++s) m = Op::apply(m, V::load_n(row + i + s * dw, r));
+      if (scale) m = V::mul(V::mul(m, V::load_n(scale + i, r)), scale_row);
+      V::store_n(out + i, m, r);
+    }
+  }
+
+  // Stride 2, dilation 1: ev[j] = acc[2j], od[j] = acc[2j + 1]; output ox is the op of
+  // ev[ox], od[ox], ev[ox + 1], od[ox + 1], ... (kw terms). Reads acc up to 2 * ceil(len / 2W) * W.
+  static inline void horizontal_s2(const float* acc, size_t len, float* ev, float* od, float* out, size_t ow,
+                                   size_t kw, const float* scale, reg scale_row) {
+    for (size_t j = 0; 2 * j < len; j += W) {
+      reg e, o;
+      V::deinterleave(acc + 2 * j, e, o);
+      V::store(ev + j, e);
+      V::store(od + j, o);
+    }
+    for (size_t i = 0; i < ow; i += W) {
+      const int r = ow - i < static_cast<size_t>(W) ? static_cast<int>(ow - i) : W;
+      reg m = V::load(ev + i);
+      for (size_t s = 1; s < kw; ++s) m = Op::apply(m, V::load((s & 1 ? od : ev) + i + s / 2));
+      if (scale) m = V::mul(V::mul(m, V::load_n(scale + i, r)), scale_row);
+      if (r == W)
+        V::store(out + i, m);
+      else
+        V::store_n(out + i, m, r);
+    }
+  }
+
+  // Output row oy of the plane into out (ow floats); avg: scaled by inv_row[oy] * inv_col[ox].
+  static inline void row(const fc::PoolParams& p, const fc::PoolPlaneArgs& a, size_t oy, float* out, bool avg) {
+    const size_t len = p.row_len();
+    float* acc = a.work;
+    float* hor = a.work + len + 2 * W;  // acc's tail may be read up to 2W past len (deinterleave)
+    const size_t n_in = p.w < len - p.pl ? p.w : len - p.pl;  // input columns the windows reach
+    fill(acc, p.pl, Op::identity());                          // padding: the reduction's identity
+    fill(acc + p.pl + n_in, len - p.pl - n_in, Op::identity());
+    const float* rows[2];
+    int pending = 0;
+    bool started = false;
+    for (size_t r = 0; r < p.kh; ++r) {
+      const ptrdiff_t iy = static_cast<ptrdiff_t>(oy * p.sh + r * p.dh) - static_cast<ptrdiff_t>(p.pt);
+      if (iy < 0 || iy >= static_cast<ptrdiff_t>(p.h)) continue;
+      const float* x = a.x + static_cast<size_t>(iy) * p.w;
+      if (started) {
+        combine(acc + p.pl, x, n_in);
+      } else {  // the first two rows go straight into acc: no identity fill, one pass fewer
+        rows[pending++] = x;
+        if (pending == 2) {
+          first(acc + p.pl, rows[0], rows[1], n_in);
+          started = true;
+        }
+      }
+    }
+    if (!started) {
+      if (pending == 1)
+        copy(acc + p.pl, rows[0], n_in);
+      else
+        fill(acc + p.pl, n_in, Op::identity());
+    }
+    const float* scale = avg ? a.inv_col : nullptr;
+    const reg scale_row = V::set1(avg ? a.inv_row[oy] : 1.f);
+    if (p.sw == 1) {
+      horizontal(acc, out, p.ow, p.kw, p.dw, scale, scale_row);
+    } else if (p.sw == 2 && p.dw == 1) {
+      float* ev = hor;
+      float* od = hor + (len + 1) / 2 + 2 * W;
+      horizontal_s2(acc, len, ev, od, out, p.ow, p.kw, scale, scale_row);
+    } else {
+      const size_t n = (p.ow - 1) * p.sw + 1;
+      horizontal(acc, hor, n, p.kw, p.dw, nullptr, scale_row);
+      if (avg)
+        for (size_t ox = 0; ox < p.ow; ++ox) out[ox] = hor[ox * p.sw] * a.inv_col[ox] * a.inv_row[oy];
+      else
+        for (size_t ox = 0; ox < p.ow; ++ox) out[ox] = hor[ox * p.sw];
+    }
+  }
+};
+
+template <class V>
+struct MaxOp {
+  static inline typename V::reg apply(typename V::reg a, typename V::reg b) { return V::max(a, b); }
+  static inline float apply1(float a, float b) { return a > b ? a : b; }
+  static inline float identity() { return -__builtin_inff(); }
+};
+
+template <class V>
+struct SumOp {
+  static inline typename V::reg apply(typename V::reg a, typename V::reg b) { return V::add(a, b); }
+  static inline float apply1(float a, float b) { return a + b; }
+  static inline float identity() { return 0.f; }
+};
+
+template <class V>
+inline void maxpool_plane(const fc::PoolParams& p, const fc::PoolPlaneArgs& a) {
+  for (size_t oy = 0; oy < p.oh; ++oy) PoolPlane<V, MaxOp<V>>::row(p, a, oy, a.y + oy * p.ow, false);
+}
+
+template <class V>
+inline void avgpool_plane(const fc::PoolParams& p, const fc::PoolPlaneArgs& a) {
+  for (size_t oy = 0; oy < p.oh; ++oy) PoolPlane<V, SumOp<V>>::row(p, a, oy, a.y + oy * p.ow, true);
+}
+
+// Reduction of n contiguous floats with four independent accumulators (latency-bound otherwise).
+template <class V, class Op>
+inline float reduce(const float* x, size_t n) {
+  using reg = typename V::reg;
+  constexpr int W = V::W;
+  reg a0 = V::set1(Op::identity()), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    a0 = Op::apply(a0, V::load(x + i));
+    a1 = Op::apply(a1, V::load(x + i + W));
+    a2 = Op::apply(a2, V::load(x + i + 2 * W));
+    a3 = Op::apply(a3, V::load(x + i + 3 * W));
+  }
+  for (; i + W <= n; i += W) a0 = Op::apply(a0, V::load(x + i));
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    float tail[W];
+    for (int l = 0; l < W; ++l) tail[l] = l < r ? x[i + l] : Op::identity();
+    a1 = Op::apply(a1, V::load(tail));
+  }
+  a0 = Op::apply(Op::apply(a0, a1), Op::apply(a2, a3));
+  float lanes[W];
+  V::store(lanes, a0);
+  float out = lanes[0];
+  for (int l = 1; l < W; ++l) out = Op::apply1(out, lanes[l]);
+  return out;
+}
