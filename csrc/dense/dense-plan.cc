@@ -1,6 +1,5 @@
 #include "dense/dense-plan.h"
-
-#include <omp.h>
+#include "common/parallel.h"
 
 #include "common/check.h"
 #include "common/scratch.h"
@@ -33,11 +32,11 @@ void DensePlan::run(const float* x, size_t n, float* y, int nthreads) const {
   const float* bias = bias_.empty() ? nullptr : bias_.data();
   if (n <= kMaxRowsBatch) {
     const ptrdiff_t pieces = static_cast<ptrdiff_t>((out_ + kRowsPiece - 1) / kRowsPiece);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (pieces > 1 && nthreads > 1)
-    for (ptrdiff_t p = 0; p < pieces; ++p) {
+    parallel_for(static_cast<size_t>(pieces), (pieces > 1 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+      const ptrdiff_t p = static_cast<ptrdiff_t>(task);
       const size_t o0 = p * kRowsPiece, o1 = o0 + kRowsPiece < out_ ? o0 + kRowsPiece : out_;
       rows_(DenseRowsArgs{weight_.data(), x, bias, y, in_, out_, n, o0, o1, act_});
-    }
+    });
     return;
   }
   // C (out x n) = W x^T with the bias per row of C, then y = C^T: the GEMM keeps W packed and
@@ -51,12 +50,12 @@ void DensePlan::run(const float* x, size_t n, float* y, int nthreads) const {
   gemm(cfg_, out_, n, in_, packed(), b, c, static_cast<ptrdiff_t>(n), ep, nthreads);
   constexpr size_t kBlock = 32;  // transpose in cache-sized tiles
   const ptrdiff_t tiles = static_cast<ptrdiff_t>((out_ + kBlock - 1) / kBlock);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (tiles > 1 && nthreads > 1)
-  for (ptrdiff_t t = 0; t < tiles; ++t) {
+  parallel_for(static_cast<size_t>(tiles), (tiles > 1 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+    const ptrdiff_t t = static_cast<ptrdiff_t>(task);
     const size_t o0 = t * kBlock, o1 = o0 + kBlock < out_ ? o0 + kBlock : out_;
     for (size_t j = 0; j < n; ++j)
       for (size_t o = o0; o < o1; ++o) y[j * out_ + o] = c[o * n + j];
-  }
+  });
 }
 
 const PackedA& DensePlan::packed() const {

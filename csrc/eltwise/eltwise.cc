@@ -1,6 +1,5 @@
 #include "eltwise/eltwise.h"
-
-#include <omp.h>
+#include "common/parallel.h"
 
 #include <vector>
 
@@ -42,8 +41,10 @@ void channel_affine(const float* x, float* y, size_t n, size_t c, size_t hw, con
     if (!scale) ones.assign(c, 1.f), scale = ones.data();
     if (!shift) zeros.assign(c, 0.f), shift = zeros.data();
     const ptrdiff_t rows = static_cast<ptrdiff_t>(n);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (rows * c > kMinPiece && nthreads > 1)
-    for (ptrdiff_t i = 0; i < rows; ++i) k.affine_v(x + i * c, y + i * c, c, scale, shift, act);
+    parallel_for(static_cast<size_t>(rows), (rows * c > kMinPiece && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+      const ptrdiff_t i = static_cast<ptrdiff_t>(task);
+      k.affine_v(x + i * c, y + i * c, c, scale, shift, act);
+    });
     return;
   }
   // Pieces: whole planes when there are enough of them, else planes cut along hw.
@@ -51,14 +52,14 @@ void channel_affine(const float* x, float* y, size_t n, size_t c, size_t hw, con
   const size_t chunk = planes >= 4 * static_cast<size_t>(nthreads) ? hw : piece_len(hw, (4 * nthreads + planes - 1) / planes);
   const size_t per_plane = (hw + chunk - 1) / chunk;
   const ptrdiff_t items = static_cast<ptrdiff_t>(planes * per_plane);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (planes * hw > kMinPiece && nthreads > 1)
-  for (ptrdiff_t it = 0; it < items; ++it) {
+  parallel_for(static_cast<size_t>(items), (planes * hw > kMinPiece && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+    const ptrdiff_t it = static_cast<ptrdiff_t>(task);
     const size_t plane = it / per_plane, ch = plane % c, start = (it % per_plane) * chunk;
     const size_t len = hw - start < chunk ? hw - start : chunk;
     Activation a = act;
     if (slope) a = Activation{ActKind::leaky_relu, slope[ch], 0.f};
     k.affine(x + plane * hw + start, y + plane * hw + start, len, scale ? scale[ch] : 1.f, shift ? shift[ch] : 0.f, a);
-  }
+  });
 }
 
 void binary(BinaryOp op, const float* a, const float* b, float* y, size_t count, const Activation& act, int nthreads,
@@ -66,11 +67,11 @@ void binary(BinaryOp op, const float* a, const float* b, float* y, size_t count,
   const vbinary_fn f = kernels(isa).binary;
   const size_t chunk = piece_len(count, 4 * static_cast<size_t>(nthreads));
   const ptrdiff_t items = static_cast<ptrdiff_t>((count + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (items > 1 && nthreads > 1)
-  for (ptrdiff_t it = 0; it < items; ++it) {
+  parallel_for(static_cast<size_t>(items), (items > 1 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+    const ptrdiff_t it = static_cast<ptrdiff_t>(task);
     const size_t start = it * chunk, len = count - start < chunk ? count - start : chunk;
     f(op, a + start, b + start, y + start, len, act);
-  }
+  });
 }
 
 }  // namespace fc

@@ -1,6 +1,5 @@
-#include <omp.h>
-
 #include "common/check.h"
+#include "common/parallel.h"
 #include "norm/norm-kernels.h"
 #include "norm/norm.h"
 
@@ -35,8 +34,10 @@ void softmax(const float* x, float* y, size_t outer, size_t len, size_t inner, b
   FC_CHECK(len >= 1, "softmax over an empty axis");
   const softmax_fn f = softmax_kernel(isa);
   const ptrdiff_t slices = static_cast<ptrdiff_t>(outer);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (slices > 1 && slices * len * inner > 16384 && nthreads > 1)
-  for (ptrdiff_t i = 0; i < slices; ++i) f(x + i * len * inner, y + i * len * inner, len, inner, log);
+  parallel_for(static_cast<size_t>(slices), (slices > 1 && slices * len * inner > 16384 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+    const ptrdiff_t i = static_cast<ptrdiff_t>(task);
+    f(x + i * len * inner, y + i * len * inner, len, inner, log);
+  });
 }
 
 void lrn(const float* x, float* y, size_t n, size_t c, size_t hw, size_t size, float alpha, float beta, float bias,
@@ -46,8 +47,8 @@ void lrn(const float* x, float* y, size_t n, size_t c, size_t hw, size_t size, f
   const size_t before = (size - 1) / 2, after = size - 1 - before;  // ONNX: floor / ceil of (size - 1) / 2
   const size_t pieces = (hw + kLrnPiece - 1) / kLrnPiece;
   const ptrdiff_t items = static_cast<ptrdiff_t>(n * c * pieces);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (items > 1 && nthreads > 1)
-  for (ptrdiff_t it = 0; it < items; ++it) {
+  parallel_for(static_cast<size_t>(items), (items > 1 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+    const ptrdiff_t it = static_cast<ptrdiff_t>(task);
     const size_t piece = it % pieces, plane = it / pieces, b = plane / c, ch = plane % c;
     LrnArgs a;
     a.x = x + b * c * hw;
@@ -63,7 +64,7 @@ void lrn(const float* x, float* y, size_t n, size_t c, size_t hw, size_t size, f
     a.alpha_over_size = alpha / static_cast<float>(size);
     a.beta = beta;
     f(a);
-  }
+  });
 }
 
 }  // namespace fc

@@ -1,6 +1,5 @@
 #include "pool/pool.h"
-
-#include <omp.h>
+#include "common/parallel.h"
 
 #include <vector>
 
@@ -74,12 +73,12 @@ void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_
   const pool_plane_fn plane = avg ? k.avg_plane : k.max_plane;
   const size_t work = pool_work_floats(pp);
   const ptrdiff_t planes = static_cast<ptrdiff_t>(n * c);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (planes > 1 && nthreads > 1)
-  for (ptrdiff_t i = 0; i < planes; ++i) {
+  parallel_for(static_cast<size_t>(planes), (planes > 1 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+    const ptrdiff_t i = static_cast<ptrdiff_t>(task);
     PoolPlaneArgs a{x + i * h * w, y + i * pp.oh * pp.ow, thread_scratch(kScratchOp0, work), inv_row.data(),
                     inv_col.data()};
     plane(pp, a);
-  }
+  });
 }
 
 void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float* y, int nthreads, Isa isa) {
@@ -88,11 +87,11 @@ void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float*
   const global_pool_fn reduce = kind == PoolKind::avg ? k.sum : k.max;
   const float scale = kind == PoolKind::avg ? 1.f / static_cast<float>(hw) : 1.f;
   const ptrdiff_t np = static_cast<ptrdiff_t>(planes);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (np * hw > 32768 && nthreads > 1)
-  for (ptrdiff_t i = 0; i < np; ++i) {
+  parallel_for(static_cast<size_t>(np), (np * hw > 32768 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+    const ptrdiff_t i = static_cast<ptrdiff_t>(task);
     const float r = reduce(x + i * hw, hw);
     y[i] = kind == PoolKind::avg ? r * scale : r;
-  }
+  });
 }
 
 }  // namespace fc
