@@ -123,8 +123,10 @@ def workspace_per_image(algo: str, g: ConvGeometry) -> int:
     return 0
 
 
-def batch_chunks(n: int, per_image: int, limit: int = WORKSPACE_BYTES) -> list[tuple[int, int]]:
-    """[start, stop) ranges of images whose scratch fits in `limit` (at least one image each)."""
+def batch_chunks(n: int, per_image: int, limit: int | None = None) -> list[tuple[int, int]]:
+    """[start, stop) ranges of images whose scratch fits in `limit` (default WORKSPACE_BYTES), at
+    least one image each."""
+    limit = WORKSPACE_BYTES if limit is None else limit
     step = n if per_image == 0 else max(1, min(n, limit // per_image))
     return [(i, min(n, i + step)) for i in range(0, n, step)]
 
