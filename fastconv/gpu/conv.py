@@ -150,7 +150,14 @@ class ConvPlan:
             _epilogue(out[a:b], self.bias, None if residual is None else residual[a:b], *self._act)
 
     def _run_pointwise(self, x, g, residual, out):
-        self._gemm(x.reshape(g.n, g.c, g.h * g.w), out, g)
+        if g.h * g.w == 1 and self.groups == 1:
+            # A fully connected layer: one GEMM (N x C) @ (C x K) reads the weights once, where the
+            # per-image product would read them N times.
+            cp = require_device()
+            with gemm_precision(self.allow_tf32):
+                cp.matmul(x.reshape(g.n, g.c), self._wmat[0].T, out=out.reshape(g.n, g.k))
+        else:
+            self._gemm(x.reshape(g.n, g.c, g.h * g.w), out, g)
         _epilogue(out, self.bias, residual, *self._act)
 
     def _gemm(self, cols, out, g):

@@ -18,6 +18,7 @@ CASES = [  # (n, c, h, w, k, kh, kw, stride, padding, dilation, groups, algo)
     (1, 5, 1, 1, 7, 3, 3, 1, 1, 1, 1, "winograd"),                 # 1x1 image
     (3, 17, 10, 11, 19, 1, 1, 1, 0, 1, 1, "pointwise"),
     (2, 16, 8, 8, 32, 1, 1, 1, 0, 1, 4, "pointwise"),              # grouped 1x1
+    (5, 300, 1, 1, 70, 1, 1, 1, 0, 1, 1, "pointwise"),             # fully connected: one GEMM
     (1, 3, 31, 29, 16, 7, 7, 2, 3, 1, 1, "im2col"),
     (2, 3, 35, 35, 8, 11, 11, 4, 0, 1, 1, "im2col"),
     (1, 12, 9, 10, 6, 3, 2, (2, 1), (1, 0, 0, 1), (2, 1), 3, "im2col"),
