@@ -4,9 +4,11 @@ called through ctypes with the argument order the plans use. This checks the ker
 and arithmetic against float64 references on machines without a GPU; tests/gpu checks the real
 thing. Bounds as in tests/test_gpu_host.py (float32 sums, rel. L2 error <= 1e-5)."""
 import ctypes
+import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -182,3 +184,15 @@ def test_lrn_kernel(lib, rng, size):
     y = nan(x.shape)
     lib["lrn.cu"].fc_lrn(P(x), P(y), I(2), I(7), L(12), I(size), F(1e-2), F(0.75), F(2.0))
     assert rel_err(y, _math.lrn(np, x.astype(np.float64), size, 1e-2, 0.75, 2.0)) <= RTOL
+
+
+def test_gpu_suite_passes_under_emulation():
+    """tests/gpu end to end on tests/fake_cupy.py: plans, chunking, launch arguments and layers
+    through the real Python path, kernels compiled for the CPU. (On a GPU machine tests/gpu runs
+    for real instead; this run is then redundant but cheap.)"""
+    env = dict(os.environ, FASTCONV_GPU_EMULATE="1")
+    root = pathlib.Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests/gpu"],
+                         cwd=root, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and " failed" not in run.stdout

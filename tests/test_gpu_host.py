@@ -212,7 +212,7 @@ def test_batch_norm_folded_into_conv_matches_conv_then_bn(rng):
 # ---- pooling, softmax, LRN against onnxruntime (a reference nobody here wrote) ------------------
 
 def ort_run(op, x, opset=19, **attrs):
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
     from onnx import TensorProto, helper
     node = helper.make_node(op, ["x"], ["y"], **attrs)

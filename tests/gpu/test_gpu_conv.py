@@ -108,7 +108,8 @@ def test_tf32_is_opt_in(cp, rng, algo):
     assert rel(fast, want) <= 3e-3
 
 
-def test_runs_on_the_current_stream_without_synchronising(cp, rng):
+def test_runs_on_the_current_stream_without_synchronising(real_gpu, rng):
+    cp = real_gpu
     x = rng.standard_normal((2, 32, 20, 20)).astype(np.float32)
     plans = [fg.ConvPlan(rng.standard_normal((32, 32, 3, 3)).astype(np.float32), padding=1, algo=a)
              for a in ("im2col", "winograd")] + [fg.ConvPlan(rng.standard_normal((32, 1, 3, 3)).astype(np.float32),
@@ -159,7 +160,8 @@ def test_float64_and_strided_inputs_are_converted(cp, rng):
     assert got.dtype == cp.float32 and rel(got.get(), want) <= RTOL
 
 
-def test_array_on_another_gpu_is_refused(cp, rng):
+def test_array_on_another_gpu_is_refused(real_gpu, rng):
+    cp = real_gpu
     if cp.cuda.runtime.getDeviceCount() < 2:
         pytest.skip("needs two GPUs")
     wt = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
