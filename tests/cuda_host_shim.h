@@ -1,7 +1,6 @@
 // Lets a fastconv CUDA kernel file compile as plain C++ for tests/test_gpu_emulated.py: one
 // "thread" (blockIdx = threadIdx = 0, blockDim = gridDim = 1) runs every grid-stride loop over the
 // whole range, so the kernels' index math and arithmetic run on the CPU, exactly as written.
-// Kernels that need several cooperating lanes (warp shuffles) are not emulated.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -21,6 +20,6 @@ inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, sizeof f); ret
 inline void __syncthreads() {}
 using std::max;
 using std::min;
-// Cross-lane exchange has no one-thread equivalent: kernels using it (fc_global_avg_pool) are
-// compiled but only tested on a GPU (tests/gpu).
+// Cross-lane exchange has no one-thread equivalent; fc_global_avg_pool skips it when a block has
+// one lane, so reaching this is a bug in the emulation.
 inline float __shfl_xor_sync(unsigned, float, int) { std::abort(); }

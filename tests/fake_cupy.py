@@ -4,7 +4,6 @@ subclass with .device/.data.ptr/.get()), cuBLAS is numpy.matmul, and each RawMod
 source compiled as C++ with tests/cuda_host_shim.h (one thread walks every grid-stride loop).
 
 Used by tests/gpu when FASTCONV_GPU_EMULATE=1 and no real GPU is present (see tests/gpu/conftest.py).
-Kernels needing cooperating lanes (warp shuffles) raise NotImplementedError here.
 """
 from __future__ import annotations
 
@@ -15,12 +14,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import types
 
 import numpy as np
 
 SHIM = pathlib.Path(__file__).with_name("cuda_host_shim.h")
-NOT_EMULATED = {"fc_global_avg_pool"}
 _BUILD = pathlib.Path(tempfile.mkdtemp(prefix="fake_cupy_"))
 
 
@@ -102,16 +101,30 @@ class RawModule:
 
         def launch(grid, block, args, shared_mem=0):
             assert len(grid) >= 1 and 1 <= grid[0] < 2**31 and 1 <= block[0] <= 1024, (grid, block)
-            if name in NOT_EMULATED:
-                raise NotImplementedError(f"{name} needs a real GPU (warp shuffles)")
             fn(*[_ctype(a) for a in args])
         return launch
 
 
+class _Event:
+    """Host timestamps: launches here finish before they return."""
+
+    def record(self, stream=None):
+        self.t = time.perf_counter()
+
+    def synchronize(self):
+        pass
+
+
 cuda = types.SimpleNamespace(
     Device=_Device,
-    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+    Event=_Event,
+    get_elapsed_time=lambda a, b: 1e3 * (b.t - a.t),
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 0,
+                                  getDeviceProperties=lambda i: {"name": b"fake_cupy (CPU emulation)"}),
 )
+copyto = np.copyto
+empty_like = lambda a: _wrap(np.empty_like(a))  # noqa: E731
+__version__ = "fake"
 
 _linalg = types.SimpleNamespace(COMPUTE_TYPE_TF32=7, COMPUTE_TYPE_FP32=3, _state={"f32": 0})
 _linalg.get_compute_type = lambda dtype: _linalg._state["f32"]

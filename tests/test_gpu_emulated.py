@@ -196,3 +196,11 @@ def test_gpu_suite_passes_under_emulation():
                          cwd=root, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and " failed" not in run.stdout
+
+
+@pytest.mark.parametrize("planes, plane", [(6, 49), (3, 1), (2, 1000)])
+def test_global_avg_pool_kernel(lib, rng, planes, plane):
+    x = rng.standard_normal((planes, plane)).astype(np.float32)
+    y = nan(planes)
+    lib["pool.cu"].fc_global_avg_pool(P(x), P(y), L(planes), L(plane))
+    assert rel_err(y, x.astype(np.float64).mean(axis=1)) <= RTOL
