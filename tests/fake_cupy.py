@@ -26,9 +26,14 @@ _BUILD = pathlib.Path(tempfile.mkdtemp(prefix="fake_cupy_"))
 class ndarray(np.ndarray):
     """numpy memory posing as device memory: the attributes fastconv.gpu reads from cupy arrays."""
 
+    _device_id = 0   # tests set it on an array to pose as memory on another GPU
+
+    def __array_finalize__(self, obj):
+        self._device_id = getattr(obj, "_device_id", 0)
+
     @property
     def device(self):
-        return _Device(0)
+        return _Device(self._device_id)
 
     @property
     def data(self):
@@ -38,8 +43,11 @@ class ndarray(np.ndarray):
         return np.array(self)
 
 
-def _wrap(a):
-    return np.asarray(a).view(ndarray)
+def _wrap(a, like=None):
+    """a as a fake device array, on the device of `like` (CuPy keeps results where inputs live)."""
+    out = np.asarray(a).view(ndarray)
+    out._device_id = getattr(like, "_device_id", 0)
+    return out
 
 
 class _Device:
@@ -59,7 +67,7 @@ asarray = lambda a, dtype=None: _wrap(np.array(a, dtype=dtype, copy=True) if not
 empty = lambda shape, dtype=np.float32: _wrap(np.empty(shape, dtype))  # noqa: E731
 full = lambda shape, v, dtype=np.float32: _wrap(np.full(shape, v, dtype))  # noqa: E731
 zeros = lambda shape, dtype=np.float32: _wrap(np.zeros(shape, dtype))  # noqa: E731
-ascontiguousarray = lambda a: _wrap(np.ascontiguousarray(a))  # noqa: E731
+ascontiguousarray = lambda a: _wrap(np.ascontiguousarray(a), like=a)  # noqa: E731
 
 
 def matmul(a, b, out=None):

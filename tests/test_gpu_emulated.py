@@ -204,3 +204,32 @@ def test_global_avg_pool_kernel(lib, rng, planes, plane):
     y = nan(planes)
     lib["pool.cu"].fc_global_avg_pool(P(x), P(y), L(planes), L(plane))
     assert rel_err(y, x.astype(np.float64).mean(axis=1)) <= RTOL
+
+
+def test_arrays_on_another_gpu_are_refused(monkeypatch, rng):
+    """The device checks, with a fake array posing as memory on GPU 1 (the real two-GPU case is in
+    tests/gpu and needs two devices)."""
+    import fake_cupy
+    import fastconv.gpu as fg
+    fake_cupy.install(monkeypatch.setitem)
+    _backend._module.cache_clear()
+    plan = fg.ConvPlan(rng.standard_normal((4, 3, 3, 3)).astype(np.float32))
+    x = fake_cupy.asarray(rng.standard_normal((1, 3, 5, 5)).astype(np.float32))
+    other = x.copy()
+    other._device_id = 1
+    with pytest.raises(ValueError, match="x is on GPU 1, but this operation runs on GPU 0"):
+        plan(other)
+    with pytest.raises(ValueError, match="residual is on GPU 1"):
+        plan(x, residual=_on_gpu1(fake_cupy, (1, 4, 3, 3)))
+    with pytest.raises(ValueError, match="out is on GPU 1"):
+        plan(x, out=_on_gpu1(fake_cupy, (1, 4, 3, 3)))
+    with pytest.raises(ValueError, match="out is on GPU 0, but this operation runs on GPU 1"):
+        fg.max_pool2d(other, 2, out=fake_cupy.empty((1, 3, 2, 2)))   # layers run where x lives
+    assert plan(x).shape == (1, 4, 3, 3)
+    _backend._module.cache_clear()
+
+
+def _on_gpu1(fake_cupy, shape):
+    a = fake_cupy.zeros(shape)
+    a._device_id = 1
+    return a
