@@ -1,6 +1,7 @@
 """A stand-in for CuPy on machines without a GPU, so the whole fastconv.gpu Python path (plans,
-chunking, argument order of every launch, layers) runs in tests: arrays are numpy arrays (a
-subclass with .device/.data.ptr/.get()), cuBLAS is numpy.matmul, and each RawModule is the CUDA
+chunking, argument order of every launch and GEMM, layers) runs in tests: arrays are numpy arrays
+(a subclass with .device/.data.ptr/.get()), cublasGemmStridedBatchedEx is emulated from its
+column-major specification (TF32 rounding included), and each RawModule is the CUDA
 source compiled as C++ with tests/cuda_host_shim.h (one thread walks every grid-stride loop).
 
 Used by tests/gpu when FASTCONV_GPU_EMULATE=1 and no real GPU is present (see tests/gpu/conftest.py).
@@ -23,6 +24,13 @@ SHIM = pathlib.Path(__file__).with_name("cuda_host_shim.h")
 _BUILD = pathlib.Path(tempfile.mkdtemp(prefix="fake_cupy_"))
 
 
+try:
+    from numpy.lib.array_utils import byte_bounds
+except ImportError:            # numpy < 2
+    byte_bounds = np.byte_bounds
+_ALLOCATIONS = {}              # start address -> end: the memory of every fake device array
+
+
 class ndarray(np.ndarray):
     """numpy memory posing as device memory: the attributes fastconv.gpu reads from cupy arrays."""
 
@@ -30,6 +38,9 @@ class ndarray(np.ndarray):
 
     def __array_finalize__(self, obj):
         self._device_id = getattr(obj, "_device_id", 0)
+        if self.size:
+            lo, hi = byte_bounds(self)
+            _ALLOCATIONS[lo] = max(hi, _ALLOCATIONS.get(lo, hi))
 
     @property
     def device(self):
@@ -43,6 +54,12 @@ class ndarray(np.ndarray):
         return np.array(self)
 
 
+def _check_inside_an_array(lo, hi, what):
+    """What an illegal address would be on the GPU: a clean failure here instead of a segfault."""
+    if not any(a <= lo and hi <= b for a, b in _ALLOCATIONS.items()):
+        raise AssertionError(f"{what} [{lo:#x}, {hi:#x}) is outside every array")
+
+
 def _wrap(a, like=None):
     """a as a fake device array, on the device of `like` (CuPy keeps results where inputs live)."""
     out = np.asarray(a).view(ndarray)
@@ -51,6 +68,8 @@ def _wrap(a, like=None):
 
 
 class _Device:
+    compute_capability = "90"
+
     def __init__(self, id=0):
         self.id = id
 
@@ -68,10 +87,6 @@ empty = lambda shape, dtype=np.float32: _wrap(np.empty(shape, dtype))  # noqa: E
 full = lambda shape, v, dtype=np.float32: _wrap(np.full(shape, v, dtype))  # noqa: E731
 zeros = lambda shape, dtype=np.float32: _wrap(np.zeros(shape, dtype))  # noqa: E731
 ascontiguousarray = lambda a: _wrap(np.ascontiguousarray(a), like=a)  # noqa: E731
-
-
-def matmul(a, b, out=None):
-    return _wrap(np.matmul(a, b, out=out))
 
 
 def __getattr__(name):   # einsum, sqrt, ... : numpy's
@@ -125,6 +140,7 @@ class _Event:
 
 cuda = types.SimpleNamespace(
     Device=_Device,
+    device=types.SimpleNamespace(get_cublas_handle=lambda: 1),
     Event=_Event,
     get_elapsed_time=lambda a, b: 1e3 * (b.t - a.t),
     runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 0,
@@ -134,16 +150,43 @@ copyto = np.copyto
 empty_like = lambda a: _wrap(np.empty_like(a))  # noqa: E731
 __version__ = "fake"
 
-_linalg = types.SimpleNamespace(COMPUTE_TYPE_TF32=7, COMPUTE_TYPE_FP32=3, _state={"f32": 0})
-_linalg.get_compute_type = lambda dtype: _linalg._state["f32"]
-_linalg.set_compute_type = lambda dtype, t: _linalg._state.__setitem__("f32", t)
+def _col_major(ptr, rows, cols, ld):
+    """The rows x cols column-major float32 matrix at address ptr with leading dimension ld."""
+    assert ld >= max(1, rows), f"cuBLAS needs ld >= rows, got ld={ld}, rows={rows}"
+    _check_inside_an_array(ptr, ptr + 4 * (ld * (cols - 1) + rows), "a GEMM operand")
+    buf = (ctypes.c_float * (ld * (cols - 1) + rows)).from_address(ptr)
+    return np.lib.stride_tricks.as_strided(np.frombuffer(buf, np.float32), (rows, cols), (4, 4 * ld))
+
+
+def _tf32(x):
+    """Rounds float32 to TF32 (10-bit mantissa), as tensor cores read their inputs."""
+    bits = np.ascontiguousarray(x, np.float32).view(np.uint32)
+    return ((bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)).view(np.float32)
+
+
+def gemmStridedBatchedEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB,
+                         beta, C, Ctype, ldc, strideC, batchCount, computeType, algo):
+    """cublasGemmStridedBatchedEx from its specification: column-major
+    C[i] = alpha op(A[i]) op(B[i]) + beta C[i], strides in elements (C is not read when beta == 0)."""
+    assert Atype == Btype == Ctype == 0 and computeType in (68, 77) and algo == -1 and batchCount >= 1
+    al, be = ctypes.c_float.from_address(alpha).value, ctypes.c_float.from_address(beta).value
+    for i in range(batchCount):
+        a = _col_major(A + 4 * i * strideA, *((m, k) if transa == 0 else (k, m)), lda)
+        b = _col_major(B + 4 * i * strideB, *((k, n) if transb == 0 else (n, k)), ldb)
+        c = _col_major(C + 4 * i * strideC, m, n, ldc)
+        a, b = (a if transa == 0 else a.T), (b if transb == 0 else b.T)
+        if computeType == 77:
+            a, b = _tf32(a), _tf32(b)
+        prod = al * (a.astype(np.float64) @ b.astype(np.float64))
+        c[...] = prod if be == 0 else prod + be * c
 
 
 def install(monkeypatch_setitem):
-    """Puts this module in sys.modules as `cupy` (with cupy._core._routines_linalg)."""
-    me = sys.modules[__name__]
-    core = types.SimpleNamespace(_routines_linalg=_linalg)
-    monkeypatch_setitem(sys.modules, "cupy", me)
-    monkeypatch_setitem(sys.modules, "cupy._core", core)
-    monkeypatch_setitem(sys.modules, "cupy._core._routines_linalg", _linalg)
-    me._core = core
+    """Puts this module in sys.modules as `cupy`, with cupy_backends.cuda.libs.cublas."""
+    monkeypatch_setitem(sys.modules, "cupy", sys.modules[__name__])
+    cublas = types.SimpleNamespace(gemmStridedBatchedEx=gemmStridedBatchedEx)
+    libs = types.SimpleNamespace(cublas=cublas)
+    cuda_ns = types.SimpleNamespace(libs=libs)
+    for name, mod in (("cupy_backends", types.SimpleNamespace(cuda=cuda_ns)), ("cupy_backends.cuda", cuda_ns),
+                      ("cupy_backends.cuda.libs", libs), ("cupy_backends.cuda.libs.cublas", cublas)):
+        monkeypatch_setitem(sys.modules, name, mod)

@@ -3,8 +3,6 @@ float32 is used as it is, float16/float64 are converted, other dtypes are refuse
 arrays are copied once; numpy (host) inputs are uploaded; arrays on another GPU are refused."""
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from . import _geometry
@@ -74,18 +72,3 @@ def output(out, shape, device: int):
         with cp.cuda.Device(device):
             return cp.empty(shape, dtype=cp.float32)
     return check_out(out, shape, device)
-
-
-@contextlib.contextmanager
-def gemm_precision(allow_tf32: bool):
-    """cuBLAS float32 GEMMs in full FP32 unless the caller opted in to TF32 (10-bit mantissa
-    products, ~1e-3 relative error). CuPy's setting is process-wide, so it is set around each GEMM
-    and restored (CUPY_TF32=1 in the environment does not leak into plans that did not opt in)."""
-    from cupy._core import _routines_linalg as linalg
-    f32 = np.dtype(np.float32)
-    before = linalg.get_compute_type(f32)
-    linalg.set_compute_type(f32, linalg.COMPUTE_TYPE_TF32 if allow_tf32 else linalg.COMPUTE_TYPE_FP32)
-    try:
-        yield
-    finally:
-        linalg.set_compute_type(f32, before)

@@ -96,7 +96,8 @@ def grouped_weight_matrix(weight, groups: int):
 
 def gemm_conv(xp, cols, wmat, oh: int, ow: int):
     """Y = W @ cols for every image and group in one batched matmul -> (n, K, OH, OW).
-    cols: (n, g * C/g*kh*kw, P); wmat: (g, K/g, C/g*kh*kw). Used as is by the GPU plan."""
+    cols: (n, g * C/g*kh*kw, P); wmat: (g, K/g, C/g*kh*kw). The GPU plan makes the same products
+    with one strided-batched cuBLAS call per group (_blas.py)."""
     n, groups = cols.shape[0], wmat.shape[0]
     y = xp.matmul(wmat, cols.reshape(n, groups, wmat.shape[2], oh * ow))
     return y.reshape(n, groups * wmat.shape[1], oh, ow)

@@ -2,7 +2,7 @@
 once, then runs on CuPy's current stream with no host synchronisation.
 
 Algorithms (fastconv/gpu/_geometry.py choose_algo says when each is picked, and why):
-  im2col     fc_im2col (kernels/im2col.cu), one batched cuBLAS GEMM (cupy.matmul), fc_channel_epilogue
+  im2col     fc_im2col (kernels/im2col.cu), strided-batched cuBLAS GEMMs (_blas.py), fc_channel_epilogue
   pointwise  1x1 stride 1: the GEMM reads the input as it lies, then the epilogue
   winograd   F(2x2,3x3): fc_winograd_f2x3_input, 16 batched GEMMs, fc_winograd_f2x3_output (fused epilogue)
   depthwise  fc_dwconv2d, direct with the epilogue fused
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks
-from . import _geometry, _math
-from ._arrays import as_gpu_float32, current_device, gemm_precision, output, ptr
+from . import _blas, _geometry, _math
+from ._arrays import as_gpu_float32, current_device, output, ptr
 from ._backend import kernel, require_device
 
 __all__ = ["ConvPlan", "conv2d"]
@@ -151,21 +151,22 @@ class ConvPlan:
 
     def _run_pointwise(self, x, g, residual, out):
         if g.h * g.w == 1 and self.groups == 1:
-            # A fully connected layer: one GEMM (N x C) @ (C x K) reads the weights once, where the
-            # per-image product would read them N times.
-            cp = require_device()
-            with gemm_precision(self.allow_tf32):
-                cp.matmul(x.reshape(g.n, g.c), self._wmat[0].T, out=out.reshape(g.n, g.k))
+            # A fully connected layer: one GEMM (N x C) @ W^T (C x K) reads the weights once.
+            _blas.gemm(_blas.addr(x), _blas.addr(self._wmat), _blas.addr(out), g.n, g.k, g.c, trans_b=True,
+                       tf32=self.allow_tf32)
         else:
-            self._gemm(x.reshape(g.n, g.c, g.h * g.w), out, g)
+            self._gemm(x, out, g)
         _epilogue(out, self.bias, residual, *self._act)
 
     def _gemm(self, cols, out, g):
-        cp = require_device()
-        n, groups = cols.shape[0], self.groups
-        view = out.reshape(n, groups, g.k // groups, g.oh * g.ow)
-        with gemm_precision(self.allow_tf32):
-            cp.matmul(self._wmat, cols.reshape(n, groups, self._wmat.shape[2], g.oh * g.ow), out=view)
+        """out[i, group] = W[group] @ cols[i, group] for every image i: per group, one strided-batched
+        GEMM over the images with the group's weights at stride 0. cols: (n, C/g*kh*kw*g, P)."""
+        n, groups, p = cols.shape[0], self.groups, g.oh * g.ow
+        kg, ckk = g.k // groups, self._wmat.shape[2]
+        for gi in range(groups):
+            _blas.gemm(_blas.addr(self._wmat, gi * kg * ckk), _blas.addr(cols, gi * ckk * p),
+                       _blas.addr(out, gi * kg * p), kg, p, ckk, batch=n, stride_a=0, stride_b=groups * ckk * p,
+                       stride_c=g.k * p, tf32=self.allow_tf32)
 
     def _run_winograd(self, x, g, residual, out):
         cp = require_device()
@@ -178,8 +179,9 @@ class ConvPlan:
             kernel("winograd.cu", "fc_winograd_f2x3_input")(grid, block, (
                 x[a:b], v, _i32(b - a), _i32(g.c), _i32(g.h), _i32(g.w), _i32(g.pads[0]), _i32(g.pads[1]),
                 _i32(th), _i32(tw)))
-            with gemm_precision(self.allow_tf32):
-                m = cp.matmul(self._u, v)
+            m = cp.empty((16, g.k, tiles), dtype=cp.float32)
+            _blas.gemm(_blas.addr(self._u), _blas.addr(v), _blas.addr(m), g.k, tiles, g.c, batch=16,
+                       stride_a=g.k * g.c, stride_b=g.c * tiles, stride_c=g.k * tiles, tf32=self.allow_tf32)
             grid, block = _geometry.grid_for(g.k * tiles)
             kernel("winograd.cu", "fc_winograd_f2x3_output")(grid, block, (
                 m, out[a:b], ptr(self.bias), ptr(None if residual is None else residual[a:b]), _i32(b - a),

@@ -96,16 +96,19 @@ def test_batch_norm_is_folded_into_the_plan(cp, rng):
     assert rel(plan(cp.asarray(x)).get(), want) <= RTOL
 
 
-@pytest.mark.parametrize("algo", ["im2col", "pointwise", "winograd"])
-def test_tf32_is_opt_in(cp, rng, algo):
+@pytest.mark.parametrize("algo, size", [("im2col", 16), ("pointwise", 16), ("pointwise", 1), ("winograd", 16)])
+def test_tf32_is_opt_in(cp, rng, algo, size):
+    """FP32 unless the plan opts in; with allow_tf32 the error is TF32's (and shows it was used)."""
     kh = 1 if algo == "pointwise" else 3
-    x = rng.standard_normal((2, 64, 16, 16)).astype(np.float32)
+    x = rng.standard_normal((2, 64, size, size)).astype(np.float32)
     wt = rng.standard_normal((64, 64, kh, kh)).astype(np.float32)
     want = fastconv.conv2d(x, wt, padding=kh // 2)
     exact = fg.ConvPlan(wt, padding=kh // 2, algo=algo)(cp.asarray(x)).get()
     fast = fg.ConvPlan(wt, padding=kh // 2, algo=algo, allow_tf32=True)(cp.asarray(x)).get()
     assert rel(exact, want) <= RTOL
     assert rel(fast, want) <= 3e-3
+    if int(cp.cuda.Device().compute_capability) >= 80:
+        assert rel(fast, want) > 1e-5, "allow_tf32=True did not make cuBLAS use TF32"
 
 
 def test_runs_on_the_current_stream_without_synchronising(real_gpu, rng):
