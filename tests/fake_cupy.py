@@ -143,7 +143,7 @@ cuda = types.SimpleNamespace(
     device=types.SimpleNamespace(get_cublas_handle=lambda: 1),
     Event=_Event,
     get_elapsed_time=lambda a, b: 1e3 * (b.t - a.t),
-    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 0,
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, getDevice=lambda: 0, runtimeGetVersion=lambda: 0,
                                   getDeviceProperties=lambda i: {"name": b"fake_cupy (CPU emulation)"}),
 )
 copyto = np.copyto

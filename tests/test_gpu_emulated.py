@@ -212,7 +212,7 @@ def test_arrays_on_another_gpu_are_refused(monkeypatch, rng):
     import fake_cupy
     import fastconv.gpu as fg
     fake_cupy.install(monkeypatch.setitem)
-    _backend._module.cache_clear()
+    _backend.clear_caches()
     plan = fg.ConvPlan(rng.standard_normal((4, 3, 3, 3)).astype(np.float32))
     x = fake_cupy.asarray(rng.standard_normal((1, 3, 5, 5)).astype(np.float32))
     other = x.copy()
@@ -226,7 +226,7 @@ def test_arrays_on_another_gpu_are_refused(monkeypatch, rng):
     with pytest.raises(ValueError, match="out is on GPU 0, but this operation runs on GPU 1"):
         fg.max_pool2d(other, 2, out=fake_cupy.empty((1, 3, 2, 2)))   # layers run where x lives
     assert plan(x).shape == (1, 4, 3, 3)
-    _backend._module.cache_clear()
+    _backend.clear_caches()
 
 
 def _on_gpu1(fake_cupy, shape):

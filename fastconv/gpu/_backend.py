@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import pathlib
 import re
+import sys
 
 KERNEL_DIR = pathlib.Path(__file__).parent / "kernels"
 # Every kernel source, by file name; NVRTC options shared by the runtime and the compile tests.
@@ -26,8 +27,14 @@ def cupy():
     return cp
 
 
+_READY = None   # the cupy module once a device was found: later calls skip the driver query
+
+
 def require_device():
     """The cupy module after checking that a CUDA device and driver are usable."""
+    global _READY
+    if _READY is not None and sys.modules.get("cupy") is _READY:
+        return _READY
     cp = cupy()
     try:
         count = cp.cuda.runtime.getDeviceCount()
@@ -35,6 +42,7 @@ def require_device():
         raise ImportError(f"fastconv.gpu found CuPy but no usable CUDA driver ({e}); {INSTALL_HINT}") from e
     if count == 0:
         raise ImportError(f"fastconv.gpu found no CUDA device; {INSTALL_HINT}")
+    _READY = cp
     return cp
 
 
@@ -64,8 +72,22 @@ def _module(name: str, device_id: int):
         return cp.RawModule(code=kernel_source(name), options=NVRTC_OPTIONS)
 
 
+@functools.lru_cache(maxsize=None)
+def _function(name: str, function: str, device_id: int):
+    return _module(name, device_id).get_function(function)
+
+
 def kernel(name: str, function: str):
     """The RawKernel `function` of kernels/<name>, compiled once per device (CuPy also caches the
-    binary on disk, so later processes skip NVRTC)."""
+    binary on disk, so later processes skip NVRTC). Looked up on every launch, so it is cheap:
+    a dict hit after the first call."""
     cp = require_device()
-    return _module(name, cp.cuda.Device().id).get_function(function)
+    return _function(name, function, cp.cuda.runtime.getDevice())
+
+
+def clear_caches():
+    """Forget compiled modules and the found device (tests that swap the cupy module use this)."""
+    global _READY
+    _READY = None
+    _function.cache_clear()
+    _module.cache_clear()

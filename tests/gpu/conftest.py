@@ -30,9 +30,9 @@ def cp():
         import fake_cupy
         with pytest.MonkeyPatch.context() as mp:
             fake_cupy.install(mp.setitem)
-            _backend._module.cache_clear()
+            _backend.clear_caches()
             yield fake_cupy
-            _backend._module.cache_clear()
+            _backend.clear_caches()
         return
     why = _why_unavailable()
     if why:
