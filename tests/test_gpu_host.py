@@ -62,6 +62,14 @@ def test_workspace_of_resnet_batch64_is_chunked():
     assert len(chunks) > 1 and max(b - a for a, b in chunks) * _geometry.workspace_per_image("im2col", big) <= 1 << 30
 
 
+def test_gemm_sizes_beyond_int32_are_refused():
+    huge = geom(1, 1, 50000, 50000, 4, 3, 3, pads=(1, 1, 1, 1))        # 2.5e9 output pixels
+    with pytest.raises(ValueError, match=r"too large for the GPU backend.*OH\*OW"):
+        _geometry.check_gemm_dims("im2col", huge)
+    _geometry.check_gemm_dims("depthwise", huge)                          # direct kernel: 64-bit indices
+    _geometry.check_gemm_dims("im2col", geom(1, 64, 224, 224, 64, 3, 3))  # ordinary layers pass
+
+
 # ---- shapes and algorithm choice ---------------------------------------------------------------
 
 @given(h=st.integers(1, 30), w=st.integers(1, 30), kh=st.integers(1, 5), kw=st.integers(1, 5),

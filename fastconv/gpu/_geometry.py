@@ -108,6 +108,24 @@ def choose_algo(g: ConvGeometry) -> str:
     return "im2col"
 
 
+def check_gemm_dims(algo: str, g: ConvGeometry):
+    """cuBLAS takes matrix sizes and leading dimensions as int32: refuse a layer whose GEMM
+    operands would not fit (flat kernel indices are 64-bit, so only the GEMMs limit the size)."""
+    if algo == "depthwise":
+        return
+    th, tw = winograd_tiles(g.oh, g.ow)
+    dims = {"output pixels per image (OH*OW)": g.oh * g.ow, "C/groups*kh*kw": g.c // g.groups * g.kh * g.kw,
+            "output channels": g.k}
+    if algo == "winograd":
+        dims["2x2 tiles per image"] = th * tw
+    if algo == "pointwise" and g.oh * g.ow == 1:
+        dims["batch"] = g.n
+    too_big = {k: v for k, v in dims.items() if v > INT32_MAX}
+    if too_big:
+        raise ValueError(f"this convolution is too large for the GPU backend: {too_big} exceed 2**31 - 1 "
+                         f"(cuBLAS matrix sizes are 32-bit); split the input")
+
+
 def winograd_tiles(oh: int, ow: int) -> tuple[int, int]:
     """2x2 output tiles covering OH x OW (the last row/column of tiles may be half outside)."""
     return -(-oh // 2), -(-ow // 2)

@@ -125,6 +125,7 @@ class ConvPlan:
         g = self._geometry(x.shape)
         shape = (g.n, g.k, g.oh, g.ow)
         _geometry.check_dims(shape, "the output")
+        _geometry.check_gemm_dims(self.algo, g)
         if residual is not None:
             residual = as_gpu_float32(residual, "residual", ndim=4, device=self.device)
             if residual.shape != shape:
