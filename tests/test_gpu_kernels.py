@@ -85,3 +85,14 @@ def test_activation_codes_agree_with_cpu_and_cuda():
     cuda = dict((k.lower(), int(v)) for k, v in
                 re.findall(r"#define FC_ACT_(\w+) (\d+)", (_backend.KERNEL_DIR / "common.cuh").read_text()))
     assert cuda == _math.ACT_CODES
+
+
+def test_every_kernel_file_ships_in_the_wheel():
+    """pyproject's package-data must cover each file the runtime reads (sources and headers)."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    import fnmatch
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = data["tool"]["setuptools"]["package-data"]["fastconv"]
+    for path in _backend.KERNEL_DIR.iterdir():
+        rel = path.relative_to(ROOT / "fastconv").as_posix()
+        assert any(fnmatch.fnmatch(rel, p) for p in patterns), f"{rel} is not in package-data {patterns}"
