@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 
@@ -22,6 +23,7 @@ import numpy as np
 
 SHIM = pathlib.Path(__file__).with_name("cuda_host_shim.h")
 _BUILD = pathlib.Path(tempfile.mkdtemp(prefix="fake_cupy_"))
+_COMPILE_LOCK = threading.Lock()
 
 
 try:
@@ -111,12 +113,13 @@ def _ctype(v):
 class RawModule:
     def __init__(self, code, options=()):
         so = _BUILD / (hashlib.sha1(code.encode()).hexdigest() + ".so")
-        if not so.exists():
-            src = so.with_suffix(".cc")
-            src.write_text(code)
-            cxx = shutil.which("g++") or shutil.which("c++")
-            subprocess.run([cxx, "-std=c++14", "-O1", "-shared", "-fPIC", "-include", str(SHIM), str(src), "-o",
-                            str(so)], check=True)
+        with _COMPILE_LOCK:   # plans may be built from several threads
+            if not so.exists():
+                src = so.with_suffix(".cc")
+                src.write_text(code)
+                cxx = shutil.which("g++") or shutil.which("c++")
+                subprocess.run([cxx, "-std=c++14", "-O1", "-shared", "-fPIC", "-include", str(SHIM), str(src),
+                                "-o", str(so)], check=True)
         self._lib = ctypes.CDLL(str(so))
 
     def get_function(self, name):

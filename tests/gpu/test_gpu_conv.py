@@ -174,3 +174,38 @@ def test_array_on_another_gpu_is_refused(real_gpu, rng):
         x1 = cp.zeros((1, 3, 5, 5), cp.float32)
     with pytest.raises(ValueError, match="x is on GPU 1, but this operation runs on GPU 0"):
         plan(x1)
+
+
+def test_one_plan_from_several_threads(cp, rng):
+    """Plans hold no per-call state (GEMM precision is an argument, scratch comes from CuPy's pool
+    per call): several Python threads may run one plan at once, each on its own stream."""
+    import threading
+    wt = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    plans = {a: fg.ConvPlan(wt, padding=1, activation="relu", algo=a) for a in ("im2col", "winograd")}
+    xs = [rng.standard_normal((2, 8, 11, 9)).astype(np.float32) for _ in range(4)]
+    wants = [fastconv.conv2d(x, wt, padding=1, activation="relu") for x in xs]
+    errors = []
+
+    def work(i):
+        try:
+            stream = cp.cuda.Stream(non_blocking=True) if hasattr(cp.cuda, "Stream") else None
+            for _ in range(3):
+                for plan in plans.values():
+                    if stream is not None:
+                        with stream:
+                            y = plan(cp.asarray(xs[i]))
+                        stream.synchronize()
+                    else:
+                        y = plan(cp.asarray(xs[i]))
+                    err = rel(y.get(), wants[i])
+                    if err > RTOL:
+                        errors.append((i, plan.algo, err))
+        except Exception as e:  # surfaced below: an exception in a thread would otherwise be lost
+            errors.append((i, repr(e)))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
