@@ -58,7 +58,7 @@ class ndarray(np.ndarray):
 
 def _check_inside_an_array(lo, hi, what):
     """What an illegal address would be on the GPU: a clean failure here instead of a segfault."""
-    if not any(a <= lo and hi <= b for a, b in _ALLOCATIONS.items()):
+    if not any(a <= lo and hi <= b for a, b in list(_ALLOCATIONS.items())):  # threads add entries
         raise AssertionError(f"{what} [{lo:#x}, {hi:#x}) is outside every array")
 
 

@@ -12,6 +12,16 @@ typedef long long idx_t;
   for (idx_t i = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);      \
        i += (idx_t)gridDim.x * blockDim.x)
 
+// Flat-index division: 64-bit integer division is a long software sequence on GPUs, 32-bit is
+// a few instructions, and indices below 2^31 are the common case (the branch is uniform unless a
+// warp straddles 2^31). Both operands must be >= 0.
+__device__ __forceinline__ idx_t fc_div(idx_t a, idx_t b) {
+  return ((a | b) >> 31) == 0 ? (idx_t)((unsigned)a / (unsigned)b) : a / b;
+}
+__device__ __forceinline__ idx_t fc_mod(idx_t a, idx_t b) {
+  return ((a | b) >> 31) == 0 ? (idx_t)((unsigned)a % (unsigned)b) : a % b;
+}
+
 // Activation kinds, numbered as fc::ActKind in csrc/act/act-params.h (fastconv/gpu/_math.py
 // ACT_CODES mirrors this list; a host test checks the three agree).
 #define FC_ACT_NONE 0

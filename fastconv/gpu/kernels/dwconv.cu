@@ -15,10 +15,11 @@ extern "C" __global__ void fc_dwconv2d(const float* __restrict__ x, const float*
   const int multiplier = out_channels / channels;
   const idx_t total = (idx_t)images * out_channels * out_h * out_w;
   FC_GRID_STRIDE_LOOP(i, total) {
-    int ow = (int)(i % out_w), oh = (int)((i / out_w) % out_h);
-    idx_t nk = i / ((idx_t)out_w * out_h);
-    int k = (int)(nk % out_channels);
-    idx_t n = nk / out_channels;
+    idx_t row = fc_div(i, out_w);
+    int ow = (int)(i - row * out_w), oh = (int)fc_mod(row, out_h);
+    idx_t nk = fc_div(row, out_h);
+    idx_t n = fc_div(nk, out_channels);
+    int k = (int)(nk - n * out_channels);
     const float* src = x + (n * channels + k / multiplier) * (idx_t)height * width;
     const float* wk = w + (idx_t)k * kh * kw;
     float acc = bias ? bias[k] : 0.f;

@@ -11,7 +11,7 @@ extern "C" __global__ void fc_channel_epilogue(const float* x, float* y,
                                                int channels, idx_t plane, int act, float alpha,
                                                float beta) {
   FC_GRID_STRIDE_LOOP(i, total) {
-    int c = (int)((i / plane) % channels);
+    int c = (int)fc_mod(fc_div(i, plane), channels);
     float v = x[i];
     if (scale) v *= scale[c];
     if (shift) v += shift[c];
@@ -29,7 +29,7 @@ extern "C" __global__ void fc_channel_epilogue_vec4(const float4* x, float4* y,
                                                     idx_t total4, int channels, idx_t plane4,
                                                     int act, float alpha, float beta) {
   FC_GRID_STRIDE_LOOP(i, total4) {
-    int c = (int)((i / plane4) % channels);
+    int c = (int)fc_mod(fc_div(i, plane4), channels);
     float s = scale ? scale[c] : 1.f, t = shift ? shift[c] : 0.f;
     float4 v = x[i];
     float4 r = residual ? residual[i] : make_float4(0.f, 0.f, 0.f, 0.f);

@@ -13,11 +13,13 @@ extern "C" __global__ void fc_im2col(const float* __restrict__ x, float* __restr
   const idx_t rows = (idx_t)channels * kh * kw;
   const idx_t total = (idx_t)images * rows * plane;
   FC_GRID_STRIDE_LOOP(i, total) {
-    idx_t p = i % plane;
-    idx_t row = (i / plane) % rows;
-    idx_t n = i / (plane * rows);
-    int s = (int)(row % kw), r = (int)((row / kw) % kh), c = (int)(row / ((idx_t)kw * kh));
-    int oh = (int)(p / out_w), ow = (int)(p % out_w);
+    idx_t q = fc_div(i, plane);
+    idx_t p = i - q * plane;
+    idx_t n = fc_div(q, rows);
+    idx_t row = q - n * rows;
+    idx_t rc = fc_div(row, kw);
+    int s = (int)(row - rc * kw), r = (int)fc_mod(rc, kh), c = (int)fc_div(rc, kh);
+    int oh = (int)fc_div(p, out_w), ow = (int)(p - (idx_t)oh * out_w);
     int ih = oh * stride_h - pad_top + r * dil_h;
     int iw = ow * stride_w - pad_left + s * dil_w;
     float v = 0.f;

@@ -9,8 +9,9 @@ extern "C" __global__ void fc_max_pool2d(const float* __restrict__ x, float* __r
                                          int pad_top, int pad_left, int out_h, int out_w) {
   const idx_t total = planes * out_h * out_w;
   FC_GRID_STRIDE_LOOP(i, total) {
-    int ow = (int)(i % out_w), oh = (int)((i / out_w) % out_h);
-    const float* src = x + (i / ((idx_t)out_w * out_h)) * height * (idx_t)width;
+    idx_t row = fc_div(i, out_w);
+    int ow = (int)(i - row * out_w), oh = (int)fc_mod(row, out_h);
+    const float* src = x + fc_div(row, out_h) * height * (idx_t)width;
     int h0 = oh * stride_h - pad_top, w0 = ow * stride_w - pad_left;
     float m = -__int_as_float(0x7f800000);  // -inf: the identity of max (padding never wins)
     for (int r = 0; r < kh; ++r) {
@@ -37,8 +38,9 @@ extern "C" __global__ void fc_avg_pool2d(const float* __restrict__ x, float* __r
                                          int count_include_pad) {
   const idx_t total = planes * out_h * out_w;
   FC_GRID_STRIDE_LOOP(i, total) {
-    int ow = (int)(i % out_w), oh = (int)((i / out_w) % out_h);
-    const float* src = x + (i / ((idx_t)out_w * out_h)) * height * (idx_t)width;
+    idx_t row = fc_div(i, out_w);
+    int ow = (int)(i - row * out_w), oh = (int)fc_mod(row, out_h);
+    const float* src = x + fc_div(row, out_h) * height * (idx_t)width;
     int h0 = oh * stride_h - pad_top, w0 = ow * stride_w - pad_left;
     int h1 = min(h0 + kh, height + pad_bottom), w1 = min(w0 + kw, width + pad_right);
     int pool_size = (h1 - h0) * (w1 - w0);
