@@ -233,3 +233,21 @@ def _on_gpu1(fake_cupy, shape):
     a = fake_cupy.zeros(shape)
     a._device_id = 1
     return a
+
+
+def test_flat_index_division_on_both_sides_of_2_to_the_31(tmp_path):
+    """fc_div/fc_mod (kernels/common.cuh) take a 32-bit shortcut below 2^31: exact on both paths."""
+    src = tmp_path / "div.cc"
+    src.write_text(_backend.kernel_source("epilogue.cu") + """
+extern "C" long long t_div(long long a, long long b) { return fc_div(a, b); }
+extern "C" long long t_mod(long long a, long long b) { return fc_mod(a, b); }
+""")
+    so = tmp_path / "div.so"
+    subprocess.run([CXX, "-std=c++14", "-O1", "-shared", "-fPIC", "-include", str(SHIM), str(src), "-o", str(so)],
+                   check=True)
+    lib = ctypes.CDLL(str(so))
+    lib.t_div.restype = lib.t_mod.restype = ctypes.c_longlong
+    for a in (0, 5, 2**31 - 1, 2**31, 2**32 + 7, 3 * 2**40 + 12345):
+        for b in (1, 7, 49, 3136, 2**31 - 1, 2**31, 2**33):
+            assert lib.t_div(L(a), L(b)) == a // b, (a, b)
+            assert lib.t_mod(L(a), L(b)) == a % b, (a, b)
