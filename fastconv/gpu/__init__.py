@@ -19,7 +19,9 @@ Rules: inputs may be cupy arrays (or numpy, uploaded once) on the current CuPy d
 device they were built on; arrays elsewhere are refused with ValueError); float16/float64 are
 converted to float32, non-contiguous arrays copied; `out=` must be a C-contiguous float32 cupy array
 of the output's shape. Everything runs on CuPy's current stream and returns without synchronising.
-Flat indices are 64-bit; a single dimension beyond 2**31 - 1 is refused.
+Flat indices are 64-bit; a single dimension beyond 2**31 - 1 (or a GEMM size beyond cuBLAS's
+int32) is refused. Plans hold no per-call state: several threads may run one plan, each on its
+own stream. GEMMs are FP32 unless a plan is built with allow_tf32=True.
 
 CuPy is imported on first use, never by `import fastconv` or `import fastconv.gpu`; without it
 (or without a CUDA driver) the first call raises ImportError naming `pip install fastconv[gpu]`.
