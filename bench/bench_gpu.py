@@ -109,6 +109,8 @@ def correctness_rows(rng):
             _math.avg_pool2d(np, x64, (3, 3), (2, 2), (1,) * 4, (28, 29), include)), 1e-5))
     rows.append(("global_avg_pool2d", "float64 ref", rel(fg.global_avg_pool2d(xd).get(),
                                                          x64.mean(axis=(2, 3), keepdims=True)), 1e-5))
+    rows.append(("global_max_pool2d", "float64 ref", rel(fg.global_max_pool2d(xd).get(),
+                                                         x64.max(axis=(2, 3), keepdims=True)), 1e-5))
     g, b, m = (rng.standard_normal(64).astype(np.float32) for _ in range(3))
     v = rng.uniform(0.5, 2, 64).astype(np.float32)
     s, t = _math.fold_batch_norm(np, g.astype(np.float64), b.astype(np.float64), m.astype(np.float64),
@@ -120,6 +122,8 @@ def correctness_rows(rng):
         rows.append((f"activation {kind}", "float64 ref", rel(fg.activation(xd, spec).get(),
                      _math.activate(np, x64, *fastconv._checks.activation(spec))), 1e-5))
     rows.append(("softmax axis=1", "float64 ref", rel(fg.softmax(xd, 1).get(), _math.softmax(np, x64, 1)), 1e-5))
+    rows.append(("log_softmax axis=1", "float64 ref", rel(fg.log_softmax(xd, 1).get(),
+                                                          _math.softmax(np, x64, 1, log=True)), 1e-5))
     logits = rng.standard_normal((64, 1000)).astype(np.float32)
     rows.append(("softmax last axis", "float64 ref", rel(fg.softmax(cp.asarray(logits), -1).get(),
                  _math.softmax(np, logits.astype(np.float64), -1)), 1e-5))

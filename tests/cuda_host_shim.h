@@ -20,6 +20,6 @@ inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, sizeof f); ret
 inline void __syncthreads() {}
 using std::max;
 using std::min;
-// Cross-lane exchange has no one-thread equivalent; fc_global_avg_pool skips it when a block has
+// Cross-lane exchange has no one-thread equivalent; fc_global_pool skips it when a block has
 // one lane, so reaching this is a bug in the emulation.
 inline float __shfl_xor_sync(unsigned, float, int) { std::abort(); }

@@ -165,17 +165,18 @@ def test_max_pool_kernel_propagates_nan(lib):
     assert np.isnan(y).all()
 
 
+@pytest.mark.parametrize("log", [0, 1])
 @pytest.mark.parametrize("shape, axis", [((3, 50), 1), ((2, 5, 3, 4), 1), ((4, 3, 2), 0)])
-def test_softmax_kernels(lib, rng, shape, axis):
+def test_softmax_kernels(lib, rng, shape, axis, log):
     x = (10 * rng.standard_normal(shape)).astype(np.float32)
     outer, length = int(np.prod(shape[:axis])), shape[axis]
     inner = int(np.prod(shape[axis + 1:]))
     y = nan(shape)
     if inner == 1:   # blockDim 1: the block reductions reduce one partial each
-        lib["softmax.cu"].fc_softmax_lastaxis(P(x), P(y), L(outer), L(length))
+        lib["softmax.cu"].fc_softmax_lastaxis(P(x), P(y), L(outer), L(length), I(log))
     else:
-        lib["softmax.cu"].fc_softmax_strided(P(x), P(y), L(outer), L(length), L(inner))
-    assert rel_err(y, _math.softmax(np, x.astype(np.float64), axis)) <= RTOL
+        lib["softmax.cu"].fc_softmax_strided(P(x), P(y), L(outer), L(length), L(inner), I(log))
+    assert rel_err(y, _math.softmax(np, x.astype(np.float64), axis, bool(log))) <= RTOL
 
 
 @pytest.mark.parametrize("size", [1, 2, 5])
@@ -198,12 +199,14 @@ def test_gpu_suite_passes_under_emulation():
     assert " passed" in run.stdout and " failed" not in run.stdout
 
 
+@pytest.mark.parametrize("take_max", [0, 1])
 @pytest.mark.parametrize("planes, plane", [(6, 49), (3, 1), (2, 1000)])
-def test_global_avg_pool_kernel(lib, rng, planes, plane):
+def test_global_pool_kernel(lib, rng, planes, plane, take_max):
     x = rng.standard_normal((planes, plane)).astype(np.float32)
     y = nan(planes)
-    lib["pool.cu"].fc_global_avg_pool(P(x), P(y), L(planes), L(plane))
-    assert rel_err(y, x.astype(np.float64).mean(axis=1)) <= RTOL
+    lib["pool.cu"].fc_global_pool(P(x), P(y), L(planes), L(plane), I(take_max))
+    ref = x.astype(np.float64).max(axis=1) if take_max else x.astype(np.float64).mean(axis=1)
+    assert rel_err(y, ref) <= RTOL
 
 
 def test_arrays_on_another_gpu_are_refused(monkeypatch, rng):

@@ -283,6 +283,8 @@ def test_softmax_math_matches_onnxruntime(shape, axis, rng):
     x = (10 * rng.standard_normal(shape)).astype(np.float32)
     np.testing.assert_allclose(_math.softmax(np, x, axis), ort_run("Softmax", x, opset=13, axis=axis), rtol=1e-5,
                                atol=1e-7)
+    np.testing.assert_allclose(_math.softmax(np, x, axis, log=True), ort_run("LogSoftmax", x, opset=13, axis=axis),
+                               rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("size", [1, 3, 5, 9])

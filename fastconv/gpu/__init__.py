@@ -9,10 +9,10 @@ InferenceSession(device="cuda") to dispatch to):
   ConvPlan, conv2d          convolution: im2col + cuBLAS, 1x1 GEMM, Winograd F(2x2,3x3), depthwise;
                             fused bias / folded batch norm (ConvPlan(batch_norm=...)) / activation /
                             residual; allow_tf32=True opts in to TF32 GEMMs
-  max_pool2d, avg_pool2d, global_avg_pool2d
+  max_pool2d, avg_pool2d, global_avg_pool2d, global_max_pool2d, pool2d_output_shape
   batch_norm                inference, with an optional fused activation
-  activation                element-wise, the same kinds as the conv epilogue
-  softmax, lrn
+  activation                activation(x, kind, *params): the same kinds as the conv epilogue
+  softmax, log_softmax, lrn
   is_available()            CuPy and a CUDA device are usable (never raises)
 
 Rules: inputs may be cupy arrays (or numpy, uploaded once) on the current CuPy device (plans: the
@@ -29,7 +29,8 @@ Kernels: fastconv/gpu/kernels/*.cu, compiled by NVRTC through cupy.RawModule onc
 """
 from ._backend import is_available
 from .conv import ConvPlan, conv2d
-from .layers import activation, avg_pool2d, batch_norm, global_avg_pool2d, lrn, max_pool2d, softmax
+from .layers import (activation, avg_pool2d, batch_norm, global_avg_pool2d, global_max_pool2d, log_softmax, lrn,
+                     max_pool2d, pool2d_output_shape, softmax)
 
-__all__ = ["is_available", "ConvPlan", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "batch_norm",
-           "activation", "softmax", "lrn"]
+__all__ = ["is_available", "ConvPlan", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
+           "pool2d_output_shape", "batch_norm", "activation", "softmax", "log_softmax", "lrn"]

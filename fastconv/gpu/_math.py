@@ -191,9 +191,11 @@ def avg_pool2d(xp, x, kernel, stride, pads, out_hw, count_include_pad: bool):
     return y
 
 
-def softmax(xp, x, axis: int):
-    e = xp.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+def softmax(xp, x, axis: int, log: bool = False):
+    """fc_softmax_*: exp(x - max) / sum, or x - max - log(sum) when log."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    e = xp.exp(shifted)
+    return shifted - xp.log(e.sum(axis=axis, keepdims=True)) if log else e / e.sum(axis=axis, keepdims=True)
 
 
 def lrn(xp, x, size: int, alpha: float, beta: float, bias: float):

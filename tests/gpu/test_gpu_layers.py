@@ -27,7 +27,7 @@ POOLS = [  # (shape, kernel, stride, padding, dilation, ceil_mode)
 @pytest.mark.parametrize("shape, k, s, p, d, ceil", POOLS)
 def test_max_pool(cp, rng, gpu_poisoned, shape, k, s, p, d, ceil):
     x = rng.standard_normal(shape).astype(np.float32)
-    out_shape = fg.layers.pool_output_shape(shape, k, s, p, d, ceil)
+    out_shape = fg.pool2d_output_shape(shape, k, s, p, d, ceil)
     out = gpu_poisoned(out_shape)
     y = fg.max_pool2d(cp.asarray(x), k, s, p, d, ceil, out=out)
     kk, ss, pp, dd = fg.layers._pool_params(k, s, p, d)
@@ -39,7 +39,7 @@ def test_max_pool(cp, rng, gpu_poisoned, shape, k, s, p, d, ceil):
 @pytest.mark.parametrize("shape, k, s, p, d, ceil", [c for c in POOLS if c[4] == 1])
 def test_avg_pool(cp, rng, gpu_poisoned, shape, k, s, p, d, ceil, include):
     x = rng.standard_normal(shape).astype(np.float32)
-    out_shape = fg.layers.pool_output_shape(shape, k, s, p, 1, ceil)
+    out_shape = fg.pool2d_output_shape(shape, k, s, p, 1, ceil)
     y = fg.avg_pool2d(cp.asarray(x), k, s, p, ceil, include, out=gpu_poisoned(out_shape))
     kk, ss, pp, _ = fg.layers._pool_params(k, s, p, 1)
     ref = _math.avg_pool2d(np, f64(x), kk, ss, pp, out_shape[2:], include)
@@ -47,11 +47,12 @@ def test_avg_pool(cp, rng, gpu_poisoned, shape, k, s, p, d, ceil, include):
 
 
 @pytest.mark.parametrize("shape", [(2, 2048, 7, 7), (1, 3, 1, 1), (3, 5, 17, 13), (1, 2, 224, 224)])
-def test_global_avg_pool(cp, rng, shape):
+def test_global_pools(cp, rng, gpu_poisoned, shape):
     x = rng.standard_normal(shape).astype(np.float32)
-    y = fg.global_avg_pool2d(cp.asarray(x))
-    assert y.shape == shape[:2] + (1, 1)
+    y = fg.global_avg_pool2d(cp.asarray(x), out=gpu_poisoned(shape[:2] + (1, 1)))
     assert rel_err(y.get(), f64(x).mean(axis=(2, 3), keepdims=True)) <= RTOL
+    y = fg.global_max_pool2d(cp.asarray(x), out=gpu_poisoned(shape[:2] + (1, 1)))
+    np.testing.assert_array_equal(y.get(), x.max(axis=(2, 3), keepdims=True))
 
 
 @pytest.mark.parametrize("shape", [(2, 6, 5, 7), (2, 8, 4, 4), (4, 10), (1, 3, 2, 2, 3)])
@@ -91,6 +92,15 @@ def test_softmax(cp, rng, shape, axis):
     x = (10 * rng.standard_normal(shape)).astype(np.float32)
     y = fg.softmax(cp.asarray(x), axis)
     assert rel_err(y.get(), _math.softmax(np, f64(x), axis)) <= RTOL
+    y = fg.log_softmax(cp.asarray(x), axis)
+    assert rel_err(y.get(), _math.softmax(np, f64(x), axis, log=True)) <= RTOL
+
+
+def test_activation_parameters_as_arguments(cp, rng):
+    x = (3 * rng.standard_normal(100)).astype(np.float32)
+    np.testing.assert_allclose(fg.activation(cp.asarray(x), "clip", 0, 6).get(), np.clip(x, 0, 6))
+    np.testing.assert_allclose(fg.activation(cp.asarray(x), "leaky_relu", 0.2).get(), np.where(x >= 0, x, 0.2 * x),
+                               rtol=1e-6)
 
 
 @pytest.mark.parametrize("size", [1, 2, 5])

@@ -53,21 +53,27 @@ extern "C" __global__ void fc_avg_pool2d(const float* __restrict__ x, float* __r
   }
 }
 
-// Mean of each of `planes` contiguous rows of length `plane`: one warp per row, lanes stride the
-// row (coalesced), then a shuffle reduction. Launch with a multiple of 32 threads (the host uses
-// 256: 8 rows per block). Blocks narrower than a warp use blockDim.x lanes per row, which is what
-// lets the one-thread CPU emulation in tests run this kernel too.
-extern "C" __global__ void fc_global_avg_pool(const float* __restrict__ x, float* __restrict__ y,
-                                              idx_t planes, idx_t plane) {
+// Mean (take_max = 0) or maximum (take_max = 1) of each of `planes` contiguous rows of length
+// `plane`: one warp per row, lanes stride the row (coalesced), then a shuffle reduction. Launch
+// with a multiple of 32 threads (the host uses 256: 8 rows per block). Blocks narrower than a warp
+// use blockDim.x lanes per row, which lets the one-thread CPU emulation in tests run it too.
+extern "C" __global__ void fc_global_pool(const float* __restrict__ x, float* __restrict__ y,
+                                          idx_t planes, idx_t plane, int take_max) {
   const int lanes = blockDim.x < 32 ? (int)blockDim.x : 32;
   const int lane = threadIdx.x % lanes;
   const idx_t rows_per_block = blockDim.x / lanes;
   for (idx_t row = (idx_t)blockIdx.x * rows_per_block + threadIdx.x / lanes; row < planes;
        row += (idx_t)gridDim.x * rows_per_block) {
     const float* src = x + row * plane;
-    float sum = 0.f;
-    for (idx_t j = lane; j < plane; j += lanes) sum += src[j];
-    for (int off = lanes / 2; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
-    if (lane == 0) y[row] = sum / (float)plane;
+    float acc = take_max ? -__int_as_float(0x7f800000) : 0.f;
+    for (idx_t j = lane; j < plane; j += lanes) {
+      float v = src[j];
+      acc = take_max ? ((v > acc || v != v) ? v : acc) : acc + v;
+    }
+    for (int off = lanes / 2; off > 0; off >>= 1) {
+      float other = __shfl_xor_sync(0xffffffffu, acc, off);
+      acc = take_max ? ((other > acc || other != other) ? other : acc) : acc + other;
+    }
+    if (lane == 0) y[row] = take_max ? acc : acc / (float)plane;
   }
 }
