@@ -370,7 +370,9 @@ def main():
     print("\n## 1. Correctness (relative L2 error)\n")
     print("| kernel | against | rel. error | bound | ok |\n|---|---|---|---|---|")
     failures = 0
-    for name, ref, err, bound in correctness_rows(rng):
+    checks = correctness_rows(rng)
+    n_rows = len(checks)
+    for name, ref, err, bound in checks:
         ok = err <= bound
         failures += not ok
         print(f"| {name} | {ref} | {err:.2e} | {bound:.0e} | {'yes' if ok else '**NO**'} |")
@@ -389,7 +391,8 @@ def main():
           "within 1.5x of cuDNN\n")
     print("| network | rel. err vs PyTorch | ours FP32 | cuDNN FP32 | ratio | ours TF32 | cuDNN TF32 | ratio TF32 |"
           "\n|---|---|---|---|---|---|---|---|")
-    for name, err, t in network_rows(rng, repeats, (1,) if args.quick else (1, 64)):
+    nets = network_rows(rng, repeats, (1,) if args.quick else (1, 64))
+    for name, err, t in nets:
         print(f"| {name} | {err:.1e} | {t['ours']:.2f} | {fmt(t, 'cudnn')} | {ratio(t, 'ours', 'cudnn')} "
               f"| {t['ours_tf32']:.2f} | {fmt(t, 'cudnn_tf32')} | {ratio(t, 'ours_tf32', 'cudnn_tf32')} |")
 
@@ -399,6 +402,18 @@ def main():
     copy_bw = rows[0][1]
     for name, bw, ms in rows:
         print(f"| {name} | {bw:.0f} | {100 * bw / copy_bw:.0f}% | {ms:.3f} |")
+
+    print("\n## Summary against the targets\n\n| check | result | target | met |\n|---|---|---|---|")
+    print(f"| kernels within their error bound | {n_rows - failures}/{n_rows} | all | {'yes' if not failures else 'NO'} |")
+    r50 = dict((name, t) for name, _, t in nets).get("ResNet-50 batch 64")
+    if r50 and "cudnn" in r50:
+        ratio64 = r50["ours"] / r50["cudnn"]
+        print(f"| ResNet-50 batch 64, ours / cuDNN (FP32) | {ratio64:.2f}x | <= 1.5x | {'yes' if ratio64 <= 1.5 else 'NO'} |")
+    else:
+        print("| ResNet-50 batch 64, ours / cuDNN (FP32) | not run (--quick or no PyTorch) | <= 1.5x | - |")
+    worst = min(rows[1:], key=lambda r: r[1])
+    print(f"| slowest memory-bound kernel ({worst[0]}) | {100 * worst[1] / copy_bw:.0f}% of copy | >= 70% "
+          f"| {'yes' if worst[1] >= 0.7 * copy_bw else 'NO'} |")
     if failures:
         sys.exit(f"{failures} kernel(s) outside their error bound")
 
