@@ -1,0 +1,5 @@
+"""Graph optimizer (placeholder until the passes land)."""
+
+
+def optimize(graph):
+    return graph
