@@ -18,11 +18,7 @@ __all__ = ["InferenceSession", "NodeArg", "OnnxLoadError", "OpError", "SUPPORTED
 
 def __getattr__(name):
     if name in ("Backend", "BackendRep"):  # imports onnx.backend, only when asked for
-        from . import backend
+        import importlib
 
-        return getattr(backend, name)
-    if name == "zoo":
-        from . import zoo
-
-        return zoo
+        return getattr(importlib.import_module(".backend", __name__), name)
     raise AttributeError(f"module 'fastconv.onnx' has no attribute {name!r}")
