@@ -46,6 +46,7 @@ class Graph:
     inputs: list[ValueInfo]
     outputs: list[ValueInfo]
     opset: int
+    shapes: dict = dataclasses.field(default_factory=dict)  # value name -> static shape (ints/None) if known
 
     def producers(self) -> dict[str, Node]:
         return {o: n for n in self.nodes for o in n.outputs if o}
@@ -64,4 +65,4 @@ class Graph:
     def copy(self) -> "Graph":
         nodes = [dataclasses.replace(n, inputs=list(n.inputs), outputs=list(n.outputs), attrs=dict(n.attrs))
                  for n in self.nodes]
-        return Graph(nodes, dict(self.constants), list(self.inputs), list(self.outputs), self.opset)
+        return Graph(nodes, dict(self.constants), list(self.inputs), list(self.outputs), self.opset, dict(self.shapes))

@@ -161,7 +161,37 @@ def to_graph(proto, base: Path | None = None) -> Graph:
     graph = Graph(nodes, constants, inputs, outputs, opset_of(proto))
     check_supported(graph)
     graph.nodes = toposort(graph)
+    graph.shapes = _static_shapes(proto)
     return graph
+
+
+def _static_shapes(proto) -> dict:
+    """Shapes ONNX shape inference can tell without inputs (symbolic dims as None); {} if it fails."""
+    onnx = _onnx()
+    try:
+        # infer on a copy whose initializers are declared inputs without data: no weight copying
+        light = onnx.ModelProto()
+        light.opset_import.extend(proto.opset_import)
+        light.ir_version = proto.ir_version
+        g = light.graph
+        g.node.extend(proto.graph.node)
+        g.input.extend(proto.graph.input)
+        g.output.extend(proto.graph.output)
+        declared = {v.name for v in proto.graph.input}
+        for t in proto.graph.initializer:
+            if t.name not in declared:
+                g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+        small = [t for t in proto.graph.initializer if int(np.prod(t.dims)) <= 64]
+        g.initializer.extend(small)  # shape-like constants let inference see through Reshape
+        inferred = onnx.shape_inference.infer_shapes(light)
+    except Exception:  # shape inference is a help for the optimizer, never a requirement
+        return {}
+    shapes = {}
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
+        t = vi.type.tensor_type
+        if t.HasField("shape"):
+            shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
+    return shapes
 
 
 def check_supported(graph: Graph) -> None:

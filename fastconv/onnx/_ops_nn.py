@@ -89,14 +89,34 @@ def conv(node, ctx):
                           f"{w.shape} with group={group} expects {w.shape[1] * group}")
         x4 = x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if nd == 1 else x
         shape4 = p.output_shape(x4.shape)
-        r4 = None if residual is None else np.ascontiguousarray(residual, np.float32).reshape(shape4)
-        y = p(x4, residual=r4, out=None if out is None else out.reshape(shape4))
+        if residual is not None and residual.size != int(np.prod(shape4)):
+            # the optimizer fused an Add that broadcasts: conv without the epilogue, then numpy
+            y = _numpy_layers.activation(conv_plain(x4, w, b) + residual.reshape(
+                residual.shape if nd == 2 else residual.shape[:2] + (1,) + residual.shape[2:]), *_act_args(act))
+        else:
+            r4 = None if residual is None else np.ascontiguousarray(residual, np.float32).reshape(shape4)
+            y = p(x4, residual=r4, out=None if out is None else out.reshape(shape4))
         if nd == 1:
             y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
         return y if dtype == np.float32 or not np.issubdtype(dtype, np.floating) else y.astype(dtype)
 
+    def conv_plain(x4, w, b):
+        _, strides, dil, pads = geometry(x4 if nd_of(w) == 2 else x4[:, :, 0], w)
+        w4 = w.reshape(w.shape[0], w.shape[1], 1, w.shape[2]) if nd_of(w) == 1 else w
+        return fastconv.ConvPlan(w4, b, strides, pads, dil, group, None, algo=ctx.algo)(x4)
+
     run.accepts_out = True
     return run
+
+
+def nd_of(w):
+    return w.ndim - 2
+
+
+def _act_args(act):
+    if act is None:
+        return (None,)
+    return (act,) if isinstance(act, str) else tuple(act)
 
 
 @op("ConvTranspose")
