@@ -66,11 +66,12 @@ _runner.include("^(" + "|".join(re.escape(n) for n in SUPPORTED) + ")_cpu$")
 for _name in XFAIL:
     _runner.xfail("^" + re.escape(_name) + "_cpu$")
 _SELECTED = {f"{n}_cpu" for n in SUPPORTED}
-for _case in _runner.test_cases.values():
+_CASES = _runner.test_cases  # a property that builds new classes on each access
+for _case in _CASES.values():
     # tests for unsupported operators and other devices are not collected at all (rather than skipped)
     for _attr in [a for a in vars(_case) if a.startswith("test_") and a not in _SELECTED]:
         delattr(_case, _attr)
-globals().update(_runner.test_cases)
+globals().update(_CASES)
 
 
 def test_expected_failures_name_collected_tests():
