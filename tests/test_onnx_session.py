@@ -230,3 +230,14 @@ def test_import_fastconv_without_onnx():
             "try:\n    fastconv.InferenceSession(b'')\nexcept ImportError as e:\n    print('ImportError', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "ImportError" in out.stdout and "pip install" in out.stdout
+
+
+@pytest.mark.parametrize("algo", ["im2col", "auto"])
+def test_per_session_algorithm_preference(rng, algo):
+    m = conv_block(rng, bn=False)
+    sess = InferenceSession(m, algo=algo)
+    x = rng.standard_normal((1, 3, 6, 6)).astype(np.float32)
+    assert rel_l2(sess.run(None, {"x": x})[0], ort_run(m, {"x": x})[0]) < RTOL
+    (kernel,) = [k for k, n in zip(sess._kernels, sess.graph.nodes) if n.op == "Conv"]
+    (plan,) = kernel.plans.values()
+    assert plan.algo_preference == algo and (algo == "auto" or plan.algo == algo)

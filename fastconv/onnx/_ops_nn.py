@@ -95,6 +95,8 @@ def conv(node, ctx):
                 residual.shape if nd == 2 else residual.shape[:2] + (1,) + residual.shape[2:]), *_act_args(act))
         else:
             r4 = None if residual is None else np.ascontiguousarray(residual, np.float32).reshape(shape4)
+            if out is not None and out.size != int(np.prod(shape4)):
+                out = None  # shapes that depend on input values: the planned buffer does not fit
             y = p(x4, residual=r4, out=None if out is None else out.reshape(shape4))
         if nd == 1:
             y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
@@ -106,6 +108,7 @@ def conv(node, ctx):
         return fastconv.ConvPlan(w4, b, strides, pads, dil, group, None, algo=ctx.algo)(x4)
 
     run.accepts_out = True
+    run.plans = plans  # for inspection: the ConvPlans built so far, by geometry
     return run
 
 
@@ -191,6 +194,8 @@ def conv_transpose(node, ctx):
 
 def _gemm_or_numpy(a, b, bias=None, act=None, residual=None, out=None):
     if _layers.is_f32(a, b) and a.ndim == 2 and b.ndim == 2:
+        if out is not None and out.shape != (a.shape[0], b.shape[1]):
+            out = None  # shapes that depend on input values: the planned buffer does not fit
         return fastconv.gemm(a, b, bias, act, residual, out=out)
     y = a @ b
     if bias is not None:
