@@ -260,3 +260,26 @@ def test_custom_domain_ops_are_unsupported():
     m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     with pytest.raises(NotImplementedError, match=r"com\.microsoft::FusedConv \(first used by node 'msft'"):
         InferenceSession(m)
+
+
+def test_layer_outputs_are_planned_too(rng):
+    # Conv, BatchNorm, Relu, MaxPool and Add all write into planned buffers when run node by node
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"]),
+             helper.make_node("Relu", ["n"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("MaxPool", ["x"], ["q"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Add", ["p", "q"], ["a"]),
+             helper.make_node("Sigmoid", ["a"], ["y"])]
+    inits = {"w": (rng.standard_normal((4, 4, 3, 3)) * 0.3).astype(np.float32),
+             "s": rng.uniform(0.5, 1.5, 4).astype(np.float32), "b": rng.standard_normal(4).astype(np.float32),
+             "m": rng.standard_normal(4).astype(np.float32), "v": rng.uniform(0.5, 1.5, 4).astype(np.float32)}
+    m = model(nodes, [("x", ["N", 4, 8, 8])], [("y", None)], inits)
+    sess = InferenceSession(m, optimize=False)
+    for _ in range(3):
+        x = rng.standard_normal((2, 4, 8, 8)).astype(np.float32)
+        assert rel_l2(sess.run(None, {"x": x})[0], ort_run(m, {"x": x})[0]) < RTOL
+    (plan,) = sess._plans.values()
+    planned = [n.op for n, s in zip(sess.graph.nodes, plan.slots) if s is not None]
+    assert planned == ["Conv", "BatchNormalization", "Relu", "MaxPool", "MaxPool", "Add"]  # not the output
+    assert len(plan.slot_sizes) < len(planned)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 import fastconv
+from fastconv.pooling import pool2d_output_shape
 
 from . import _layers, _numpy_layers
 from ._registry import OpError, op
@@ -18,6 +19,16 @@ from ._registry import OpError, op
 
 def _layer(name, *xs):
     return _layers.get(name) if _layers.is_f32(*xs) else getattr(_numpy_layers, name)
+
+
+def _fits(out, shape):
+    """The planned output buffer if it has exactly this shape (else None: the kernel allocates)."""
+    return out if out is not None and out.shape == tuple(shape) and out.dtype == np.float32 else None
+
+
+def _takes_out(run):
+    run.accepts_out = True  # the memory planner may hand it a reused buffer as out=
+    return run
 
 
 def _spatial_pads(node, x_spatial, kernel, strides, dilations):
@@ -329,12 +340,15 @@ def max_pool(node, ctx):
         raise OpError(f"{node.label()}: the Indices output of MaxPool is not supported")
     ceil = bool(node.attrs.get("ceil_mode", 0))
 
-    def run(x):
+    def run(x, out=None):
         nd, x4, k, s, d, p = _pool_args(node, x)
+        if nd == 2 and _layers.is_f32(x4):
+            shape = pool2d_output_shape(x4.shape, k, s, p, d, ceil)
+            return fastconv.max_pool2d(x4, k, s, p, d, ceil, out=_fits(out, shape))
         y = _layer("max_pool2d", x4)(x4, k, s, p, d, ceil)
         return y[:, :, 0, :] if nd == 1 else y
 
-    return run
+    return _takes_out(run)
 
 
 @op("AveragePool")
@@ -342,15 +356,18 @@ def avg_pool(node, ctx):
     ceil = bool(node.attrs.get("ceil_mode", 0))
     include = bool(node.attrs.get("count_include_pad", 0))
 
-    def run(x):
+    def run(x, out=None):
         nd, x4, k, s, d, p = _pool_args(node, x)
         if d != (1, 1):  # fastconv.avg_pool2d has no dilation: the numpy formulation runs these
             y = _numpy_layers.avg_pool2d(x4, k, s, p, ceil, include, dilation=d)
+        elif nd == 2 and _layers.is_f32(x4):
+            shape = pool2d_output_shape(x4.shape, k, s, p, 1, ceil)
+            return fastconv.avg_pool2d(x4, k, s, p, ceil, include, out=_fits(out, shape))
         else:
             y = _layer("avg_pool2d", x4)(x4, k, s, p, ceil, include)
         return y[:, :, 0, :] if nd == 1 else y
 
-    return run
+    return _takes_out(run)
 
 
 @op("GlobalAveragePool", "GlobalMaxPool")
@@ -372,12 +389,14 @@ def batch_norm(node, ctx):
         raise OpError(f"{node.label()}: training-mode BatchNormalization (extra outputs) is not supported")
     act = node.attrs.get("_activation")
 
-    def run(x, scale, bias, mean, var):
+    def run(x, scale, bias, mean, var, out=None):
+        if x.ndim == 4 and _layers.is_f32(x):
+            return fastconv.batch_norm(x, scale, bias, mean, var, eps, act, out=_fits(out, x.shape))
         x4 = x if x.ndim == 4 else x.reshape(x.shape[0], x.shape[1], -1, 1)
         y = _layer("batch_norm", x4)(x4, scale, bias, mean, var, eps, act)
         return y.reshape(x.shape)
 
-    return run
+    return _takes_out(run)
 
 
 @op("LRN")
@@ -394,7 +413,13 @@ _SIMPLE_ACT = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish"
 @op(*_SIMPLE_ACT)
 def simple_activation(node, ctx):
     kind = _SIMPLE_ACT[node.op]
-    return lambda x: _layer("activation", x)(x, kind)
+
+    def run(x, out=None):
+        if _layers.is_f32(x):
+            return fastconv.activation(x, kind, out=_fits(out, x.shape))
+        return _numpy_layers.activation(x, kind)
+
+    return _takes_out(run)
 
 
 @op("LeakyRelu", "Elu", "HardSigmoid")
@@ -406,7 +431,13 @@ def param_activation(node, ctx):
         args = ("elu", float(a.get("alpha", 1.0)))
     else:
         args = ("hard_sigmoid", float(a.get("alpha", 0.2)), float(a.get("beta", 0.5)))
-    return lambda x: _layer("activation", x)(x, *args)
+
+    def run(x, out=None):
+        if _layers.is_f32(x):
+            return fastconv.activation(x, *args, out=_fits(out, x.shape))
+        return _numpy_layers.activation(x, *args)
+
+    return _takes_out(run)
 
 
 @op("Clip")

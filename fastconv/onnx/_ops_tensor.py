@@ -27,10 +27,12 @@ _BINARY = {"Sub": np.subtract, "Div": np.true_divide, "Equal": np.equal}
 
 @op("Add", "Mul", "Sub", "Div", "Equal")
 def binary(node, ctx):
-    def run(a, b):
+    def run(a, b, out=None):
         b = _legacy_broadcast(node, a, b)
         if node.op in ("Add", "Mul") and _layers.is_f32(a, b):
-            return _layers.get(node.op.lower())(a, b)
+            shape = np.broadcast_shapes(a.shape, b.shape)
+            fits = out is not None and out.shape == shape and out.dtype == np.float32
+            return _layers.get(node.op.lower())(a, b, out=out if fits else None)
         if node.op == "Add":
             return np.add(a, b)
         if node.op == "Mul":
@@ -40,6 +42,7 @@ def binary(node, ctx):
         y = _BINARY[node.op](a, b)
         return y if node.op == "Equal" else y.astype(np.result_type(a, b), copy=False)
 
+    run.accepts_out = node.op in ("Add", "Mul")
     return run
 
 
