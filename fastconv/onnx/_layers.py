@@ -9,20 +9,10 @@ import numpy as np
 
 import fastconv
 
-from . import _numpy_layers
-
-NAMES = ("max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "batch_norm", "activation",
-         "softmax", "log_softmax", "lrn", "add", "mul", "concat", "prelu")
-
 
 def get(name: str):
-    fn = getattr(fastconv, name, None)
-    return fn if fn is not None else getattr(_numpy_layers, name)
-
-
-def native() -> dict[str, bool]:
-    """Which layer functions come from fastconv's kernels (True) and which from the numpy stand-ins."""
-    return {n: hasattr(fastconv, n) for n in NAMES}
+    """fastconv's layer function `name` (float32 kernels)."""
+    return getattr(fastconv, name)
 
 
 def is_f32(*xs) -> bool:

@@ -126,10 +126,6 @@ def activation(x, kind, *params):
     return y.astype(x.dtype)
 
 
-def prelu(x, slope):
-    return np.where(x >= 0, x, x * slope).astype(x.dtype)
-
-
 def softmax(x, axis=-1):
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return (e / e.sum(axis=axis, keepdims=True)).astype(x.dtype)
@@ -147,17 +143,3 @@ def lrn(x, size, alpha=1e-4, beta=0.75, bias=1.0):
     padded = np.pad(sq, [(0, 0), (lo, hi)] + [(0, 0)] * (x.ndim - 2))
     total = sum(padded[:, i:i + c] for i in range(size))
     return (x / (bias + alpha / size * total) ** beta).astype(x.dtype)
-
-
-def add(a, b, activation=None):
-    y = np.add(a, b)
-    return y if activation is None else globals()["activation"](y, *((activation,) if isinstance(activation, str)
-                                                                      else activation))
-
-
-def mul(a, b):
-    return np.multiply(a, b)
-
-
-def concat(xs, axis=1):
-    return np.concatenate(xs, axis=axis)
