@@ -75,6 +75,23 @@ def _external_bytes(tensor, base: Path | None) -> bytes:
     return data
 
 
+_RAW_DTYPES = {1: np.float32, 6: np.int32, 7: np.int64, 11: np.float64, 2: np.uint8, 3: np.int8}
+
+
+def _raw_view(tensor):
+    """Little-endian raw_data of a plain numeric type as a read-only array over the one bytes copy protobuf
+    hands out (numpy_helper copies again), with a size check. None when the general path is needed."""
+    dtype = _RAW_DTYPES.get(tensor.data_type)
+    if dtype is None or not np.little_endian or not tensor.HasField("raw_data"):
+        return None
+    raw = tensor.raw_data  # each access copies the bytes: read it once
+    count = int(np.prod(tensor.dims, dtype=np.int64)) if len(tensor.dims) else 1
+    if any(d < 0 for d in tensor.dims) or len(raw) != count * np.dtype(dtype).itemsize:
+        raise OnnxLoadError(f"tensor {tensor.name!r} (dims {list(tensor.dims)}, {np.dtype(dtype).name}) has "
+                            f"{len(raw)} bytes of data, expected {count * np.dtype(dtype).itemsize}: the file is corrupt")
+    return np.frombuffer(raw, dtype=dtype).reshape(tuple(tensor.dims))
+
+
 def tensor_to_numpy(tensor, base: Path | None = None) -> np.ndarray:
     onnx = _onnx()
     from onnx import numpy_helper
@@ -86,6 +103,9 @@ def tensor_to_numpy(tensor, base: Path | None = None) -> np.ndarray:
         t.data_location = onnx.TensorProto.DEFAULT
         del t.external_data[:]
         tensor = t
+    fast = _raw_view(tensor)
+    if fast is not None:
+        return fast
     try:
         arr = numpy_helper.to_array(tensor)
     except Exception as e:  # onnx raises several types for inconsistent tensors
