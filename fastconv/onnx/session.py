@@ -35,6 +35,7 @@ class InferenceSession:
     False runs the graph node by node as written (a list of passes from fastconv.onnx._optimize runs
     just those, for testing). threads: fastconv's thread count (process-wide).
     algo: convolution algorithm preference for every Conv ("auto" or a ConvPlan algorithm name).
+    providers / sess_options are accepted, and ignored, so onnxruntime code runs unchanged.
     run() may be called from several threads at once.
     """
 
