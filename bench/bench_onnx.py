@@ -59,10 +59,14 @@ def model_flops(model, batch: int) -> float:
     return total
 
 
-def ort_session(data: bytes, threads: int):
+def ort_session(data: bytes, threads: int, spinning: bool = False):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    # onnxruntime's idle threads spin for a while after each run; in a loop that alternates engines on few
+    # cores they steal the next engine's cores (measured: fastconv's SqueezeNet 25 ms -> 10 ms with spinning
+    # off, and onnxruntime itself 10.5 -> 7 ms). Off by default; --ort-spinning turns it back on.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
@@ -98,12 +102,12 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def bench_model(name: str, batches, repeats: int, threads: int, use_openvino: bool) -> list[dict]:
+def bench_model(name: str, batches, repeats: int, threads: int, use_openvino: bool, spinning: bool) -> list[dict]:
     model = zoo.random_weight_model(name, seed=0)
     data = model.SerializeToString()
     load_fc = statistics.median(timed(lambda: fastconv.InferenceSession(data)) for _ in range(3))
-    load_ort = statistics.median(timed(lambda: ort_session(data, threads)) for _ in range(3))
-    ours, theirs = fastconv.InferenceSession(data), ort_session(data, threads)
+    load_ort = statistics.median(timed(lambda: ort_session(data, threads, spinning)) for _ in range(3))
+    ours, theirs = fastconv.InferenceSession(data), ort_session(data, threads, spinning)
     ov = openvino_runner(data, threads) if use_openvino else None
     rows = []
     for batch in batches:
@@ -147,7 +151,7 @@ def format_row(r: dict) -> str:
             f"{r['load_fastconv_s']:.2f} / {r['load_ort_s']:.2f} | {r['rel_err']:.1e} |")
 
 
-def write_results(rows, threads: int, repeats: int, path: str) -> None:
+def write_results(rows, threads: int, repeats: int, spinning: bool, path: str) -> None:
     import onnxruntime
 
     cpu = platform.processor() or platform.machine()
@@ -159,7 +163,8 @@ def write_results(rows, threads: int, repeats: int, path: str) -> None:
     lines = [BEGIN, "## ONNX models: fastconv.InferenceSession vs onnxruntime", "",
              f"`python bench/bench_onnx.py` on {cpu}, {threads} threads, median of {repeats} interleaved runs "
              f"after warm-up; fastconv {fastconv.__version__} (ISA {fastconv.get_isa()}), onnxruntime "
-             f"{onnxruntime.__version__}. Random-weight zoo models (fastconv.onnx.zoo). 'vs ort' = onnxruntime "
+             f"{onnxruntime.__version__} (intra-op spinning {'on' if spinning else 'off'}). Random-weight zoo "
+             "models (fastconv.onnx.zoo). 'vs ort' = onnxruntime "
              "time / fastconv time (> 1: fastconv faster). Load = session creation from bytes.", "", HEADER]
     lines += [format_row(r) for r in rows]
     lines.append(END)
@@ -180,15 +185,16 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--no-openvino", action="store_true")
+    p.add_argument("--ort-spinning", action="store_true", help="let onnxruntime's idle threads spin (see ort_session)")
     p.add_argument("--no-write", action="store_true", help="print only; do not update bench/RESULTS.md")
     args = p.parse_args(argv)
     fastconv.set_num_threads(args.threads)
     print(HEADER)
     rows = []
     for name in args.models:
-        rows += bench_model(name, args.batches, args.repeats, args.threads, not args.no_openvino)
+        rows += bench_model(name, args.batches, args.repeats, args.threads, not args.no_openvino, args.ort_spinning)
     if not args.no_write:
-        write_results(rows, args.threads, args.repeats, os.path.join(HERE, "RESULTS.md"))
+        write_results(rows, args.threads, args.repeats, args.ort_spinning, os.path.join(HERE, "RESULTS.md"))
 
 
 if __name__ == "__main__":
