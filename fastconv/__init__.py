@@ -21,5 +21,12 @@ __all__ = ["__version__", "show_config", "get_num_threads", "set_num_threads", "
            "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "batch_norm", "fold_batch_norm",
            "softmax", "log_softmax", "lrn", "activation", "relu", "leaky_relu", "prelu", "clip", "sigmoid",
            "hard_sigmoid", "hard_swish", "tanh", "silu", "elu", "softplus", "add", "mul", "concat", "flatten",
-           "linear", "layers", "models", "Input", "Model", "Sequential", "load"]
+           "linear", "layers", "models", "Input", "Model", "Sequential", "load", "InferenceSession"]
 
+
+def __getattr__(name):
+    if name == "InferenceSession":  # ONNX import loads lazily: `import fastconv` works without onnx
+        from .onnx import InferenceSession
+
+        return InferenceSession
+    raise AttributeError(f"module 'fastconv' has no attribute {name!r}")
