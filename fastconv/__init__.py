@@ -10,4 +10,12 @@ from .conv import ConvPlan, conv2d
 from .gemm import gemm
 
 __all__ = ["__version__", "show_config", "get_num_threads", "set_num_threads", "get_isa", "use_isa",
-           "gemm", "conv2d", "ConvPlan"]
+           "gemm", "conv2d", "ConvPlan", "InferenceSession"]
+
+
+def __getattr__(name):
+    if name == "InferenceSession":  # ONNX import loads lazily: `import fastconv` works without onnx
+        from .onnx import InferenceSession
+
+        return InferenceSession
+    raise AttributeError(f"module 'fastconv' has no attribute {name!r}")

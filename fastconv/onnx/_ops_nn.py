@@ -1,0 +1,414 @@
+"""Compute operators: Conv/ConvTranspose (fastconv.ConvPlan), Gemm/MatMul (fastconv.gemm), pooling,
+normalization, activations and softmax (fastconv's layer functions, see _layers.py).
+
+Internal attributes set by the optimizer start with "_": `_activation` (a fastconv activation spec
+fused into the epilogue); a fused Conv has a 4th input, the residual added before the activation, and
+a fused MatMul a 3rd input, the bias."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import fastconv
+
+from . import _layers, _numpy_layers
+from ._registry import OpError, op
+
+
+def _layer(name, *xs):
+    return _layers.get(name) if _layers.is_f32(*xs) else getattr(_numpy_layers, name)
+
+
+def _spatial_pads(node, x_spatial, kernel, strides, dilations):
+    """Explicit (begin..., end...) pads for this input size, honouring auto_pad."""
+    auto = node.attrs.get("auto_pad", "NOTSET") or "NOTSET"
+    nd = len(kernel)
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        begin, end = [], []
+        for i in range(nd):
+            out = -(-x_spatial[i] // strides[i])
+            total = max(0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - x_spatial[i])
+            small, big = total // 2, total - total // 2
+            begin.append(small if auto == "SAME_UPPER" else big)
+            end.append(big if auto == "SAME_UPPER" else small)
+        return begin + end
+    if auto == "VALID":
+        return [0] * (2 * nd)
+    if auto != "NOTSET":
+        raise OpError(f"{node.label()}: unknown auto_pad {auto!r}")
+    return list(node.attrs.get("pads", [0] * (2 * nd)))
+
+
+def _as2d(seq, nd, fill):
+    """1-D geometry as 2-D with a unit leading axis (H = 1)."""
+    return [fill] + list(seq) if nd == 1 else list(seq)
+
+
+def _pads2d(pads, nd):
+    if nd == 1:
+        return (0, pads[0], 0, pads[1])
+    return (pads[0], pads[1], pads[2], pads[3])
+
+
+@op("Conv")
+def conv(node, ctx):
+    w_const, b_const = ctx.const(node, 1), ctx.const(node, 2)
+    act = node.attrs.get("_activation")
+    group = int(node.attrs.get("group", 1))
+    plans: dict = {}
+
+    def geometry(x, w):
+        nd = w.ndim - 2
+        if nd not in (1, 2):
+            raise OpError(f"{node.label()}: {nd}-D convolution is not supported (1-D and 2-D are)")
+        if x.ndim != w.ndim:
+            raise OpError(f"{node.label()}: input has shape {x.shape} but the weight {w.shape} needs a {w.ndim}-D input")
+        kernel = list(node.attrs.get("kernel_shape", w.shape[2:]))
+        strides = list(node.attrs.get("strides", [1] * nd))
+        dil = list(node.attrs.get("dilations", [1] * nd))
+        pads = _spatial_pads(node, x.shape[2:], kernel, strides, dil)
+        return nd, tuple(_as2d(strides, nd, 1)), tuple(_as2d(dil, nd, 1)), _pads2d(pads, nd)
+
+    def plan_for(x, w, b):
+        nd, strides, dil, pads = geometry(x, w)
+        key = (strides, dil, pads)
+        if w_const is not None and (b_const is not None or not ctx.has(node, 2)) and key in plans:
+            return nd, plans[key]
+        w4 = w.reshape(w.shape[0], w.shape[1], 1, w.shape[2]) if nd == 1 else w
+        p = fastconv.ConvPlan(w4, b, strides, pads, dil, group, act, algo=ctx.algo)
+        if w_const is not None:
+            plans[key] = p
+        return nd, p
+
+    def run(x, w, b=None, residual=None, out=None):
+        dtype = x.dtype
+        nd, p = plan_for(x, w, b)
+        if x.shape[1] != w.shape[1] * group:
+            raise OpError(f"{node.label()}: input has {x.shape[1]} channels (shape {x.shape}), the weight "
+                          f"{w.shape} with group={group} expects {w.shape[1] * group}")
+        x4 = x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if nd == 1 else x
+        shape4 = p.output_shape(x4.shape)
+        if residual is not None and residual.size != int(np.prod(shape4)):
+            # the optimizer fused an Add that broadcasts: conv without the epilogue, then numpy
+            y = _numpy_layers.activation(conv_plain(x4, w, b) + residual.reshape(
+                residual.shape if nd == 2 else residual.shape[:2] + (1,) + residual.shape[2:]), *_act_args(act))
+        else:
+            r4 = None if residual is None else np.ascontiguousarray(residual, np.float32).reshape(shape4)
+            y = p(x4, residual=r4, out=None if out is None else out.reshape(shape4))
+        if nd == 1:
+            y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+        return y if dtype == np.float32 or not np.issubdtype(dtype, np.floating) else y.astype(dtype)
+
+    def conv_plain(x4, w, b):
+        _, strides, dil, pads = geometry(x4 if nd_of(w) == 2 else x4[:, :, 0], w)
+        w4 = w.reshape(w.shape[0], w.shape[1], 1, w.shape[2]) if nd_of(w) == 1 else w
+        return fastconv.ConvPlan(w4, b, strides, pads, dil, group, None, algo=ctx.algo)(x4)
+
+    run.accepts_out = True
+    return run
+
+
+def nd_of(w):
+    return w.ndim - 2
+
+
+def _act_args(act):
+    if act is None:
+        return (None,)
+    return (act,) if isinstance(act, str) else tuple(act)
+
+
+@op("ConvTranspose")
+def conv_transpose(node, ctx):
+    """2-D (and 1-D) transposed convolution as one GEMM (W^T x X on fastconv.gemm) and a col2im scatter."""
+    group = int(node.attrs.get("group", 1))
+
+    def run(x, w, b=None):
+        nd = w.ndim - 2
+        if nd not in (1, 2):
+            raise OpError(f"{node.label()}: {nd}-D ConvTranspose is not supported (1-D and 2-D are)")
+        dtype = x.dtype
+        if nd == 1:
+            x, w = x[:, :, None, :], w[:, :, None, :]
+        n, c, h, wd = x.shape
+        cw, kg, kh, kw = w.shape
+        if c != cw:
+            raise OpError(f"{node.label()}: input has {c} channels (shape {x.shape}), weight {w.shape} expects {cw}")
+        s = _as2d(node.attrs.get("strides", [1] * nd), nd, 1)
+        d = _as2d(node.attrs.get("dilations", [1] * nd), nd, 1)
+        opad = _as2d(node.attrs.get("output_padding", [0] * nd), nd, 0)
+        ek = [d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1]
+        full = [s[0] * (h - 1) + opad[0] + ek[0], s[1] * (wd - 1) + opad[1] + ek[1]]
+        auto = node.attrs.get("auto_pad", "NOTSET") or "NOTSET"
+        if "output_shape" in node.attrs:
+            target = _as2d(node.attrs["output_shape"][-nd:], nd, 1)
+            auto = "SAME_UPPER" if auto in ("NOTSET", "VALID") else auto
+        elif auto in ("SAME_UPPER", "SAME_LOWER"):
+            target = [h * s[0], wd * s[1]]
+        else:
+            target = None
+        if target is not None:
+            tot = [max(0, full[i] - target[i]) for i in range(2)]
+            # onnxruntime / the ONNX reference put the odd pixel at the end for SAME_UPPER
+            first = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in tot]
+            pads = [first[0], first[1], tot[0] - first[0], tot[1] - first[1]]
+        elif auto == "VALID":
+            pads = [0, 0, 0, 0]
+        else:
+            pads = list(_pads2d(node.attrs.get("pads", [0] * (2 * nd)), nd))
+        k = kg * group
+        cg = c // group
+        cols = np.empty((n, group, kg * kh * kw, h * wd), dtype=np.float32)
+        x32 = np.ascontiguousarray(x, dtype=np.float32)
+        w32 = np.ascontiguousarray(w, dtype=np.float32)
+        for g in range(group):
+            wg = w32[g * cg:(g + 1) * cg].reshape(cg, kg * kh * kw)
+            for i in range(n):
+                fastconv.gemm(wg.T, x32[i, g * cg:(g + 1) * cg].reshape(cg, h * wd), out=cols[i, g])
+        cols = cols.reshape(n, k, kh, kw, h, wd)
+        y = np.zeros((n, k, full[0], full[1]), dtype=np.float32)
+        for r in range(kh):
+            for q in range(kw):
+                y[:, :, r * d[0]:r * d[0] + s[0] * (h - 1) + 1:s[0],
+                  q * d[1]:q * d[1] + s[1] * (wd - 1) + 1:s[1]] += cols[:, :, r, q]
+        y = y[:, :, pads[0]:full[0] - pads[2], pads[1]:full[1] - pads[3]]
+        if b is not None:
+            y = y + b.astype(np.float32).reshape(1, -1, 1, 1)
+        if nd == 1:
+            y = y[:, :, 0, :]
+        return np.ascontiguousarray(y, dtype=dtype if np.issubdtype(dtype, np.floating) else np.float32)
+
+    return run
+
+
+def _gemm_or_numpy(a, b, bias=None, act=None, residual=None, out=None):
+    if _layers.is_f32(a, b) and a.ndim == 2 and b.ndim == 2:
+        return fastconv.gemm(a, b, bias, act, residual, out=out)
+    y = a @ b
+    if bias is not None:
+        y = y + bias
+    if residual is not None:
+        y = y + residual
+    return y if act is None else _numpy_layers.activation(y, *((act,) if isinstance(act, str) else act))
+
+
+@op("Gemm")
+def gemm(node, ctx):
+    alpha, beta = float(node.attrs.get("alpha", 1.0)), float(node.attrs.get("beta", 1.0))
+    ta, tb = int(node.attrs.get("transA", 0)), int(node.attrs.get("transB", 0))
+    act = node.attrs.get("_activation")
+    b_const = ctx.const(node, 1)
+    if b_const is not None:  # pre-scale and keep the (possibly transposed) view: the packer reads strides
+        b_const = (b_const.T if tb else b_const) * np.asarray(alpha, b_const.dtype) if alpha != 1.0 else \
+            (b_const.T if tb else b_const)
+
+    def run(a, b, c=None, out=None):
+        a2 = a.T if ta else a
+        if a2.ndim != 2 or b.ndim != 2:
+            raise OpError(f"{node.label()}: Gemm needs 2-D inputs, got A {a.shape} and B {b.shape}")
+        bb = b_const if b_const is not None else ((b.T if tb else b) * alpha if alpha != 1.0 else (b.T if tb else b))
+        m, n = a2.shape[0], bb.shape[1]
+        if a2.shape[1] != bb.shape[0]:
+            raise OpError(f"{node.label()}: A {a.shape} (transA={ta}) and B {b.shape} (transB={tb}) do not match")
+        bias = residual = None
+        if c is not None and beta != 0.0:
+            c = c * np.asarray(beta, c.dtype) if beta != 1.0 else c
+            if c.ndim == 1 and c.shape[0] == n and n > 1:
+                bias = c
+            elif c.ndim == 2 and c.shape == (1, n) and n > 1:
+                bias = c.reshape(n)
+            else:
+                residual = np.ascontiguousarray(np.broadcast_to(c, (m, n)))
+        y = _gemm_or_numpy(a2, bb, bias, act, residual, out)
+        return y.astype(a.dtype) if y.dtype != a.dtype else y
+
+    run.accepts_out = True
+    return run
+
+
+@op("MatMul")
+def matmul(node, ctx):
+    act = node.attrs.get("_activation")
+
+    def run(a, b, bias=None):
+        if not _layers.is_f32(a, b) or a.ndim < 2 or b.ndim != 2:
+            if _layers.is_f32(a, b) and a.ndim >= 2 and b.ndim >= 2:
+                shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+                ab = np.broadcast_to(a, shape + a.shape[-2:]).reshape((-1,) + a.shape[-2:])
+                bb = np.broadcast_to(b, shape + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+                y = np.stack([_gemm_or_numpy(ab[i], bb[i], bias, act) for i in range(ab.shape[0])]) \
+                    if ab.shape[0] else np.zeros((0, a.shape[-2], b.shape[-1]), np.float32)
+                return y.reshape(shape + (a.shape[-2], b.shape[-1]))
+            y = np.matmul(a, b)
+            if bias is not None:
+                y = y + bias
+            return y if act is None else _numpy_layers.activation(y, *((act,) if isinstance(act, str) else act))
+        lead = a.shape[:-1]
+        y = _gemm_or_numpy(a.reshape(-1, a.shape[-1]), b, bias, act)
+        return y.reshape(lead + (b.shape[1],))
+
+    return run
+
+
+def _pool_args(node, x):
+    nd = x.ndim - 2
+    kernel = list(node.attrs["kernel_shape"])
+    if nd not in (1, 2) or len(kernel) != nd:
+        raise OpError(f"{node.label()}: {nd}-D pooling of input {x.shape} is not supported (1-D and 2-D are)")
+    strides = list(node.attrs.get("strides", [1] * nd))
+    dil = list(node.attrs.get("dilations", [1] * nd))
+    pads = _spatial_pads(node, x.shape[2:], kernel, strides, dil)
+    x4 = x[:, :, None, :] if nd == 1 else x
+    return nd, x4, tuple(_as2d(kernel, nd, 1)), tuple(_as2d(strides, nd, 1)), tuple(_as2d(dil, nd, 1)), \
+        _pads2d(pads, nd)
+
+
+@op("MaxPool")
+def max_pool(node, ctx):
+    if len(node.outputs) > 1 and node.outputs[1]:
+        raise OpError(f"{node.label()}: the Indices output of MaxPool is not supported")
+    ceil = bool(node.attrs.get("ceil_mode", 0))
+
+    def run(x):
+        nd, x4, k, s, d, p = _pool_args(node, x)
+        y = _layer("max_pool2d", x4)(x4, k, s, p, d, ceil)
+        return y[:, :, 0, :] if nd == 1 else y
+
+    return run
+
+
+@op("AveragePool")
+def avg_pool(node, ctx):
+    ceil = bool(node.attrs.get("ceil_mode", 0))
+    include = bool(node.attrs.get("count_include_pad", 0))
+
+    def run(x):
+        nd, x4, k, s, d, p = _pool_args(node, x)
+        if d != (1, 1):
+            raise OpError(f"{node.label()}: dilated AveragePool is not supported")
+        y = _layer("avg_pool2d", x4)(x4, k, s, p, ceil, include)
+        return y[:, :, 0, :] if nd == 1 else y
+
+    return run
+
+
+@op("GlobalAveragePool", "GlobalMaxPool")
+def global_pool(node, ctx):
+    name = "global_avg_pool2d" if node.op == "GlobalAveragePool" else "global_max_pool2d"
+
+    def run(x):
+        if x.ndim == 4:
+            return _layer(name, x)(x)
+        return getattr(_numpy_layers, name)(x)
+
+    return run
+
+
+@op("BatchNormalization")
+def batch_norm(node, ctx):
+    eps = float(node.attrs.get("epsilon", 1e-5))
+    if node.attrs.get("training_mode", 0) or len([o for o in node.outputs if o]) > 1:
+        raise OpError(f"{node.label()}: training-mode BatchNormalization (extra outputs) is not supported")
+    act = node.attrs.get("_activation")
+
+    def run(x, scale, bias, mean, var):
+        x4 = x if x.ndim == 4 else x.reshape(x.shape[0], x.shape[1], -1, 1)
+        y = _layer("batch_norm", x4)(x4, scale, bias, mean, var, eps, act)
+        return y.reshape(x.shape)
+
+    return run
+
+
+@op("LRN")
+def lrn(node, ctx):
+    a = node.attrs
+    return lambda x: _layer("lrn", x)(x, int(a["size"]), float(a.get("alpha", 1e-4)), float(a.get("beta", 0.75)),
+                                      float(a.get("bias", 1.0)))
+
+
+_SIMPLE_ACT = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hard_swish",
+               "Softplus": "softplus"}
+
+
+@op(*_SIMPLE_ACT)
+def simple_activation(node, ctx):
+    kind = _SIMPLE_ACT[node.op]
+    return lambda x: _layer("activation", x)(x, kind)
+
+
+@op("LeakyRelu", "Elu", "HardSigmoid")
+def param_activation(node, ctx):
+    a = node.attrs
+    if node.op == "LeakyRelu":
+        args = ("leaky_relu", float(a.get("alpha", 0.01)))
+    elif node.op == "Elu":
+        args = ("elu", float(a.get("alpha", 1.0)))
+    else:
+        args = ("hard_sigmoid", float(a.get("alpha", 0.2)), float(a.get("beta", 0.5)))
+    return lambda x: _layer("activation", x)(x, *args)
+
+
+@op("Clip")
+def clip(node, ctx):
+    def run(x, lo=None, hi=None):
+        if ctx.opset < 11:
+            lo, hi = node.attrs.get("min", -3.4028234663852886e38), node.attrs.get("max", 3.4028234663852886e38)
+        if not _layers.is_f32(x):
+            lo = np.iinfo(x.dtype).min if lo is None and x.dtype.kind in "iu" else lo
+            hi = np.iinfo(x.dtype).max if hi is None and x.dtype.kind in "iu" else hi
+            return np.clip(x, lo, hi).astype(x.dtype)
+        lo = -np.inf if lo is None else float(lo)
+        hi = np.inf if hi is None else float(hi)
+        if lo > hi:  # ONNX: every element becomes max when min > max
+            return np.full_like(x, hi)
+        return _layers.get("activation")(x, "clip", lo, hi)
+
+    return run
+
+
+@op("PRelu")
+def prelu(node, ctx):
+    def run(x, slope):
+        if _layers.is_f32(x, slope) and slope.size == 1:
+            return _layers.get("activation")(x, "leaky_relu", float(slope.reshape(-1)[0]))
+        return np.where(x >= 0, x, x * slope).astype(x.dtype)
+
+    return run
+
+
+def _coerce2d(x, axis):
+    axis = axis + x.ndim if axis < 0 else axis
+    return x.reshape(int(np.prod(x.shape[:axis], dtype=np.int64)), -1)
+
+
+@op("Softmax", "LogSoftmax")
+def softmax(node, ctx):
+    name = "softmax" if node.op == "Softmax" else "log_softmax"
+    legacy = ctx.opset < 13
+    axis = int(node.attrs.get("axis", 1 if legacy else -1))
+
+    def run(x):
+        if x.size == 0:
+            return x.copy()
+        fn = _layer(name, x)
+        if legacy:
+            return fn(np.ascontiguousarray(_coerce2d(x, axis)), axis=-1).reshape(x.shape)
+        return fn(x, axis=axis)
+
+    return run
+
+
+@op("Identity")
+def identity(node, ctx):
+    return lambda x: x
+
+
+@op("Dropout")
+def dropout(node, ctx):
+    def run(x, *rest):
+        if len(node.outputs) > 1 and node.outputs[1]:
+            return x, np.ones(x.shape, dtype=bool)
+        return x
+
+    return run

@@ -1,0 +1,389 @@
+"""Graph optimizer: passes over the session's Graph, each a function Graph -> Graph that keeps the
+model's outputs the same (up to float32 rounding) and can be run and tested on its own.
+
+Order (optimize()): constants first (so shape chains and ConstantOfShape weights become plain constants),
+then pass-through removal, then folding per-channel affine maps into Conv/BatchNorm, then fusing
+residual adds and activations into the kernels' epilogues, then dead-node removal.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._ir import Graph, Node
+from ._registry import OPS, OpContext
+
+# Folding larger results would only trade a cheap run-time op for a big constant held in memory.
+_FOLD_LIMIT = 1 << 26
+_EXPANDING = {"ConstantOfShape", "Expand", "Tile", "Range"}
+
+
+def _single_consumer(g: Graph, value: str, users=None) -> Node | None:
+    users = g.consumers() if users is None else users
+    u = users.get(value, [])
+    if len(u) == 1 and value not in g.output_names():
+        return u[0]
+    return None
+
+
+def _rename_uses(g: Graph, old: str, new: str) -> None:
+    for n in g.nodes:
+        n.inputs = [new if i == old else i for i in n.inputs]
+
+
+# -- constant folding ---------------------------------------------------------------------------
+def fold_constants(g: Graph) -> Graph:
+    """Evaluates every node whose inputs are all constant (ConstantOfShape, Constant, Unsqueeze of
+    weights, Shape->Gather->Unsqueeze->Concat->Reshape chains...). Shape of a value whose shape is
+    statically known, and Shape->Gather picking only static dimensions, fold too."""
+    g = g.copy()
+    ctx = OpContext(g.opset, g.constants)
+    kept = []
+    for n in g.nodes:
+        ins = [i for i in n.inputs if i]
+        value = None
+        if all(i in g.constants for i in ins) and n.op not in ("Dropout",) and not n.attrs.get("_activation"):
+            try:
+                out = OPS[n.op](n, ctx)(*[g.constants[i] if i else None for i in n.inputs])
+            except Exception:  # leave it to run time, where the error names the node and the shapes
+                out = None
+            if out is not None:
+                value = out if isinstance(out, tuple) else (out,)
+                if n.op in _EXPANDING and sum(np.asarray(v).size for v in value) > _FOLD_LIMIT:
+                    value = None
+        elif n.op == "Shape" and n.inputs[0] in g.shapes:
+            shape = g.shapes[n.inputs[0]]
+            start, end = n.attrs.get("start", 0), n.attrs.get("end")
+            part = shape[start:end]
+            if all(isinstance(d, int) for d in part):
+                value = (np.array(part, np.int64),)
+        if value is None:
+            kept.append(n)
+            continue
+        for name, v in zip(n.outputs, value):
+            if name:
+                g.constants[name] = np.asarray(v)
+    g.nodes = kept
+    return _fold_shape_gather(g) if any(n.op == "Gather" for n in kept) else g
+
+
+def _fold_shape_gather(g: Graph) -> Graph:
+    """Shape(x) -> Gather(static indices) where those dimensions of x are static: a constant."""
+    producers = g.producers()
+    changed = False
+    kept = []
+    for n in g.nodes:
+        src = producers.get(n.inputs[0]) if n.op == "Gather" else None
+        idx = g.constants.get(n.inputs[1]) if n.op == "Gather" and len(n.inputs) > 1 else None
+        if src is not None and src.op == "Shape" and idx is not None and src.inputs[0] in g.shapes \
+                and "start" not in src.attrs and "end" not in src.attrs:
+            shape = g.shapes[src.inputs[0]]
+            dims = [shape[int(i)] for i in np.asarray(idx).reshape(-1)]
+            if all(isinstance(d, int) for d in dims):
+                g.constants[n.outputs[0]] = np.array(dims, np.int64).reshape(np.shape(idx))
+                changed = True
+                continue
+        kept.append(n)
+    g.nodes = kept
+    return fold_constants(g) if changed else g
+
+
+# -- removal ------------------------------------------------------------------------------------
+def remove_passthrough(g: Graph) -> Graph:
+    """Identity and inference-mode Dropout disappear: their readers read the input directly."""
+    g = g.copy()
+    outputs = g.output_names()
+    users = g.consumers()
+    kept = []
+    for n in g.nodes:
+        mask_used = len(n.outputs) > 1 and n.outputs[1] and (n.outputs[1] in users or n.outputs[1] in outputs)
+        passthrough = n.op == "Identity" or (n.op == "Dropout" and not mask_used)
+        if passthrough and n.outputs[0] not in outputs:
+            _rename_uses(g, n.outputs[0], n.inputs[0])
+            continue
+        kept.append(n)
+    g.nodes = kept
+    return g
+
+
+def remove_dead(g: Graph) -> Graph:
+    """Drops nodes no graph output depends on, and constants nothing reads."""
+    g = g.copy()
+    needed = g.output_names()
+    kept = []
+    for n in reversed(g.nodes):
+        if any(o in needed for o in n.outputs if o):
+            kept.append(n)
+            needed.update(i for i in n.inputs if i)
+    g.nodes = kept[::-1]
+    g.constants = {k: v for k, v in g.constants.items() if k in needed}
+    return g
+
+
+# -- folding affine maps into Conv --------------------------------------------------------------
+def _conv_params(g: Graph, conv: Node):
+    """(weight, bias) of a Conv with constant parameters and no fused epilogue yet, or None."""
+    if conv.op != "Conv" or conv.attrs.get("_activation") or len(conv.inputs) > 3:
+        return None
+    w = g.constants.get(conv.inputs[1])
+    if w is None or w.dtype != np.float32:
+        return None
+    has_b = len(conv.inputs) > 2 and conv.inputs[2]
+    b = g.constants.get(conv.inputs[2]) if has_b else np.zeros(w.shape[0], np.float32)
+    return None if b is None else (w.astype(np.float64), b.astype(np.float64))
+
+
+def _set_conv_params(g: Graph, conv: Node, w, b) -> None:
+    base = conv.outputs[0]
+    wn, bn = f"{base}::folded_w", f"{base}::folded_b"
+    while wn in g.constants:
+        wn, bn = wn + "'", bn + "'"
+    g.constants[wn], g.constants[bn] = w.astype(np.float32), b.astype(np.float32)
+    conv.inputs = [conv.inputs[0], wn, bn]
+
+
+def fold_batch_norm(g: Graph) -> Graph:
+    """Conv -> BatchNormalization (constant statistics, the Conv's only reader) becomes one Conv:
+    w' = w * scale / sqrt(var + eps) per output channel, b' = (b - mean) * that + beta."""
+    g = g.copy()
+    users = g.consumers()
+    producers = g.producers()
+    drop = set()
+    for bn in g.nodes:
+        if bn.op != "BatchNormalization" or len([o for o in bn.outputs if o]) != 1 or bn.attrs.get("_activation"):
+            continue
+        conv = producers.get(bn.inputs[0])
+        params = [g.constants.get(i) for i in bn.inputs[1:5]]
+        if conv is None or any(p is None for p in params) or _single_consumer(g, conv.outputs[0], users) is not bn:
+            continue
+        wb = _conv_params(g, conv)
+        if wb is None or params[0].size != wb[0].shape[0]:
+            continue
+        scale, beta, mean, var = (np.asarray(p, np.float64).reshape(-1) for p in params)
+        inv = scale / np.sqrt(var + float(bn.attrs.get("epsilon", 1e-5)))
+        w, b = wb
+        _set_conv_params(g, conv, w * inv.reshape((-1,) + (1,) * (w.ndim - 1)), (b - mean) * inv + beta)
+        conv.outputs = [bn.outputs[0]]
+        drop.add(id(bn))
+    g.nodes = [n for n in g.nodes if id(n) not in drop]
+    return g
+
+
+def _per_channel(c: np.ndarray, channels: int, rank: int):
+    """c as a (channels,) vector if it broadcasts per channel over an NC... tensor of this rank."""
+    c = np.asarray(c)
+    if c.dtype.kind != "f" or c.ndim > rank:
+        return None
+    if c.size == 1:
+        return np.full(channels, float(c.reshape(-1)[0]))
+    full = (1,) * (rank - c.ndim) + c.shape
+    if full[0] == 1 and full[1] == channels and all(d == 1 for d in full[2:]):
+        return c.reshape(-1).astype(np.float64)
+    return None
+
+
+def fold_channel_affine(g: Graph) -> Graph:
+    """Conv -> Mul/Add/Sub by a per-channel (or scalar) constant folds into the Conv's weight and bias;
+    the same for BatchNormalization's scale and bias (DenseNet, Inception-v2 write BN as BN -> Mul -> Add)."""
+    g = g.copy()
+    changed = True
+    while changed:
+        changed = False
+        users, producers = g.consumers(), g.producers()
+        for n in g.nodes:
+            if n.op not in ("Mul", "Add", "Sub") or len(n.inputs) != 2:
+                continue
+            for xi in (0, 1):
+                if n.op == "Sub" and xi == 1:
+                    continue
+                src = producers.get(n.inputs[xi])
+                const = g.constants.get(n.inputs[1 - xi])
+                if src is None or const is None or _single_consumer(g, src.outputs[0], users) is not n:
+                    continue
+                if src.op == "Conv":
+                    wb = _conv_params(g, src)
+                    if wb is None:
+                        continue
+                    w, b = wb
+                    rank = w.ndim
+                    c = _per_channel(const, w.shape[0], rank)
+                    if c is None or const.ndim > rank:
+                        continue
+                    if n.op == "Mul":
+                        w, b = w * c.reshape((-1,) + (1,) * (w.ndim - 1)), b * c
+                    else:
+                        b = b + c if n.op == "Add" else b - c
+                    _set_conv_params(g, src, w, b)
+                elif src.op == "BatchNormalization" and len([o for o in src.outputs if o]) == 1 \
+                        and not src.attrs.get("_activation") and src.inputs[1] in g.constants \
+                        and src.inputs[2] in g.constants:
+                    scale = g.constants[src.inputs[1]].astype(np.float64)
+                    bias = g.constants[src.inputs[2]].astype(np.float64)
+                    rank = len(g.shapes.get(src.outputs[0]) or ()) or 4
+                    c = _per_channel(const, scale.size, rank)
+                    if c is None or const.ndim > rank:
+                        continue
+                    if n.op == "Mul":
+                        scale, bias = scale * c, bias * c
+                    else:
+                        bias = bias + c if n.op == "Add" else bias - c
+                    sn, bn_ = f"{src.outputs[0]}::scale", f"{src.outputs[0]}::bias"
+                    g.constants[sn], g.constants[bn_] = scale.astype(np.float32), bias.astype(np.float32)
+                    src.inputs = [src.inputs[0], sn, bn_] + src.inputs[3:]
+                else:
+                    continue
+                src.outputs = [n.outputs[0]] + src.outputs[1:]
+                g.nodes = [m for m in g.nodes if m is not n]
+                changed = True
+                break
+            if changed:
+                break
+    return g
+
+
+# -- epilogue fusion ----------------------------------------------------------------------------
+_FUSES_ACTIVATION = ("Conv", "Gemm", "MatMul", "BatchNormalization")
+
+
+def fuse_residual(g: Graph) -> Graph:
+    """Add/Sum(conv(x), r) -> Conv with residual input r, added in the GEMM epilogue (ResNet shortcuts).
+    The Conv must be the sum's only reader and r must be ready before the Conv runs."""
+    g = g.copy()
+    order = {id(n): i for i, n in enumerate(g.nodes)}
+    users, producers = g.consumers(), g.producers()
+    drop = set()
+    for n in g.nodes:
+        if n.op not in ("Add", "Sum") or len(n.inputs) != 2 or any(i in g.constants for i in n.inputs):
+            continue
+        for xi in (1, 0):  # the later conv of two, so the other operand exists when it runs
+            conv = producers.get(n.inputs[xi])
+            other = n.inputs[1 - xi]
+            if conv is None or conv.op != "Conv" or conv.attrs.get("_activation") or len(conv.inputs) > 3 \
+                    or _single_consumer(g, conv.outputs[0], users) is not n or id(conv) in drop:
+                continue
+            p = producers.get(other)
+            if p is not None and order[id(p)] >= order[id(conv)]:
+                continue
+            s1, s2 = g.shapes.get(conv.outputs[0]), g.shapes.get(other)
+            if s1 is not None and s2 is not None and len(s1) != len(s2):
+                continue  # broadcasting add: not a residual (the Conv also checks at run time)
+            conv.inputs = (conv.inputs + ["", ""])[:3] + [other]
+            conv.outputs = [n.outputs[0]]
+            drop.add(id(n))
+            break
+    g.nodes = [m for m in g.nodes if id(m) not in drop]
+    return g
+
+
+def _activation_of(g: Graph, n: Node):
+    if n.op == "Relu":
+        return "relu"
+    if n.op == "LeakyRelu":
+        return ("leaky_relu", float(n.attrs.get("alpha", 0.01)))
+    if n.op == "HardSwish":
+        return "hard_swish"
+    if n.op == "Sigmoid":
+        return "sigmoid"
+    if n.op == "Tanh":
+        return "tanh"
+    if n.op == "Elu":
+        return ("elu", float(n.attrs.get("alpha", 1.0)))
+    if n.op == "HardSigmoid":
+        return ("hard_sigmoid", float(n.attrs.get("alpha", 0.2)), float(n.attrs.get("beta", 0.5)))
+    if n.op == "Clip":
+        if g.opset < 11:
+            lo, hi = n.attrs.get("min", -np.inf), n.attrs.get("max", np.inf)
+        else:
+            ins = n.inputs + ["", ""]
+            if any(i and i not in g.constants for i in ins[1:3]):
+                return None
+            lo = float(g.constants[ins[1]]) if ins[1] else -np.inf
+            hi = float(g.constants[ins[2]]) if ins[2] else np.inf
+        return ("clip", float(lo), float(hi)) if lo <= hi else None
+    return None
+
+
+def fuse_activation(g: Graph) -> Graph:
+    """Conv/Gemm/MatMul/BatchNorm followed by Relu, Clip, LeakyRelu, HardSwish, Sigmoid, Tanh, Elu,
+    HardSigmoid, or by Sigmoid and Mul (x * sigmoid(x) = SiLU), applies it in the kernel's epilogue."""
+    g = g.copy()
+    users, producers = g.consumers(), g.producers()
+    drop = set()
+    for n in g.nodes:
+        if n.op not in _FUSES_ACTIVATION or n.attrs.get("_activation") or len([o for o in n.outputs if o]) != 1:
+            continue
+        if n.op in ("Gemm", "MatMul") and n.inputs[0] in g.constants:
+            continue
+        y = n.outputs[0]
+        if y in g.output_names():
+            continue
+        readers = users.get(y, [])
+        if len(readers) == 1 and id(readers[0]) not in drop:
+            act = _activation_of(g, readers[0])
+            if act is not None and not (n.op == "BatchNormalization" and not _bn_takes(act)):
+                n.attrs["_activation"] = act
+                n.outputs = [readers[0].outputs[0]]
+                drop.add(id(readers[0]))
+            continue
+        if len(readers) == 2 and n.op != "BatchNormalization":  # SiLU: Mul(y, Sigmoid(y))
+            sig = next((r for r in readers if r.op == "Sigmoid"), None)
+            mul = next((r for r in readers if r.op == "Mul"), None)
+            if sig is None or mul is None or sorted(mul.inputs) != sorted([y, sig.outputs[0]]) \
+                    or _single_consumer(g, sig.outputs[0], users) is not mul:
+                continue
+            n.attrs["_activation"] = "silu"
+            n.outputs = [mul.outputs[0]]
+            drop.update((id(sig), id(mul)))
+    g.nodes = [m for m in g.nodes if id(m) not in drop]
+    return g
+
+
+def _bn_takes(act) -> bool:
+    return True
+
+
+def fuse_dense(g: Graph) -> Graph:
+    """MatMul(x, W) + b and Gemm(x, W) + b (b constant, one value per output column) become one dense
+    layer whose bias is added in the GEMM epilogue."""
+    g = g.copy()
+    users, producers = g.consumers(), g.producers()
+    drop = set()
+    for n in g.nodes:
+        if n.op != "Add" or len(n.inputs) != 2:
+            continue
+        for xi in (0, 1):
+            mm = producers.get(n.inputs[xi])
+            bias = g.constants.get(n.inputs[1 - xi])
+            if mm is None or bias is None or mm.attrs.get("_activation") or \
+                    _single_consumer(g, mm.outputs[0], users) is not n or bias.dtype != np.float32:
+                continue
+            w = g.constants.get(mm.inputs[1]) if len(mm.inputs) > 1 else None
+            if w is None or w.ndim != 2:
+                continue
+            cols = w.shape[0] if mm.op == "Gemm" and mm.attrs.get("transB", 0) else w.shape[1]
+            if bias.size != cols or not (bias.ndim == 1 or (bias.ndim == 2 and bias.shape[0] == 1)):
+                continue
+            if mm.op == "MatMul" and len(mm.inputs) == 2:
+                mm.inputs = mm.inputs + [n.inputs[1 - xi]]
+            elif mm.op == "Gemm" and (len(mm.inputs) < 3 or not mm.inputs[2]):
+                name = f"{mm.outputs[0]}::bias"
+                g.constants[name] = bias.reshape(-1) / np.float32(mm.attrs.get("beta", 1.0) or 1.0)
+                mm.inputs = mm.inputs[:2] + [name]
+            else:
+                continue
+            if mm.op == "MatMul":
+                g.constants[n.inputs[1 - xi]] = bias.reshape(-1)
+            mm.outputs = [n.outputs[0]]
+            drop.add(id(n))
+            break
+    g.nodes = [m for m in g.nodes if id(m) not in drop]
+    return g
+
+
+PASSES = (fold_constants, remove_passthrough, fold_batch_norm, fold_channel_affine, fuse_dense, fuse_residual,
+          fuse_activation, remove_dead)
+
+
+def optimize(g: Graph) -> Graph:
+    for p in PASSES:
+        g = p(g)
+    return g

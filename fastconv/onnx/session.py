@@ -1,0 +1,247 @@
+"""InferenceSession: load -> optimize -> build every operator once -> per input shape, a plan whose
+memory planner hands kernel outputs buffers reused by liveness -> run many times, from many threads."""
+from __future__ import annotations
+
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _optimize
+from ._ir import Graph
+from ._load import load_proto, to_graph
+from ._registry import OPS, OpContext
+
+
+class NodeArg(NamedTuple):
+    """A model input or output as onnxruntime describes it: name, shape (ints, names or None), type."""
+    name: str
+    shape: list
+    type: str
+
+
+class InferenceSession:
+    """Runs an ONNX model on fastconv's CPU kernels, with onnxruntime's calling convention.
+
+        sess = fastconv.InferenceSession("resnet50.onnx")
+        (probs,) = sess.run(None, {sess.get_inputs()[0].name: images})
+
+    model: a path, bytes or onnx.ModelProto. optimize: run the graph optimizer (constant folding,
+    BatchNorm/Mul/Add folded into Conv, activations and residual adds fused into kernel epilogues);
+    False runs the graph node by node as written. threads: fastconv's thread count (process-wide).
+    algo: convolution algorithm preference for every Conv ("auto" or a ConvPlan algorithm name).
+    run() may be called from several threads at once.
+    """
+
+    def __init__(self, model, *, optimize: bool = True, threads: int | None = None, algo: str = "auto",
+                 providers=None, sess_options=None):
+        import fastconv
+
+        if threads is not None:
+            fastconv.set_num_threads(threads)
+        proto, base = load_proto(model)
+        graph = to_graph(proto, base)
+        self.optimized = bool(optimize)
+        if optimize:
+            graph = _optimize.optimize(graph)
+        self._graph: Graph = graph
+        ctx = OpContext(graph.opset, graph.constants, algo)
+        self._kernels = [OPS[n.op](n, ctx) for n in graph.nodes]
+        self._plans: dict = {}
+        self._lock = threading.Lock()
+
+    # -- description --------------------------------------------------------------------------
+    def get_inputs(self) -> list[NodeArg]:
+        return [NodeArg(v.name, list(v.shape) if v.shape is not None else None, v.type) for v in self._graph.inputs]
+
+    def get_outputs(self) -> list[NodeArg]:
+        return [NodeArg(v.name, list(v.shape) if v.shape is not None else None, v.type) for v in self._graph.outputs]
+
+    @property
+    def graph(self) -> Graph:
+        """The graph this session runs (after optimization), for inspection."""
+        return self._graph
+
+    # -- running ------------------------------------------------------------------------------
+    def _check_feeds(self, feeds) -> dict:
+        if not isinstance(feeds, dict):
+            raise TypeError(f"input_feed must be a dict {{input name: array}}, got {type(feeds).__name__}")
+        expected = {v.name: v for v in self._graph.inputs}
+        unknown = [k for k in feeds if k not in expected]
+        if unknown:
+            raise ValueError(f"unknown input name(s) {unknown}; the model's inputs are {list(expected)}")
+        missing = [k for k in expected if k not in feeds]
+        if missing:
+            raise ValueError(f"missing input(s) {missing}; the model's inputs are "
+                             f"{[(v.name, v.shape) for v in self._graph.inputs]}")
+        out = {}
+        for name, v in expected.items():
+            x = feeds[name]
+            if not isinstance(x, np.ndarray):
+                if hasattr(x, "__cuda_array_interface__"):
+                    raise TypeError(f"input {name!r} is a GPU array; pass a numpy array")
+                x = np.asarray(x)
+            if v.dtype is not None and x.dtype != v.dtype:
+                if x.dtype.kind == "f" and v.dtype.kind == "f":
+                    x = x.astype(v.dtype)  # fastconv's dtype rule: other floats convert
+                else:
+                    raise TypeError(f"input {name!r} has dtype {x.dtype}, the model expects {v.dtype}")
+            if v.shape is not None:
+                ok = x.ndim == len(v.shape) and all(not isinstance(d, int) or d == s or d == 0 and s == 0
+                                                    for d, s in zip(v.shape, x.shape))
+                if not ok:
+                    want = tuple(d if d is not None else "?" for d in v.shape)
+                    raise ValueError(f"input {name!r} has shape {x.shape}, expected {want} "
+                                     "(named dimensions may be any size)")
+            out[name] = x
+        return out
+
+    def run(self, output_names, input_feed, run_options=None) -> list[np.ndarray]:
+        """Runs the model; returns the requested outputs (all when output_names is None) in order."""
+        names = [o.name for o in self._graph.outputs] if output_names is None else list(output_names)
+        known = {o.name for o in self._graph.outputs}
+        bad = [n for n in names if n not in known]
+        if bad:
+            raise ValueError(f"unknown output name(s) {bad}; the model's outputs are {sorted(known)}")
+        feeds = self._check_feeds(input_feed)
+        key = tuple((k, feeds[k].shape) for k in sorted(feeds))
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(key)
+                if plan is None:
+                    plan = self._plans[key] = _Plan(self._graph, self._kernels)
+        return plan.run(feeds, names)
+
+
+class _Plan:
+    """One input shape: the node order, when each value dies, and (after the first run has measured
+    every shape) which buffer each Conv/Gemm output is written into."""
+
+    def __init__(self, graph: Graph, kernels):
+        self.graph, self.kernels = graph, kernels
+        outputs = graph.output_names()
+        last: dict[str, int] = {}
+        for i, n in enumerate(graph.nodes):
+            for v in n.inputs:
+                last[v] = i
+        self.frees = [[] for _ in graph.nodes]
+        for v, i in last.items():
+            if v and v not in outputs and v not in graph.constants:
+                self.frees[i].append(v)
+        for i, n in enumerate(graph.nodes):  # outputs nobody reads die at once
+            self.frees[i] += [o for o in n.outputs if o and o not in last and o not in outputs]
+        self.slots = None  # per node: (slot, shape) for its planned output, or None
+        self.slot_sizes: list[int] = []
+        self._arenas: list[list[np.ndarray]] = []
+        self._lock = threading.Lock()
+        self._measure_lock = threading.Lock()
+
+    def run(self, feeds, names):
+        if self.slots is None:
+            with self._measure_lock:
+                if self.slots is None:
+                    return self._run(feeds, names, None, measure=True)
+        with self._lock:
+            arena = self._arenas.pop() if self._arenas else [np.empty(s, np.float32) for s in self.slot_sizes]
+        try:
+            return self._run(feeds, names, arena, measure=False)
+        finally:
+            with self._lock:
+                self._arenas.append(arena)
+
+    def _run(self, feeds, names, arena, measure):
+        g = self.graph
+        env = dict(g.constants)
+        env.update(feeds)
+        record = [] if measure else None
+        for i, (node, kernel) in enumerate(zip(g.nodes, self.kernels)):
+            args = [env[v] if v else None for v in node.inputs]
+            while args and args[-1] is None:
+                args.pop()
+            kwargs = {}
+            if arena is not None and self.slots[i] is not None:
+                slot, shape, size = self.slots[i]
+                kwargs["out"] = arena[slot][:size].reshape(shape)
+            try:
+                result = kernel(*args, **kwargs)
+            except _RunError:
+                raise
+            except Exception as e:
+                raise _RunError(f"{node.label()} failed on inputs "
+                                f"{[None if a is None else getattr(a, 'shape', a) for a in args]}: {e}") from e
+            results = result if isinstance(result, tuple) else (result,)
+            for name, val in zip(node.outputs, results):
+                if name:
+                    env[name] = val if isinstance(val, np.ndarray) else np.asarray(val)
+            if measure:
+                record.append((args, results))
+            for v in self.frees[i]:
+                env.pop(v, None)
+        outs = [env[n] for n in names]
+        constants = [id(c) for c in g.constants.values()] + [id(f) for f in feeds.values()]
+        outs = [np.array(o) if (not o.flags.owndata or id(o) in constants) else o for o in outs]
+        if measure:
+            self._plan_memory(record)
+        return outs
+
+    def _plan_memory(self, record):
+        """Greedy best-fit assignment of Conv/Gemm outputs to reusable float32 buffers by liveness.
+
+        Values that may share memory with a planned buffer (views: Reshape, Slice, Identity...) extend
+        its life; buffers reachable from a graph output are never planned (outputs are fresh arrays)."""
+        g = self.graph
+        n_nodes = len(g.nodes)
+        root: dict[str, str] = {}
+        death: dict[str, int] = {}
+        producer_index: dict[str, int] = {}
+        for i, (node, (args, results)) in enumerate(zip(g.nodes, record)):
+            for name, val in zip(node.outputs, results):
+                if not name:
+                    continue
+                producer_index[name] = i
+                root[name] = name
+                for vin, a in zip(node.inputs, args):
+                    if vin and a is not None and vin in root and isinstance(val, np.ndarray) \
+                            and np.may_share_memory(val, a):
+                        root[name] = root[vin]
+        last_use: dict[str, int] = {}
+        for i, node in enumerate(g.nodes):
+            for v in node.inputs:
+                if v in root:
+                    last_use[root[v]] = max(last_use.get(root[v], -1), i)
+        for name, r in root.items():
+            death[r] = max(death.get(r, producer_index[r]), last_use.get(r, producer_index[r]))
+        for o in g.outputs:
+            if o.name in root:
+                death[root[o.name]] = n_nodes  # never reused
+        slots: list = [None] * n_nodes
+        sizes: list[int] = []
+        free_at: list[int] = []  # node index after which each slot is free again
+        for i, (node, (args, results)) in enumerate(zip(g.nodes, record)):
+            if not getattr(self.kernels[i], "accepts_out", False):
+                continue
+            y = results[0]
+            name = node.outputs[0]
+            if not isinstance(y, np.ndarray) or y.dtype != np.float32 or root.get(name) != name \
+                    or death[name] >= n_nodes:
+                continue
+            # best fit among slots free before node i (strictly: inputs of node i must not be overwritten)
+            best = None
+            for s, (size, free) in enumerate(zip(sizes, free_at)):
+                if free < i and (best is None or abs(size - y.size) < abs(sizes[best] - y.size)):
+                    best = s
+            if best is None:
+                sizes.append(y.size)
+                free_at.append(death[name])
+                best = len(sizes) - 1
+            else:
+                sizes[best] = max(sizes[best], y.size)
+                free_at[best] = death[name]
+            slots[i] = (best, y.shape, y.size)
+        self.slot_sizes = sizes
+        self.slots = slots
+
+
+class _RunError(RuntimeError):
+    """A node failed while running: the message names it and its input shapes."""
