@@ -8,9 +8,12 @@ __version__ = "0.1.0"
 from ._config import get_isa, get_num_threads, set_num_threads, show_config, use_isa
 from .conv import ConvPlan, conv2d
 from .gemm import gemm
+from . import metrics
+from .classify import topk
+from .preprocess import load_image, preprocess
 
 __all__ = ["__version__", "show_config", "get_num_threads", "set_num_threads", "get_isa", "use_isa",
-           "gemm", "conv2d", "ConvPlan", "InferenceSession"]
+           "gemm", "conv2d", "ConvPlan", "InferenceSession", "preprocess", "load_image", "topk", "metrics"]
 
 
 def __getattr__(name):

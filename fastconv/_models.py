@@ -12,14 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# The light model-zoo files inside the onnx wheel: the architecture without weights (each weight
-# is a ConstantOfShape node), so the default benchmark needs no download.
-ZOO = {
-    "alexnet": "light_bvlc_alexnet.onnx",
-    "vgg19": "light_vgg19.onnx",
-    "googlenet": "light_inception_v1.onnx",
-    "resnet50": "light_resnet50.onnx",
-}
+# The default benchmark: model-zoo architectures from the light files inside the onnx wheel, with
+# seeded random weights (fastconv.onnx.zoo), so it needs no download.
+ZOO = ("alexnet", "vgg19", "googlenet", "resnet50")
 
 
 class ModelError(ValueError):
@@ -54,17 +49,13 @@ def load(path):
 
 
 def session(model):
-    """fastconv's own InferenceSession for an ONNX model (path, bytes or ModelProto)."""
-    import fastconv
+    """fastconv's InferenceSession for an ONNX model (path, bytes or ModelProto), or ModelError."""
+    from .onnx import InferenceSession
 
-    cls = getattr(fastconv, "InferenceSession", None)
-    if cls is None:
-        raise ModelError("this fastconv build has no ONNX runtime (fastconv.InferenceSession); "
-                         "install a release with ONNX support")
-    if not isinstance(model, (str, bytes, os.PathLike)):
-        model = model.SerializeToString()
     try:
-        return cls(model)
+        return InferenceSession(model)
+    except FileNotFoundError as e:
+        raise ModelError(str(e)) from None
     except (ValueError, NotImplementedError, TypeError) as e:
         raise ModelError(f"fastconv cannot run this model: {e}") from None
 
@@ -200,6 +191,7 @@ def summarize(model, batch: int | None = None, algorithms: bool = True) -> Summa
     """Inputs, outputs, op counts, parameter count, FLOPs (2 per multiply-add of Conv, Gemm and
     MatMul, the usual convention) and, for each convolution, the algorithm fastconv chooses."""
     onnx = _onnx()
+    original = model
     if batch is not None:
         model = with_batch(model, batch)
     try:
@@ -245,7 +237,7 @@ def summarize(model, batch: int | None = None, algorithms: bool = True) -> Summa
     if algorithms:
         _choose_algorithms(convs)
     ops = dict(collections.Counter(n.op_type for n in model.graph.node).most_common())
-    return Summary(graph_inputs(model), graph_outputs(model), ops, params, flops, convs)
+    return Summary(graph_inputs(original), graph_outputs(original), ops, params, flops, convs)
 
 
 def _choose_algorithms(convs) -> None:
@@ -265,60 +257,10 @@ def _choose_algorithms(convs) -> None:
             c.algo = f"unsupported ({e})"
 
 
-def zoo_path(name: str) -> str:
-    onnx = _onnx()
-    return os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light", ZOO[name])
-
-
-def random_weight_model(name: str, seed: int = 0):
-    """A default model (ZOO key) with every ConstantOfShape weight replaced by a seeded random
-    initializer: He-normal for Conv/Gemm weights (activations keep their scale through the
-    network, so no layer runs on denormals or zeros), small biases, BatchNormalization statistics
-    near identity. The same seed gives the same bytes, so every runtime sees one model."""
-    import fastconv
-
-    builder = getattr(getattr(getattr(fastconv, "onnx", None), "zoo", None), "random_weight_model", None)
-    if builder is not None:
-        return builder(name, seed)
+def default_model(name: str, seed: int = 0):
+    """A default benchmark model (a ZOO key) with seeded random weights and a free batch dimension."""
     if name not in ZOO:
         raise ModelError(f"unknown default model {name!r}; choose from {', '.join(ZOO)}")
-    onnx = _onnx()
-    from onnx import numpy_helper
+    from .onnx.zoo import random_weight_model
 
-    model = onnx.load(zoo_path(name))
-    rng = np.random.default_rng(seed)
-    consts = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    use = {}
-    for node in model.graph.node:
-        for i, name_in in enumerate(node.input):
-            use.setdefault(name_in, (node, i))
-    keep, new_inits = [], []
-    for node in model.graph.node:
-        if node.op_type != "ConstantOfShape" or node.input[0] not in consts:
-            keep.append(node)
-            continue
-        shape = tuple(int(d) for d in consts[node.input[0]])
-        consumer, slot = use.get(node.output[0], (None, -1))
-        op = consumer.op_type if consumer is not None else ""
-        if op in ("Conv", "Gemm") and slot == 1:
-            trans_b = op == "Gemm" and any(a.name == "transB" and a.i for a in consumer.attribute)
-            fan_in = int(np.prod(shape[1:])) if op == "Conv" or trans_b else shape[0]
-            value = rng.standard_normal(shape, dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
-        elif op == "BatchNormalization" and slot in (1, 4):  # scale, variance
-            value = rng.uniform(0.8, 1.2, shape)
-        else:  # biases, BN shift and mean
-            value = rng.uniform(-0.05, 0.05, shape)
-        new_inits.append(numpy_helper.from_array(value.astype(np.float32), node.output[0]))
-    shape_names = {n.input[0] for n in model.graph.node if n.op_type == "ConstantOfShape"}
-    del model.graph.node[:]
-    model.graph.node.extend(keep)
-    remaining = [i for i in model.graph.initializer if i.name not in shape_names]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(remaining + new_inits)
-    inputs = [vi for vi in model.graph.input if vi.name not in shape_names]
-    del model.graph.input[:]
-    model.graph.input.extend(inputs)
-    model.graph.name = f"{name}_seed{seed}"
-    # IR 3 wants every initializer listed as a graph input; IR 4 lets them stand alone.
-    model.ir_version = max(model.ir_version, 4)
-    return model
+    return random_weight_model(name, seed)
