@@ -365,6 +365,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("fastconv: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `fastconv info m.onnx | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except (CommandError, FileNotFoundError, ValueError, TypeError, ImportError, OSError, MemoryError) as e:
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"fastconv {args.command}: error: {message}", file=sys.stderr)
