@@ -203,15 +203,16 @@ def bench_model(name: str, model, batch: int, threads: int, peers=(), warmup: in
 # -- reporting ------------------------------------------------------------------------------------
 def format_table(results, peak=None) -> str:
     head = f"{'model':<12}{'batch':>6}  {'runtime':<12}{'median ms':>10}{'min ms':>9}{'img/s':>9}" \
-           f"{'GFLOP/s':>9}{'% peak':>8}{'vs fastconv':>13}"
+           f"{'GFLOP/s':>9}{'% peak':>8}{'vs fastconv':>13}{'max |diff|':>12}"
     lines = [head, "-" * len(head)]
     for r in results:
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}x"
+        diff = "" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
         lines.append(f"{r.model:<12}{r.batch:>6}  {r.runtime:<12}{r.median_ms:>10.2f}{r.min_ms:>9.2f}"
-                     f"{r.images_per_s:>9.1f}{r.gflops:>9.1f}{r.peak_pct:>7.1f}%{ratio:>13}")
+                     f"{r.images_per_s:>9.1f}{r.gflops:>9.1f}{r.peak_pct:>7.1f}%{ratio:>13}{diff:>12}")
     if peak:
         lines.append(f"peak: {peak[0]:.1f} GFLOP/s ({peak[1]}); 'vs fastconv' = peer median / fastconv median "
-                     "(above 1: fastconv is faster)")
+                     "(above 1: fastconv is faster); max |diff| = largest output difference to fastconv's")
     return "\n".join(lines)
 
 
