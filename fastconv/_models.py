@@ -223,7 +223,7 @@ def summarize(model, batch: int | None = None, algorithms: bool = True) -> Summa
             stride = tuple(a.get("strides", [1, 1]))
             dilation = tuple(a.get("dilations", [1, 1]))
             pads = _conv_pads(a, in_hw, w[2:], stride, dilation)
-            convs.append(ConvInfo(node.name or node.output[0], tuple(w), in_hw, stride, pads, dilation,
+            convs.append(ConvInfo(node.output[0] or node.name, tuple(w), in_hw, stride, pads, dilation,
                                   int(a.get("group", 1)), f))
         elif node.op_type == "Gemm" and known(out):
             b = shapes.get(node.input[1])

@@ -123,8 +123,11 @@ def _scores(session, name, x):
 def cmd_info(args) -> int:
     from . import _models
 
-    _need_file(args.model, "model file")
-    proto = _models.load(args.model)
+    if args.model in _models.ZOO and not os.path.exists(args.model):
+        proto = _models.default_model(args.model)
+    else:
+        _need_file(args.model, "model file")
+        proto = _models.load(args.model)
     s = _models.summarize(proto, batch=args.batch)
     print(f"model:      {args.model}  (opset {', '.join(str(o.version) for o in proto.opset_import)}, "
           f"producer {proto.producer_name or '?'})")
@@ -136,7 +139,7 @@ def cmd_info(args) -> int:
     print(f"FLOPs:      {_si(s.flops)} at batch {args.batch} (2 x multiply-adds of Conv/Gemm/MatMul)")
     print(f"ops:        {', '.join(f'{op} {n}' for op, n in s.ops.items())}")
     if s.convs:
-        print(f"\n{'conv':<32}{'weight':<20}{'stride':<8}{'pads':<14}{'group':>6}{'input':>10}{'FLOPs':>9}  algorithm")
+        print(f"\n{'conv (output)':<32}{'weight':<20}{'stride':<8}{'pads':<14}{'group':>6}{'input':>10}{'FLOPs':>9}  algorithm")
         for c in s.convs:
             hw = f"{c.input_hw[0]}x{c.input_hw[1]}" if c.input_hw else "?"
             print(f"{c.name[:31]:<32}{'x'.join(map(str, c.weight)):<20}{'x'.join(map(str, c.stride)):<8}"
@@ -302,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="inputs, outputs, ops, parameters, FLOPs and the algorithm of each conv",
                        description="Describe an ONNX model: inputs/outputs, op counts, parameters, FLOPs, and the "
                                    "algorithm fastconv uses for each convolution.")
-    p.add_argument("model", metavar="MODEL.onnx")
+    p.add_argument("model", metavar="MODEL.onnx", help="an .onnx file, or a default model name "
+                   "(alexnet, vgg19, googlenet, resnet50)")
     p.add_argument("--batch", type=_positive_int, default=1, help="batch size for shapes and FLOPs (default 1)")
     p.set_defaults(func=cmd_info)
 

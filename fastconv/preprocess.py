@@ -15,8 +15,9 @@ over the batch; decoding is Pillow's. Pillow is the `image` extra: pip install "
 from __future__ import annotations
 
 import io
-import os
 import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -149,7 +150,12 @@ def preprocess(images, size=256, crop=224, mean=None, std=None, mode: str = "ima
     if threads < 1:
         raise ValueError(f"num_threads must be >= 1, got {num_threads!r}")
 
-    pixels = [_as_pixels(img, i) for i, img in enumerate(images)]
+    if threads > 1 and len(images) > 1 and not all(isinstance(im, np.ndarray) for im in images):
+        # Pillow releases the GIL while decoding, so files decode in parallel too.
+        with ThreadPoolExecutor(min(threads, len(images))) as pool:
+            pixels = list(pool.map(_as_pixels, images, range(len(images))))
+    else:
+        pixels = [_as_pixels(img, i) for i, img in enumerate(images)]
     resized = np.array([_resized_hw(p.shape[0], p.shape[1], size) for p in pixels], dtype=np.intc).reshape(-1, 2)
     if crop_hw is None:
         if np.any(resized != resized[0]):
