@@ -8,15 +8,31 @@ __version__ = "0.1.0"
 from ._config import get_isa, get_num_threads, set_num_threads, show_config, use_isa
 from .conv import ConvPlan, conv2d
 from .gemm import gemm
+from .pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
+from .normalization import batch_norm, fold_batch_norm, log_softmax, lrn, softmax
+from . import layers
+from .layers import Input
+from .model import Model, Sequential, load
+from .elementwise import (activation, add, clip, concat, elu, flatten, hard_sigmoid, hard_swish, leaky_relu, linear,
+                          mul, prelu, relu, sigmoid, silu, softplus, tanh)
 from . import metrics
 from .classify import topk
 from .preprocess import load_image, preprocess
 
 __all__ = ["__version__", "show_config", "get_num_threads", "set_num_threads", "get_isa", "use_isa",
-           "gemm", "conv2d", "ConvPlan", "InferenceSession", "preprocess", "load_image", "topk", "metrics"]
+           "gemm", "conv2d", "ConvPlan",
+           "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "batch_norm", "fold_batch_norm",
+           "softmax", "log_softmax", "lrn", "activation", "relu", "leaky_relu", "prelu", "clip", "sigmoid",
+           "hard_sigmoid", "hard_swish", "tanh", "silu", "elu", "softplus", "add", "mul", "concat", "flatten",
+           "linear", "layers", "models", "Input", "Model", "Sequential", "load", "InferenceSession",
+           "preprocess", "load_image", "topk", "metrics"]
 
 
-def __getattr__(name):
+def __getattr__(name):  # fastconv.models imports lazily: it is only needed to build the zoo
+    if name == "models":
+        import importlib
+
+        return importlib.import_module(".models", __name__)
     if name == "InferenceSession":  # ONNX import loads lazily: `import fastconv` works without onnx
         from .onnx import InferenceSession
 

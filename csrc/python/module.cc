@@ -9,6 +9,7 @@ namespace py = pybind11;
 void bind_config(py::module_& m);
 void bind_gemm(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_layers(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "fastconv's C++ engine (internal: use the fastconv package)";
@@ -22,4 +23,5 @@ PYBIND11_MODULE(_C, m) {
   bind_config(m);
   bind_gemm(m);
   bind_conv(m);
+  bind_layers(m);
 }

@@ -52,25 +52,26 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return out
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=False):
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=False, dilation=1):
     kernel = _pair(kernel_size)
     stride = kernel if stride is None else _pair(stride)
     pads = _pads(padding)
+    dil = _pair(dilation)
     total = None
-    for win in _windows(x, kernel, stride, pads, (1, 1), ceil_mode, 0.0):
+    for win in _windows(x, kernel, stride, pads, dil, ceil_mode, 0.0):
         total = win.astype(np.float64) if total is None else total + win
     # The divisor counts the input elements under each window, plus the padding when
     # count_include_pad; the extra cells that ceil_mode adds never count.
     pt, pl, pb, pr = pads
     h, w = x.shape[2:]
-    _, eh = _pool_geometry(h, kernel[0], stride[0], 1, pt, pb, ceil_mode)
-    _, ew = _pool_geometry(w, kernel[1], stride[1], 1, pl, pr, ceil_mode)
+    _, eh = _pool_geometry(h, kernel[0], stride[0], dil[0], pt, pb, ceil_mode)
+    _, ew = _pool_geometry(w, kernel[1], stride[1], dil[1], pl, pr, ceil_mode)
     mask = np.zeros((1, 1, h + pt + pb + eh, w + pl + pr + ew))
     if count_include_pad:
         mask[..., :h + pt + pb, :w + pl + pr] = 1
     else:
         mask[..., pt:pt + h, pl:pl + w] = 1
-    count = sum(_windows(mask, kernel, stride, (0, 0, 0, 0), (1, 1), False, 0.0))
+    count = sum(_windows(mask, kernel, stride, (0, 0, 0, 0), dil, False, 0.0))
     return (total / count).astype(x.dtype)
 
 

@@ -149,9 +149,10 @@ def conv_transpose(node, ctx):
         else:
             target = None
         if target is not None:
-            tot = [max(0, full[i] - target[i]) for i in range(2)]
-            # onnxruntime / the ONNX reference put the odd pixel at the end for SAME_UPPER
-            first = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in tot]
+            # total padding may be negative (the output is larger than the full result: zeros at the
+            # end); onnxruntime and the ONNX reference truncate the half toward zero
+            tot = [full[i] - target[i] for i in range(2)]
+            first = [int(t / 2) if auto == "SAME_UPPER" else t - int(t / 2) for t in tot]
             pads = [first[0], first[1], tot[0] - first[0], tot[1] - first[1]]
         elif auto == "VALID":
             pads = [0, 0, 0, 0]
@@ -172,7 +173,13 @@ def conv_transpose(node, ctx):
             for q in range(kw):
                 y[:, :, r * d[0]:r * d[0] + s[0] * (h - 1) + 1:s[0],
                   q * d[1]:q * d[1] + s[1] * (wd - 1) + 1:s[1]] += cols[:, :, r, q]
-        y = y[:, :, pads[0]:full[0] - pads[2], pads[1]:full[1] - pads[3]]
+        out_hw = (full[0] - pads[0] - pads[2], full[1] - pads[1] - pads[3])
+        if min(pads) < 0:
+            grown = np.zeros((n, k, full[0] + max(0, -pads[0]) + max(0, -pads[2]),
+                              full[1] + max(0, -pads[1]) + max(0, -pads[3])), np.float32)
+            grown[:, :, max(0, -pads[0]):max(0, -pads[0]) + full[0], max(0, -pads[1]):max(0, -pads[1]) + full[1]] = y
+            y, pads = grown, [max(0, p) for p in pads]
+        y = y[:, :, pads[0]:pads[0] + out_hw[0], pads[1]:pads[1] + out_hw[1]]
         if b is not None:
             y = y + b.astype(np.float32).reshape(1, -1, 1, 1)
         if nd == 1:
@@ -285,9 +292,10 @@ def avg_pool(node, ctx):
 
     def run(x):
         nd, x4, k, s, d, p = _pool_args(node, x)
-        if d != (1, 1):
-            raise OpError(f"{node.label()}: dilated AveragePool is not supported")
-        y = _layer("avg_pool2d", x4)(x4, k, s, p, ceil, include)
+        if d != (1, 1):  # fastconv.avg_pool2d has no dilation: the numpy formulation runs these
+            y = _numpy_layers.avg_pool2d(x4, k, s, p, ceil, include, dilation=d)
+        else:
+            y = _layer("avg_pool2d", x4)(x4, k, s, p, ceil, include)
         return y[:, :, 0, :] if nd == 1 else y
 
     return run
@@ -372,6 +380,8 @@ def prelu(node, ctx):
     def run(x, slope):
         if _layers.is_f32(x, slope) and slope.size == 1:
             return _layers.get("activation")(x, "leaky_relu", float(slope.reshape(-1)[0]))
+        if slope.ndim == 1 and x.ndim > 2 and slope.shape[0] == x.shape[1] != x.shape[-1]:
+            slope = slope.reshape((-1,) + (1,) * (x.ndim - 2))  # opset < 7: one slope per channel
         return np.where(x >= 0, x, x * slope).astype(x.dtype)
 
     return run

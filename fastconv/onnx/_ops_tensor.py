@@ -111,7 +111,7 @@ def reduce(node, ctx):
             out_shape = [1 if (ax is None or i in ax) else d for i, d in enumerate(x.shape)]
             if not keep:
                 out_shape = [d for i, d in enumerate(x.shape) if not (ax is None or i in ax)]
-            fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+            fill = -np.inf if x.dtype.kind == "f" else (False if x.dtype == bool else np.iinfo(x.dtype).min)
             return np.full(out_shape, fill, dtype=x.dtype)
         kw = {"dtype": np.float64} if node.op == "ReduceMean" and x.dtype.kind == "f" else {}
         return np.asarray(fn(x, axis=ax, keepdims=keep, **kw)).astype(x.dtype)

@@ -264,7 +264,8 @@ def fuse_residual(g: Graph) -> Graph:
             if p is not None and order[id(p)] >= order[id(conv)]:
                 continue
             s1, s2 = g.shapes.get(conv.outputs[0]), g.shapes.get(other)
-            if s1 is not None and s2 is not None and len(s1) != len(s2):
+            if s1 is not None and s2 is not None and (len(s1) != len(s2) or any(
+                    isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(s1, s2))):
                 continue  # broadcasting add: not a residual (the Conv also checks at run time)
             conv.inputs = (conv.inputs + ["", ""])[:3] + [other]
             conv.outputs = [n.outputs[0]]

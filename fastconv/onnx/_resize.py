@@ -7,14 +7,15 @@ import numpy as np
 from ._registry import OpError
 
 
-def _source_coords(mode, out_len, in_len, scale, roi=None):
+def _source_coords(mode, out_len, in_len, scale, roi=None, length=None):
     o = np.arange(out_len, dtype=np.float64)
+    length = out_len if length is None else length
     if mode == "half_pixel":
         return (o + 0.5) / scale - 0.5
     if mode == "pytorch_half_pixel":
         return (o + 0.5) / scale - 0.5 if out_len > 1 else np.zeros(out_len)
     if mode == "align_corners":
-        return o * (in_len - 1) / (out_len - 1) if out_len > 1 else np.zeros(out_len)
+        return o * (in_len - 1) / (length - 1) if out_len > 1 else np.zeros(out_len)
     if mode == "asymmetric":
         return o / scale
     if mode == "tf_half_pixel_for_nn":
@@ -25,7 +26,7 @@ def _source_coords(mode, out_len, in_len, scale, roi=None):
     if mode == "tf_crop_and_resize":
         start, end = roi
         if out_len > 1:
-            return start * (in_len - 1) + o * (end - start) * (in_len - 1) / (out_len - 1)
+            return start * (in_len - 1) + o * (end - start) * (in_len - 1) / (length - 1)
         return np.full(out_len, 0.5 * (start + end) * (in_len - 1))
     raise OpError(f"Resize: unknown coordinate_transformation_mode {mode!r}")
 
@@ -67,6 +68,7 @@ def make_resize(node, ctx):
             sizes = rest[2] if len(rest) > 2 else None
         axes = [int(i) % x.ndim for i in a.get("axes", range(x.ndim))]
         in_shape = [x.shape[i] for i in axes]
+        lengths = None  # align_corners & co. use in * scale unrounded when scales are given
         if sizes is not None and np.asarray(sizes).size:
             sizes = [int(s) for s in np.asarray(sizes).reshape(-1)]
             if policy != "stretch":
@@ -79,6 +81,7 @@ def make_resize(node, ctx):
         elif scales is not None and np.asarray(scales).size:
             scales = [float(s) for s in np.asarray(scales).reshape(-1)]
             sizes = [int(np.floor(i * s)) for i, s in zip(in_shape, scales)]
+            lengths = [i * s for i, s in zip(in_shape, scales)]
         else:
             raise OpError(f"{node.label()}: Resize needs scales or sizes")
         if roi is not None and np.asarray(roi).size:
@@ -91,7 +94,7 @@ def make_resize(node, ctx):
             if n_in == n_out and coord != "tf_crop_and_resize" and s == 1.0:
                 continue
             r = (roi[j], roi[j + len(axes)]) if roi is not None else (0.0, 1.0)
-            src = _source_coords(coord, n_out, n_in, s, r)
+            src = _source_coords(coord, n_out, n_in, s, r, None if lengths is None else lengths[j])
             outside = (src < 0) | (src > n_in - 1) if coord == "tf_crop_and_resize" else None
             if mode == "nearest":
                 idx = np.clip(_nearest(src, rule), 0, n_in - 1).astype(np.int64)

@@ -28,12 +28,13 @@ class InferenceSession:
 
     model: a path, bytes or onnx.ModelProto. optimize: run the graph optimizer (constant folding,
     BatchNorm/Mul/Add folded into Conv, activations and residual adds fused into kernel epilogues);
-    False runs the graph node by node as written. threads: fastconv's thread count (process-wide).
+    False runs the graph node by node as written (a list of passes from fastconv.onnx._optimize runs
+    just those, for testing). threads: fastconv's thread count (process-wide).
     algo: convolution algorithm preference for every Conv ("auto" or a ConvPlan algorithm name).
     run() may be called from several threads at once.
     """
 
-    def __init__(self, model, *, optimize: bool = True, threads: int | None = None, algo: str = "auto",
+    def __init__(self, model, *, optimize=True, threads: int | None = None, algo: str = "auto",
                  providers=None, sess_options=None):
         import fastconv
 
@@ -41,9 +42,10 @@ class InferenceSession:
             fastconv.set_num_threads(threads)
         proto, base = load_proto(model)
         graph = to_graph(proto, base)
-        self.optimized = bool(optimize)
-        if optimize:
-            graph = _optimize.optimize(graph)
+        passes = _optimize.PASSES if optimize is True else (() if optimize is False else tuple(optimize))
+        for p in passes:
+            graph = p(graph)
+        self.optimized = bool(passes)
         self._graph: Graph = graph
         ctx = OpContext(graph.opset, graph.constants, algo)
         self._kernels = [OPS[n.op](n, ctx) for n in graph.nodes]

@@ -1,0 +1,76 @@
+#include "eltwise/eltwise.h"
+
+#include <omp.h>
+
+#include <vector>
+
+namespace fc {
+namespace {
+
+struct EltwiseKernels {
+  vaffine_fn affine;
+  vaffine_v_fn affine_v;
+  vbinary_fn binary;
+};
+
+EltwiseKernels kernels(Isa isa) {
+#if !defined(FASTCONV_NO_X86_KERNELS)
+  if (isa == Isa::avx512) return {f32_vaffine__avx512f, f32_vaffine_v__avx512f, f32_vbinary__avx512f};
+  if (isa == Isa::avx2) return {f32_vaffine__avx2, f32_vaffine_v__avx2, f32_vbinary__avx2};
+#endif
+  (void)isa;
+  return {f32_vaffine__scalar, f32_vaffine_v__scalar, f32_vbinary__scalar};
+}
+
+// Work is cut into pieces of at least this many floats (a few pages) so that per-piece
+// overhead stays small, and at most as large as needed to give every thread several pieces.
+constexpr size_t kMinPiece = 16384;
+
+size_t piece_len(size_t total, size_t pieces_wanted) {
+  size_t len = (total + pieces_wanted - 1) / pieces_wanted;
+  len = len < kMinPiece ? kMinPiece : len;
+  return (len + 63) / 64 * 64;  // whole cache lines
+}
+
+}  // namespace
+
+void channel_affine(const float* x, float* y, size_t n, size_t c, size_t hw, const float* scale, const float* shift,
+                    const Activation& act, const float* slope, int nthreads, Isa isa) {
+  const EltwiseKernels k = kernels(isa);
+  if (hw == 1 && !slope) {  // (N, C): one vector op per row with the per-channel arrays
+    std::vector<float> ones, zeros;
+    if (!scale) ones.assign(c, 1.f), scale = ones.data();
+    if (!shift) zeros.assign(c, 0.f), shift = zeros.data();
+    const ptrdiff_t rows = static_cast<ptrdiff_t>(n);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (rows * c > kMinPiece && nthreads > 1)
+    for (ptrdiff_t i = 0; i < rows; ++i) k.affine_v(x + i * c, y + i * c, c, scale, shift, act);
+    return;
+  }
+  // Pieces: whole planes when there are enough of them, else planes cut along hw.
+  const size_t planes = n * c;
+  const size_t chunk = planes >= 4 * static_cast<size_t>(nthreads) ? hw : piece_len(hw, (4 * nthreads + planes - 1) / planes);
+  const size_t per_plane = (hw + chunk - 1) / chunk;
+  const ptrdiff_t items = static_cast<ptrdiff_t>(planes * per_plane);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (planes * hw > kMinPiece && nthreads > 1)
+  for (ptrdiff_t it = 0; it < items; ++it) {
+    const size_t plane = it / per_plane, ch = plane % c, start = (it % per_plane) * chunk;
+    const size_t len = hw - start < chunk ? hw - start : chunk;
+    Activation a = act;
+    if (slope) a = Activation{ActKind::leaky_relu, slope[ch], 0.f};
+    k.affine(x + plane * hw + start, y + plane * hw + start, len, scale ? scale[ch] : 1.f, shift ? shift[ch] : 0.f, a);
+  }
+}
+
+void binary(BinaryOp op, const float* a, const float* b, float* y, size_t count, const Activation& act, int nthreads,
+            Isa isa) {
+  const vbinary_fn f = kernels(isa).binary;
+  const size_t chunk = piece_len(count, 4 * static_cast<size_t>(nthreads));
+  const ptrdiff_t items = static_cast<ptrdiff_t>((count + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (items > 1 && nthreads > 1)
+  for (ptrdiff_t it = 0; it < items; ++it) {
+    const size_t start = it * chunk, len = count - start < chunk ? count - start : chunk;
+    f(op, a + start, b + start, y + start, len, act);
+  }
+}
+
+}  // namespace fc

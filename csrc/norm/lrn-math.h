@@ -1,0 +1,42 @@
+// LRN across channels over vector traits V, vectorised along the plane. V must also give
+// exponent(x) = floor(log2 x) and mantissa(x) = x / 2^exponent(x) in [1, 2) for normal
+// positive x (each ISA file adds them to its traits), so the power is exp(-beta * log(base)).
+// base >= bias > 0 in practice (ONNX's default bias is 1); log is within ~2 float ulps there.
+#pragma once
+#include <cstddef>
+
+#include "act/act-math.h"
+#include "norm/norm-kernels.h"
+
+template <class V>
+struct Lrn {
+  using reg = typename V::reg;
+  using M = ActMath<V>;
+  static constexpr int W = V::W;
+
+  static inline reg log(reg x) {
+    return V::fma(V::exponent(x), V::set1(0.693147180559945f), M::log1p_unit(V::sub(V::mantissa(x), V::set1(1.f))));
+  }
+
+  static inline reg at(const float* p, int r) { return r == W ? V::load(p) : V::load_n(p, r); }
+
+  static void run(const fc::LrnArgs& a) {
+    const reg bias = V::set1(a.bias), k = V::set1(a.alpha_over_size), nbeta = V::set1(-a.beta);
+    const float* xc = a.x + a.channel * a.hw;
+    float* yc = a.y + a.channel * a.hw;
+    for (size_t i = a.i0; i < a.i1; i += W) {
+      const int r = a.i1 - i < static_cast<size_t>(W) ? static_cast<int>(a.i1 - i) : W;
+      reg sum = V::set1(0.f);
+      for (size_t c = a.lo; c <= a.hi; ++c) {
+        const reg v = at(a.x + c * a.hw + i, r);
+        sum = V::fma(v, v, sum);
+      }
+      const reg base = V::fma(sum, k, bias);
+      const reg y = V::mul(at(xc + i, r), M::exp(V::mul(nbeta, log(base))));
+      if (r == W)
+        V::store(yc + i, y);
+      else
+        V::store_n(yc + i, y, r);
+    }
+  }
+};

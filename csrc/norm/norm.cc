@@ -1,0 +1,69 @@
+#include <omp.h>
+
+#include "common/check.h"
+#include "norm/norm-kernels.h"
+#include "norm/norm.h"
+
+namespace fc {
+namespace {
+
+softmax_fn softmax_kernel(Isa isa) {
+#if !defined(FASTCONV_NO_X86_KERNELS)
+  if (isa == Isa::avx512) return f32_softmax__avx512f;
+  if (isa == Isa::avx2) return f32_softmax__avx2;
+#endif
+  (void)isa;
+  return f32_softmax__scalar;
+}
+
+lrn_fn lrn_kernel(Isa isa) {
+#if !defined(FASTCONV_NO_X86_KERNELS)
+  if (isa == Isa::avx512) return f32_lrn__avx512f;
+  if (isa == Isa::avx2) return f32_lrn__avx2;
+#endif
+  (void)isa;
+  return f32_lrn__scalar;
+}
+
+// Columns of one LRN piece: whole planes unless a plane is large (keeps the window's
+// `size` input rows of one piece in L1/L2 while the output is written).
+constexpr size_t kLrnPiece = 4096;
+
+}  // namespace
+
+void softmax(const float* x, float* y, size_t outer, size_t len, size_t inner, bool log, int nthreads, Isa isa) {
+  FC_CHECK(len >= 1, "softmax over an empty axis");
+  const softmax_fn f = softmax_kernel(isa);
+  const ptrdiff_t slices = static_cast<ptrdiff_t>(outer);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (slices > 1 && slices * len * inner > 16384 && nthreads > 1)
+  for (ptrdiff_t i = 0; i < slices; ++i) f(x + i * len * inner, y + i * len * inner, len, inner, log);
+}
+
+void lrn(const float* x, float* y, size_t n, size_t c, size_t hw, size_t size, float alpha, float beta, float bias,
+         int nthreads, Isa isa) {
+  FC_CHECK(size >= 1, "LRN size must be >= 1, got ", size);
+  const lrn_fn f = lrn_kernel(isa);
+  const size_t before = (size - 1) / 2, after = size - 1 - before;  // ONNX: floor / ceil of (size - 1) / 2
+  const size_t pieces = (hw + kLrnPiece - 1) / kLrnPiece;
+  const ptrdiff_t items = static_cast<ptrdiff_t>(n * c * pieces);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (items > 1 && nthreads > 1)
+  for (ptrdiff_t it = 0; it < items; ++it) {
+    const size_t piece = it % pieces, plane = it / pieces, b = plane / c, ch = plane % c;
+    LrnArgs a;
+    a.x = x + b * c * hw;
+    a.y = y + b * c * hw;
+    a.channels = c;
+    a.hw = hw;
+    a.channel = ch;
+    a.i0 = piece * kLrnPiece;
+    a.i1 = a.i0 + kLrnPiece < hw ? a.i0 + kLrnPiece : hw;
+    a.lo = ch >= before ? ch - before : 0;
+    a.hi = ch + after < c ? ch + after : c - 1;
+    a.bias = bias;
+    a.alpha_over_size = alpha / static_cast<float>(size);
+    a.beta = beta;
+    f(a);
+  }
+}
+
+}  // namespace fc

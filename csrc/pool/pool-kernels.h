@@ -1,0 +1,42 @@
+// Pooling kernels, one set per ISA (files f32-pool-<isa>.cc): plain data and signatures only.
+#pragma once
+#include <cstddef>
+
+namespace fc {
+
+// One 2-D pooling window geometry on one h x w plane producing oh x ow outputs.
+struct PoolParams {
+  size_t kh, kw, sh, sw, dh, dw;  // window, stride, dilation
+  size_t pt, pl;                  // padding before the first row / column (the rest is implied by oh, ow)
+  size_t h, w, oh, ow;
+  // Padded row length the horizontal pass reads: (ow - 1) * sw + (kw - 1) * dw + 1.
+  size_t row_len() const { return (ow - 1) * sw + (kw - 1) * dw + 1; }
+};
+
+// work: 2 * row_len() + 64 floats of per-thread scratch.
+// avg: inv_row[oy] * inv_col[ox] is 1 / (number of counted taps) of output (oy, ox).
+struct PoolPlaneArgs {
+  const float* x;  // h x w
+  float* y;        // oh x ow
+  float* work;
+  const float* inv_row;  // avg only
+  const float* inv_col;  // avg only
+};
+
+using pool_plane_fn = void (*)(const PoolParams& p, const PoolPlaneArgs& a);
+using global_pool_fn = float (*)(const float* x, size_t n);  // sum or max of n floats
+
+void f32_maxpool_plane__scalar(const PoolParams& p, const PoolPlaneArgs& a);
+void f32_maxpool_plane__avx2(const PoolParams& p, const PoolPlaneArgs& a);
+void f32_maxpool_plane__avx512f(const PoolParams& p, const PoolPlaneArgs& a);
+void f32_avgpool_plane__scalar(const PoolParams& p, const PoolPlaneArgs& a);
+void f32_avgpool_plane__avx2(const PoolParams& p, const PoolPlaneArgs& a);
+void f32_avgpool_plane__avx512f(const PoolParams& p, const PoolPlaneArgs& a);
+float f32_rsum__scalar(const float* x, size_t n);
+float f32_rsum__avx2(const float* x, size_t n);
+float f32_rsum__avx512f(const float* x, size_t n);
+float f32_rmax__scalar(const float* x, size_t n);
+float f32_rmax__avx2(const float* x, size_t n);
+float f32_rmax__avx512f(const float* x, size_t n);
+
+}  // namespace fc

@@ -1,0 +1,98 @@
+#include "pool/pool.h"
+
+#include <omp.h>
+
+#include <vector>
+
+#include "common/check.h"
+#include "common/scratch.h"
+#include "pool/pool-kernels.h"
+
+namespace fc {
+namespace {
+
+struct PoolKernels {
+  pool_plane_fn max_plane, avg_plane;
+  global_pool_fn sum, max;
+};
+
+PoolKernels kernels(Isa isa) {
+#if !defined(FASTCONV_NO_X86_KERNELS)
+  if (isa == Isa::avx512)
+    return {f32_maxpool_plane__avx512f, f32_avgpool_plane__avx512f, f32_rsum__avx512f, f32_rmax__avx512f};
+  if (isa == Isa::avx2) return {f32_maxpool_plane__avx2, f32_avgpool_plane__avx2, f32_rsum__avx2, f32_rmax__avx2};
+#endif
+  (void)isa;
+  return {f32_maxpool_plane__scalar, f32_avgpool_plane__scalar, f32_rsum__scalar, f32_rmax__scalar};
+}
+
+// 1 / (taps of each output position counted by the average) along one axis: taps inside
+// the input, or inside input + padding with count_include_pad. The 2-D count is the product.
+std::vector<float> inverse_counts(size_t out, size_t in, size_t k, size_t s, size_t p0, size_t p1, bool include_pad) {
+  std::vector<float> inv(out);
+  const ptrdiff_t lo = include_pad ? -static_cast<ptrdiff_t>(p0) : 0;
+  const ptrdiff_t hi = static_cast<ptrdiff_t>(in) + (include_pad ? static_cast<ptrdiff_t>(p1) : 0);
+  for (size_t o = 0; o < out; ++o) {
+    const ptrdiff_t start = static_cast<ptrdiff_t>(o * s) - static_cast<ptrdiff_t>(p0);
+    ptrdiff_t count = 0;
+    for (size_t t = 0; t < k; ++t) count += (start + static_cast<ptrdiff_t>(t) >= lo && start + static_cast<ptrdiff_t>(t) < hi);
+    inv[o] = count > 0 ? 1.f / static_cast<float>(count) : 0.f;
+  }
+  return inv;
+}
+
+}  // namespace
+
+size_t Pool2d::out_size(size_t in, size_t k, size_t s, size_t d, size_t p0, size_t p1, bool ceil_mode) {
+  const size_t span = d * (k - 1) + 1, padded = in + p0 + p1;
+  FC_CHECK(padded >= span, "the pooling window (", span, ") is larger than the padded input (", padded, " = ", in,
+           " + padding ", p0, " + ", p1, ")");
+  size_t out = (padded - span + (ceil_mode ? s - 1 : 0)) / s + 1;
+  if (ceil_mode && (out - 1) * s >= in + p0) --out;  // the last window would start in the trailing padding
+  return out;
+}
+
+void validate(const Pool2d& p) {
+  FC_CHECK(p.kh >= 1 && p.kw >= 1 && p.sh >= 1 && p.sw >= 1 && p.dh >= 1 && p.dw >= 1,
+           "pooling kernel, stride and dilation must be >= 1, got kernel ", p.kh, "x", p.kw, ", stride ", p.sh, "x",
+           p.sw, ", dilation ", p.dh, "x", p.dw);
+  const size_t eh = p.dh * (p.kh - 1) + 1, ew = p.dw * (p.kw - 1) + 1;
+  FC_CHECK(p.pt < eh && p.pb < eh && p.pl < ew && p.pr < ew, "pooling padding (", p.pt, ", ", p.pl, ", ", p.pb, ", ",
+           p.pr, ") must be smaller than the window (", eh, "x", ew, ")");
+}
+
+void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y, int nthreads, Isa isa) {
+  validate(p);
+  PoolParams pp{p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl, h, w, p.out_h(h), p.out_w(w)};
+  const PoolKernels k = kernels(isa);
+  const bool avg = p.kind == PoolKind::avg;
+  std::vector<float> inv_row, inv_col;
+  if (avg) {
+    inv_row = inverse_counts(pp.oh, h, p.kh, p.sh, p.pt, p.pb, p.count_include_pad);
+    inv_col = inverse_counts(pp.ow, w, p.kw, p.sw, p.pl, p.pr, p.count_include_pad);
+  }
+  const pool_plane_fn plane = avg ? k.avg_plane : k.max_plane;
+  const size_t work = 2 * pp.row_len() + 64;
+  const ptrdiff_t planes = static_cast<ptrdiff_t>(n * c);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (planes > 1 && nthreads > 1)
+  for (ptrdiff_t i = 0; i < planes; ++i) {
+    PoolPlaneArgs a{x + i * h * w, y + i * pp.oh * pp.ow, thread_scratch(kScratchOp0, work), inv_row.data(),
+                    inv_col.data()};
+    plane(pp, a);
+  }
+}
+
+void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float* y, int nthreads, Isa isa) {
+  FC_CHECK(hw >= 1, "global pooling needs a non-empty plane");
+  const PoolKernels k = kernels(isa);
+  const global_pool_fn reduce = kind == PoolKind::avg ? k.sum : k.max;
+  const float scale = kind == PoolKind::avg ? 1.f / static_cast<float>(hw) : 1.f;
+  const ptrdiff_t np = static_cast<ptrdiff_t>(planes);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (np * hw > 32768 && nthreads > 1)
+  for (ptrdiff_t i = 0; i < np; ++i) {
+    const float r = reduce(x + i * hw, hw);
+    y[i] = kind == PoolKind::avg ? r * scale : r;
+  }
+}
+
+}  // namespace fc

@@ -1,0 +1,232 @@
+"""fastconv.InferenceSession: API, dynamic shapes and plan caching, memory planner, threads, and every
+bad-input path (corrupt files, cycles, missing values, unsupported ops, wrong feeds, external data)."""
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="ONNX import needs the optional onnx package")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+import fastconv  # noqa: E402
+from fastconv.onnx import InferenceSession, OnnxLoadError  # noqa: E402
+from onnx_graphs import conv_block, model, ort_run, rel_l2  # noqa: E402
+
+# fp32 convolution over 27 products, then BN: errors ~1e-6 relative; 1e-5 leaves room for reordering.
+RTOL = 1e-5
+
+
+def test_api_matches_onnxruntime_conventions(rng, tmp_path):
+    m = conv_block(rng)
+    path = tmp_path / "m.onnx"
+    onnx.save(m, str(path))
+    x = rng.standard_normal((2, 3, 9, 7)).astype(np.float32)
+    ref = ort_run(m, {"x": x})[0]
+    for source in (str(path), path, m.SerializeToString(), m):
+        sess = fastconv.InferenceSession(source)
+        (inp,) = sess.get_inputs()
+        assert (inp.name, inp.shape, inp.type) == ("x", ["N", 3, "H", "W"], "tensor(float)")
+        assert [o.name for o in sess.get_outputs()] == ["y"]
+        out = sess.run(None, {"x": x})
+        assert isinstance(out, list) and len(out) == 1
+        assert rel_l2(out[0], ref) < RTOL
+        assert rel_l2(sess.run(["y"], {"x": x})[0], ref) < RTOL
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_dynamic_shapes_are_planned_once_each(rng, isa, optimize):
+    m = conv_block(rng, residual=True, c=8)
+    sess = InferenceSession(m, optimize=optimize)
+    shapes = [(1, 8, 5, 5), (3, 8, 1, 1), (2, 8, 12, 7), (1, 8, 5, 5)]
+    for shape in shapes:
+        x = rng.standard_normal(shape).astype(np.float32)
+        for _ in range(2):  # first run measures shapes, the second uses the memory plan
+            assert rel_l2(sess.run(None, {"x": x})[0], ort_run(m, {"x": x})[0]) < RTOL
+    assert len(sess._plans) == 3
+
+
+def test_outputs_do_not_alias_reused_buffers(rng):
+    # a chain of convs: the planner reuses buffers, yet returned arrays must stay intact
+    w = [(rng.standard_normal((4, 4, 3, 3)) * 0.3).astype(np.float32) for _ in range(5)]
+    nodes = [helper.make_node("Conv", ["x" if i == 0 else f"c{i}", f"w{i}"], [f"c{i + 1}" if i < 4 else "y"],
+                              pads=[1, 1, 1, 1]) for i in range(5)]
+    m = model(nodes, [("x", [1, 4, 6, 6])], [("y", None)], {f"w{i}": w[i] for i in range(5)})
+    sess = InferenceSession(m, optimize=False)
+    x1, x2 = (rng.standard_normal((1, 4, 6, 6)).astype(np.float32) for _ in range(2))
+    y1 = sess.run(None, {"x": x1})[0]
+    y1_copy = y1.copy()
+    (plan,) = sess._plans.values()
+    assert plan.slots is not None and 1 <= len(plan.slot_sizes) < 4  # 4 intermediates share fewer buffers
+    for _ in range(3):
+        y2 = sess.run(None, {"x": x2})[0]
+    np.testing.assert_array_equal(y1, y1_copy)
+    assert rel_l2(y2, ort_run(m, {"x": x2})[0]) < RTOL
+    assert rel_l2(sess.run(None, {"x": x1})[0], y1_copy) == 0.0
+
+
+def test_concurrent_runs_from_threads(rng):
+    m = conv_block(rng, c=6, residual=True, k=6)
+    sess = InferenceSession(m)
+    xs = [rng.standard_normal((2, 6, 10, 10)).astype(np.float32) for _ in range(8)]
+    want = [ort_run(m, {"x": x})[0] for x in xs]
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(5):
+                got = sess.run(None, {"x": xs[i]})[0]
+                assert rel_l2(got, want[i]) < RTOL
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+# -- bad feeds ----------------------------------------------------------------------------------
+@pytest.fixture
+def sess(rng):
+    m = model([helper.make_node("Relu", ["x"], ["y"])], [("x", ["N", 3, 4])], [("y", None)])
+    return InferenceSession(m)
+
+
+def test_wrong_input_name(sess):
+    with pytest.raises(ValueError, match=r"unknown input name\(s\) \['image'\].*'x'"):
+        sess.run(None, {"image": np.zeros((1, 3, 4), np.float32)})
+
+
+def test_missing_input(sess):
+    with pytest.raises(ValueError, match=r"missing input\(s\) \['x'\]"):
+        sess.run(None, {})
+
+
+def test_wrong_dtype(sess):
+    with pytest.raises(TypeError, match=r"input 'x' has dtype int32, the model expects float32"):
+        sess.run(None, {"x": np.zeros((1, 3, 4), np.int32)})
+
+
+def test_float64_converts(sess):
+    x = np.linspace(-1, 1, 12).reshape(1, 3, 4)
+    np.testing.assert_array_equal(sess.run(None, {"x": x})[0], np.maximum(x, 0).astype(np.float32))
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 4), (3, 4), (1, 3, 4, 1)])
+def test_wrong_shape_names_expected(sess, shape):
+    with pytest.raises(ValueError, match=r"input 'x' has shape .* expected \('N', 3, 4\)"):
+        sess.run(None, {"x": np.zeros(shape, np.float32)})
+
+
+def test_wrong_output_name(sess):
+    with pytest.raises(ValueError, match=r"unknown output name\(s\) \['z'\]"):
+        sess.run(["z"], {"x": np.zeros((1, 3, 4), np.float32)})
+
+
+# -- bad models -----------------------------------------------------------------------------------
+def test_unsupported_ops_listed_once_at_load():
+    nodes = [helper.make_node("Relu", ["x"], ["a"]),
+             helper.make_node("Einsum", ["a"], ["b"], equation="ij->ji", name="first_einsum"),
+             helper.make_node("Einsum", ["b"], ["c"], equation="ij->ji", name="second_einsum"),
+             helper.make_node("Det", ["c"], ["y"], name="det")]
+    m = model(nodes, [("x", [2, 2])], [("y", None)])
+    with pytest.raises(NotImplementedError) as e:
+        InferenceSession(m)
+    msg = str(e.value)
+    assert "2 operator type(s)" in msg and "Einsum" in msg and "first_einsum" in msg and "Det" in msg
+    assert "second_einsum" not in msg
+
+
+@pytest.mark.parametrize("data", [b"", b"\x08", b"garbage that is not protobuf \xff\xfe", None])
+def test_corrupt_or_truncated_bytes(rng, data):
+    if data is None:
+        data = conv_block(rng).SerializeToString()[:-37]  # truncated mid-tensor
+    with pytest.raises((OnnxLoadError, NotImplementedError)):
+        InferenceSession(data)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        InferenceSession(tmp_path / "nope.onnx")
+
+
+def test_wrong_model_type():
+    with pytest.raises(TypeError, match="model must be a path, bytes or an onnx.ModelProto"):
+        InferenceSession(3.5)
+
+
+def test_cycle():
+    nodes = [helper.make_node("Relu", ["x", "b"], ["a"]), helper.make_node("Relu", ["a"], ["b"]),
+             helper.make_node("Relu", ["b"], ["y"])]
+    nodes[0] = helper.make_node("Add", ["x", "b"], ["a"])
+    m = model(nodes, [("x", [2])], [("y", None)])
+    with pytest.raises(OnnxLoadError, match="cycle"):
+        InferenceSession(m)
+
+
+def test_missing_initializer():
+    m = model([helper.make_node("Conv", ["x", "w"], ["y"])], [("x", [1, 1, 3, 3])], [("y", None)])
+    with pytest.raises(OnnxLoadError, match=r"reads 'w'.*missing initializer"):
+        InferenceSession(m)
+
+
+def test_duplicate_producer():
+    nodes = [helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Relu", ["x"], ["y"])]
+    with pytest.raises(OnnxLoadError, match="produced twice"):
+        InferenceSession(model(nodes, [("x", [2])], [("y", None)]))
+
+
+def test_runtime_error_names_node():
+    nodes = [helper.make_node("Reshape", ["x", "s"], ["y"], name="bad_reshape")]
+    m = model(nodes, [("x", ["N", 6])], [("y", None)], {"s": np.array([4, -1], np.int64)})
+    sess = InferenceSession(m, optimize=False)
+    with pytest.raises(RuntimeError, match="bad_reshape.*cannot reshape"):
+        sess.run(None, {"x": np.zeros((1, 6), np.float32)})
+
+
+# -- external data --------------------------------------------------------------------------------
+def _external_model(rng, tmp_path):
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    m = model([helper.make_node("Conv", ["x", "w"], ["y"])], [("x", [1, 3, 5, 5])], [("y", None)], {"w": w})
+    onnx.save(m, str(tmp_path / "m.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="weights.bin", size_threshold=0)
+    return m, w
+
+
+def test_external_data_loads_from_model_folder(rng, tmp_path):
+    m, w = _external_model(rng, tmp_path)
+    x = rng.standard_normal((1, 3, 5, 5)).astype(np.float32)
+    m_inline = model([helper.make_node("Conv", ["x", "w"], ["y"])], [("x", [1, 3, 5, 5])], [("y", None)], {"w": w})
+    got = InferenceSession(tmp_path / "m.onnx").run(None, {"x": x})[0]
+    assert rel_l2(got, ort_run(m_inline, {"x": x})[0]) < RTOL
+
+
+@pytest.mark.parametrize("location", ["../outside.bin", "/etc/passwd", "sub/../../x.bin"])
+def test_external_data_escaping_the_folder_is_refused(rng, tmp_path, location):
+    _external_model(rng, tmp_path)
+    m = onnx.load(str(tmp_path / "m.onnx"), load_external_data=False)
+    for e in m.graph.initializer[0].external_data:
+        if e.key == "location":
+            e.value = location
+    (tmp_path / "evil.onnx").write_bytes(m.SerializeToString())
+    with pytest.raises(OnnxLoadError, match="only relative paths inside"):
+        InferenceSession(tmp_path / "evil.onnx")
+
+
+def test_external_data_needs_a_path(rng, tmp_path):
+    _external_model(rng, tmp_path)
+    data = (tmp_path / "m.onnx").read_bytes()
+    with pytest.raises(OnnxLoadError, match="load the model from its path"):
+        InferenceSession(data)
+
+
+def test_import_fastconv_without_onnx():
+    code = ("import sys; sys.modules['onnx'] = None\n"
+            "import fastconv, fastconv.onnx\n"
+            "try:\n    fastconv.InferenceSession(b'')\nexcept ImportError as e:\n    print('ImportError', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "ImportError" in out.stdout and "pip install" in out.stdout

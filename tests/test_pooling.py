@@ -1,0 +1,88 @@
+"""fastconv.max_pool2d / avg_pool2d / global pooling (csrc/pool/) against float64 references."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastconv
+from conftest import poisoned
+from reference_layers import pool2d_ref
+
+# Max pooling copies an input value: exact. Averages sum <= 121 float32 terms: |err| <= ~1e-6 relative.
+AVG_TOL = dict(rtol=2e-6, atol=2e-6)
+
+CASES = [  # kernel, stride, pads (t, l, b, r), dilation, ceil_mode, count_include_pad, (h, w)
+    ((3, 3), (2, 2), (1, 1, 1, 1), (1, 1), False, False, (112, 112)),  # ResNet stem
+    ((3, 3), (2, 2), (0, 0, 0, 0), (1, 1), True, False, (55, 55)),    # AlexNet / GoogLeNet ceil
+    ((2, 2), (2, 2), (0, 0, 0, 0), (1, 1), False, False, (14, 14)),   # VGG
+    ((3, 3), (1, 1), (1, 1, 1, 1), (1, 1), False, True, (13, 17)),    # inception pool branch
+    ((1, 1), (1, 1), (0, 0, 0, 0), (1, 1), False, False, (1, 1)),     # 1x1 image
+    ((2, 3), (1, 2), (0, 1, 1, 2), (1, 1), True, True, (9, 10)),      # asymmetric everything
+    ((3, 2), (3, 1), (2, 0, 0, 1), (2, 3), True, False, (11, 19)),    # dilation (max only)
+    ((5, 5), (3, 3), (2, 2, 2, 2), (1, 1), True, True, (7, 7)),       # ceil window past the padding
+    ((7, 7), (1, 1), (0, 0, 0, 0), (1, 1), False, False, (7, 7)),     # 7x7 avg = global
+]
+
+
+PARAMS = [(kind, c) for c in CASES for kind in ("max", "avg") if kind == "max" or c[3] == (1, 1)]  # avg: no dilation
+
+
+@pytest.mark.parametrize("kind,case", PARAMS,
+                         ids=[f"{k}-k{c[0]}s{c[1]}p{c[2]}d{c[3]}c{int(c[4])}i{int(c[5])}hw{c[6]}" for k, c in PARAMS])
+def test_pool2d_matches_reference(isa, rng, kind, case):
+    k, s, p, d, ceil, incl, (h, w) = case
+    x = rng.standard_normal((2, 5, h, w)).astype(np.float32)
+    ref = pool2d_ref(x, kind, k, s, d, p, ceil, incl)
+    out = poisoned(ref.shape)
+    if kind == "max":
+        y = fastconv.max_pool2d(x, k, s, p, d, ceil_mode=ceil, out=out)
+        np.testing.assert_array_equal(y, ref.astype(np.float32))
+    else:
+        y = fastconv.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=incl, out=out)
+        np.testing.assert_allclose(y, ref, **AVG_TOL)
+    assert y is out
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 20), w=st.integers(1, 40), kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 3),
+       sw=st.integers(1, 3), pad=st.integers(0, 3), ceil=st.booleans(), incl=st.booleans(), seed=st.integers(0, 99))
+def test_pool2d_random_shapes(h, w, kh, kw, sh, sw, pad, ceil, incl, seed):
+    pads = (min(pad, kh - 1), min(pad, kw - 1), min(pad // 2, kh - 1), min(pad, kw - 1))
+    if h + pads[0] + pads[2] < kh or w + pads[1] + pads[3] < kw:
+        return
+    x = np.random.default_rng(seed).standard_normal((1, 3, h, w)).astype(np.float32)
+    for kind in ("max", "avg"):
+        ref = pool2d_ref(x, kind, (kh, kw), (sh, sw), (1, 1), pads, ceil, incl)
+        fn = fastconv.max_pool2d if kind == "max" else fastconv.avg_pool2d
+        kw_args = {} if kind == "max" else {"count_include_pad": incl}
+        y = fn(x, (kh, kw), (sh, sw), pads, ceil_mode=ceil, out=poisoned(ref.shape), **kw_args)
+        np.testing.assert_allclose(y, ref, **AVG_TOL)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 7, 7), (1, 17, 1, 1), (3, 2, 13, 29), (1, 2, 224, 224)])
+def test_global_pooling(isa, rng, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    out_shape = shape[:2] + (1, 1)
+    np.testing.assert_allclose(fastconv.global_avg_pool2d(x, out=poisoned(out_shape)),
+                               x.astype(np.float64).mean(axis=(2, 3), keepdims=True), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(fastconv.global_max_pool2d(x, out=poisoned(out_shape)),
+                                  x.max(axis=(2, 3), keepdims=True))
+
+
+def test_stride_defaults_to_kernel(rng):
+    x = rng.standard_normal((1, 2, 8, 8)).astype(np.float32)
+    assert fastconv.max_pool2d(x, 2).shape == (1, 2, 4, 4)
+
+
+def test_pooling_bad_input(rng):
+    x = rng.standard_normal((1, 2, 4, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        fastconv.max_pool2d(x, 7)
+    with pytest.raises(ValueError, match="smaller than the pooling window"):
+        fastconv.avg_pool2d(x, 3, padding=3)
+    with pytest.raises(ValueError, match="4-D"):
+        fastconv.max_pool2d(x[0], 2)
+    with pytest.raises(ValueError, match=">= 1"):
+        fastconv.max_pool2d(x, 0)
+    with pytest.raises(TypeError, match="floating-point"):
+        fastconv.max_pool2d(x.astype(np.int32), 2)
