@@ -196,3 +196,18 @@ def test_error_paths_one_line_nonzero(tiny, tmp_path, rng):
     assert_one_line_error(fastconv_cmd("bench", tiny["model"], "--vs", "tensorflow"), "unknown peer")
     usage = fastconv_cmd("bench", "--batch", "0")
     assert usage.returncode == 2 and "expected a positive integer" in usage.stderr
+
+
+@pytest.mark.slow
+def test_bench_default_model_agrees_with_onnxruntime(tmp_path):
+    """A default model by name (built from the onnx wheel, seeded weights): fastconv and
+    onnxruntime give the same probabilities, and the FLOP count is GoogLeNet's."""
+    result = fastconv_cmd("bench", "googlenet", "--batch", "1,2", "--vs", "onnxruntime", "--repeats", 1,
+                          "--warmup", 1, "--json", tmp_path / "g.json", "--quiet")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "g.json").read_text())
+    for r in report["results"]:
+        gflop = r["gflops"] * r["median_ms"] / 1e3 / r["batch"]
+        assert gflop == pytest.approx(2.863, rel=1e-3)  # 1.43 G multiply-adds per image (Szegedy et al.: ~1.5)
+        if r["runtime"] == "onnxruntime":
+            assert r["max_abs_diff"] < 1e-4
