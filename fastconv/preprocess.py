@@ -4,7 +4,7 @@
 
 Steps (torchvision's Resize(256) + CenterCrop(224) + ToTensor + Normalize, and Pillow's bytes):
 decode with Pillow (EXIF orientation applied; grayscale, palette, CMYK and RGBA converted to RGB,
-alpha dropped), resize so the shorter side is `size` (bilinear with antialiasing, exactly as
+alpha dropped; 16-bit gray keeps its top 8 bits), resize so the shorter side is `size` (bilinear with antialiasing, exactly as
 Pillow's Image.resize(..., BILINEAR)), crop the center `crop` x `crop`, scale to [0, 1] and
 normalize by mean/std per channel. mode="caffe" keeps 0-255, uses BGR order and subtracts the
 Caffe ImageNet mean (models converted from Caffe/Caffe2: bvlc_alexnet, vgg19, googlenet...).
@@ -60,9 +60,23 @@ def load_image(source) -> np.ndarray:
         except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as e:
             raise ValueError(f"cannot read {name} as an image: {e}") from None
     img = ImageOps.exif_transpose(img)
+    if img.mode.startswith("I") or img.mode == "F":
+        return _wide_gray_to_rgb(np.asarray(img))
     if img.mode != "RGB":
         img = img.convert("RGB")
     return np.asarray(img, dtype=np.uint8)
+
+
+def _wide_gray_to_rgb(values: np.ndarray) -> np.ndarray:
+    """16/32-bit integer gray keeps its top 8 bits (Pillow's own convert would clip at 255);
+    float gray in [0, 1] is scaled to 0-255, other floats are clipped."""
+    if values.dtype.kind == "f":
+        scaled = values * 255.0 if values.size and 0.0 <= values.min() and values.max() <= 1.0 else values
+        gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    else:
+        bits = 16 if values.size == 0 or values.max() < 65536 else 32
+        gray = (np.clip(values, 0, None).astype(np.uint64) >> (bits - 8)).astype(np.uint8)
+    return np.repeat(gray[:, :, None], 3, axis=2)
 
 
 def _as_pixels(image, index: int) -> np.ndarray:

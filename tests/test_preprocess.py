@@ -155,6 +155,15 @@ def test_load_image_modes_and_files(tmp_path, rng):
     np.testing.assert_array_equal(preprocess(path, size=None, crop=None), preprocess(rgb, size=None, crop=None))
 
 
+def test_sixteen_bit_and_float_gray(rng):
+    gray16 = rng.integers(0, 65536, (12, 9), dtype=np.uint16)
+    np.testing.assert_array_equal(load_image(_encoded(Image.fromarray(gray16), "PNG")),
+                                  np.repeat((gray16 >> 8).astype(np.uint8)[:, :, None], 3, axis=2))
+    grayf = rng.random((12, 9), dtype=np.float32)
+    np.testing.assert_array_equal(load_image(_encoded(Image.fromarray(grayf), "TIFF"))[:, :, 1],
+                                  np.rint(grayf * 255).astype(np.uint8))
+
+
 def test_exif_orientation_is_applied(rng):
     rgb = random_pixels(rng, 20, 30)
     img = Image.fromarray(rgb)
