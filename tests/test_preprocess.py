@@ -115,6 +115,18 @@ def test_threads_do_not_change_the_result(rng):
     np.testing.assert_array_equal(preprocess(images, num_threads=1), preprocess(images, num_threads=2))
 
 
+def test_concurrent_calls_from_python_threads(rng):
+    """Each call owns its buffers and the loops run without the GIL: threads get their own answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [[random_pixels(rng, 150 + 10 * i, 200 - 5 * i) for _ in range(3)] for i in range(6)]
+    expected = [preprocess(b, num_threads=1) for b in batches]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda b: preprocess(b, num_threads=2), batches * 3))
+    for i, g in enumerate(got):
+        np.testing.assert_array_equal(g, expected[i % len(batches)])
+
+
 def test_caffe_mode_bgr_0_255(rng):
     pixels = random_pixels(rng, 300, 400)
     got = preprocess(pixels, mode="caffe")[0]
