@@ -373,9 +373,17 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
     except (CommandError, FileNotFoundError, ValueError, TypeError, ImportError, OSError, MemoryError) as e:
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"fastconv {args.command}: error: {message}", file=sys.stderr)
+        print(f"fastconv {args.command}: error: {_first_line(e)}", file=sys.stderr)
         return EXIT_ERROR
+    except RuntimeError as e:  # the engine failed while running: say so, and how to see more
+        print(f"fastconv {args.command}: error: {type(e).__name__}: {_first_line(e)} "
+              "(FASTCONV_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 if __name__ == "__main__":
