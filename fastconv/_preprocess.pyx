@@ -4,8 +4,9 @@
 The resampling is Pillow's own (Resample.c, Image.resize(..., BILINEAR)): a triangle filter
 widened by the downscale factor (antialiasing), coefficients in 22-bit fixed point, a
 horizontal pass rounded to uint8, then a vertical pass rounded to uint8. Doing the same
-integer arithmetic gives the same bytes as Pillow, so the reference in the tests is Pillow
-itself. Only the output pixels inside the crop are computed, and they are normalized and
+integer arithmetic gives the same bytes as Pillow's classic two-pass order, so the reference in
+the tests is Pillow itself (Pillow 13 runs the vertical pass first for some sizes; its rounding
+then differs by at most one level). Only the output pixels inside the crop are computed, and they are normalized and
 written planar (NCHW float32) as each row finishes. Images run in parallel (prange).
 """
 from cython.parallel cimport prange
@@ -139,7 +140,7 @@ cdef int _one_image(const uint8_t* src, int h, int w, int rh, int rw, int top, i
     cdef const uint8_t* p
     cdef const int32_t* kp
     cdef uint8_t* m
-    cdef int plane = ch * cw
+    cdef size_t plane = <size_t>ch * cw
     cdef float table[3 * 256]
     cdef const float* lut
     cdef const int32_t* a
@@ -152,7 +153,7 @@ cdef int _one_image(const uint8_t* src, int h, int w, int rh, int rw, int top, i
     # Input rows the vertical pass reads, for the crop's rows only.
     y0 = yb[0]
     y1 = yb[2 * (ch - 1)] + yb[2 * (ch - 1) + 1]
-    mid = <uint8_t*>malloc((y1 - y0) * row * sizeof(uint8_t))
+    mid = <uint8_t*>malloc(<size_t>(y1 - y0) * row * sizeof(uint8_t))
     acc = <int32_t*>malloc(row * sizeof(int32_t))
     if mid == NULL or acc == NULL:
         free(xb); free(yb); free(xk); free(yk); free(mid); free(acc)
@@ -163,7 +164,7 @@ cdef int _one_image(const uint8_t* src, int h, int w, int rh, int rw, int top, i
     if w >= kx:
         _pad_taps(w, cw, kx, xb, xk)
     for y in range(y0, y1):
-        m = mid + (y - y0) * row
+        m = mid + <size_t>(y - y0) * row
         p = src + <size_t>y * w * 3
         if w < kx:
             _hrow(p, m, cw, xb, xk, kx, 1)
@@ -192,13 +193,13 @@ cdef int _one_image(const uint8_t* src, int h, int w, int rh, int rw, int top, i
             acc[x] = 1 << (PRECISION_BITS - 1)
         for t in range(n):
             k = kp[t]
-            m = mid + (start + t - y0) * row
+            m = mid + <size_t>(start + t - y0) * row
             for x in range(row):
                 acc[x] += m[x] * k
         for c in range(3):
             lut = table + 256 * c
             a = acc + perm[c]
-            out = dst + c * plane + y * cw
+            out = dst + c * plane + <size_t>y * cw
             for x in range(cw):
                 out[x] = lut[_clip8(a[3 * x])]
     free(xb); free(yb); free(xk); free(yk); free(mid); free(acc)
