@@ -279,8 +279,13 @@ def cmd_bench(args) -> int:
     for name, build in models:
         model = build()
         for batch in args.batch:
-            results += benchmark.bench_model(name, model, batch, threads, peers, args.warmup, args.repeats,
-                                             peak[0], show_progress=not args.quiet, notes=notes)
+            try:
+                results += benchmark.bench_model(name, model, batch, threads, peers, args.warmup, args.repeats,
+                                                 peak[0], show_progress=not args.quiet, notes=notes)
+            except (ValueError, RuntimeError) as e:  # e.g. a graph that pins the batch size: go on
+                notes.append(f"{name} at batch {batch}: {_first_line(e)}")
+    if not results:
+        raise CommandError("nothing was benchmarked: " + "; ".join(notes))
     for note in notes:
         print(f"skipped: {note}")
     print(benchmark.format_table(results, peak))

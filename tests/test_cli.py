@@ -198,6 +198,21 @@ def test_error_paths_one_line_nonzero(tiny, tmp_path, rng):
     assert usage.returncode == 2 and "expected a positive integer" in usage.stderr
 
 
+def test_bench_goes_on_past_a_batch_the_model_cannot_run(tmp_path):
+    """A Reshape pinned to batch 2: batch 1 is skipped with one line, batch 2 is measured."""
+    graph = helper.make_graph([helper.make_node("Reshape", ["x", "s"], ["y"])], "pinned",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 48])],
+                              [numpy_helper.from_array(np.array([2, 48], np.int64), "s")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "pinned.onnx")
+    result = fastconv_cmd("bench", tmp_path / "pinned.onnx", "--batch", "1,2", "--vs", "none", "--repeats", 1,
+                          "--quiet", "--json", tmp_path / "p.json")
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stdout.splitlines() if line.startswith("skipped:")][0].startswith(
+        "skipped: pinned at batch 1: ")
+    assert [r["batch"] for r in json.loads((tmp_path / "p.json").read_text())["results"]] == [2]
+
+
 @pytest.mark.slow
 def test_bench_default_model_agrees_with_onnxruntime(tmp_path):
     """A default model by name (built from the onnx wheel, seeded weights): fastconv and
