@@ -230,3 +230,25 @@ def test_import_fastconv_without_onnx():
             "try:\n    fastconv.InferenceSession(b'')\nexcept ImportError as e:\n    print('ImportError', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "ImportError" in out.stdout and "pip install" in out.stdout
+
+
+@pytest.mark.parametrize("algo", ["im2col", "auto"])
+def test_per_session_algorithm_preference(rng, algo):
+    m = conv_block(rng, bn=False)
+    sess = InferenceSession(m, algo=algo)
+    x = rng.standard_normal((1, 3, 6, 6)).astype(np.float32)
+    assert rel_l2(sess.run(None, {"x": x})[0], ort_run(m, {"x": x})[0]) < RTOL
+    (kernel,) = [k for k, n in zip(sess._kernels, sess.graph.nodes) if n.op == "Conv"]
+    (plan,) = kernel.plans.values()
+    assert plan.algo_preference == algo and (algo == "auto" or plan.algo == algo)
+
+
+def test_plan_cache_is_bounded(rng, monkeypatch):
+    from fastconv.onnx import session as session_module
+
+    monkeypatch.setattr(session_module, "MAX_CACHED_SHAPES", 2)
+    sess = InferenceSession(model([helper.make_node("Relu", ["x"], ["y"])], [("x", ["N"])], [("y", None)]))
+    for n in range(1, 6):
+        x = rng.standard_normal(n).astype(np.float32)
+        np.testing.assert_array_equal(sess.run(None, {"x": x})[0], np.maximum(x, 0))
+    assert len(sess._plans) == 2

@@ -1,7 +1,8 @@
 """The layer functions (pooling, normalization, activations, softmax, element-wise) that the ONNX ops
-call. They are fastconv's own (branch `layers`): `fastconv.max_pool2d` etc. Until that module is part
-of the installed build, numpy versions with the same signatures and semantics stand in, so the
-importer works either way; `native()` tells which are in use."""
+call on float32 tensors: fastconv's own kernels (`fastconv.max_pool2d` etc.). The numpy versions in
+_numpy_layers.py, with the same signatures and ONNX semantics, run the cases those kernels do not take:
+other dtypes (the ONNX tests run pooling and activations on float64/int8 too) and dilated average pooling.
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,7 +1,7 @@
-"""numpy stand-ins for fastconv's layer functions (see _layers.py), same signatures and ONNX semantics.
+"""numpy versions of fastconv's layer functions (see _layers.py): same signatures, ONNX semantics, any dtype.
 
-Used only while the engine's own versions are not in the build; they are plain, obviously-correct
-formulations (a loop over kernel offsets, one numpy expression per activation), not tuned kernels.
+They run what the engine's float32 kernels do not: other dtypes and dilated average pooling. Plain,
+obviously-correct formulations (a loop over kernel offsets, one numpy expression per activation).
 """
 from __future__ import annotations
 

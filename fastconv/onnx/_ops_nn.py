@@ -95,6 +95,8 @@ def conv(node, ctx):
                 residual.shape if nd == 2 else residual.shape[:2] + (1,) + residual.shape[2:]), *_act_args(act))
         else:
             r4 = None if residual is None else np.ascontiguousarray(residual, np.float32).reshape(shape4)
+            if out is not None and out.size != int(np.prod(shape4)):
+                out = None  # shapes that depend on input values: the planned buffer does not fit
             y = p(x4, residual=r4, out=None if out is None else out.reshape(shape4))
         if nd == 1:
             y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
@@ -106,6 +108,7 @@ def conv(node, ctx):
         return fastconv.ConvPlan(w4, b, strides, pads, dil, group, None, algo=ctx.algo)(x4)
 
     run.accepts_out = True
+    run.plans = plans  # for inspection: the ConvPlans built so far, by geometry
     return run
 
 
@@ -191,6 +194,8 @@ def conv_transpose(node, ctx):
 
 def _gemm_or_numpy(a, b, bias=None, act=None, residual=None, out=None):
     if _layers.is_f32(a, b) and a.ndim == 2 and b.ndim == 2:
+        if out is not None and out.shape != (a.shape[0], b.shape[1]):
+            out = None  # shapes that depend on input values: the planned buffer does not fit
         return fastconv.gemm(a, b, bias, act, residual, out=out)
     y = a @ b
     if bias is not None:
@@ -200,17 +205,55 @@ def _gemm_or_numpy(a, b, bias=None, act=None, residual=None, out=None):
     return y if act is None else _numpy_layers.activation(y, *((act,) if isinstance(act, str) else act))
 
 
+class _Dense:
+    """A dense layer whose weights are packed once (the engine's DensePlan): y = act(x @ w.T + b)."""
+
+    def __init__(self, w_out_in, bias, act):
+        from fastconv import _C
+        from fastconv._checks import activation as norm_act
+
+        self.units = w_out_in.shape[0]
+        b = None if bias is None else np.ascontiguousarray(bias, np.float32).reshape(-1)
+        self.plan = _C.DensePlan(np.ascontiguousarray(w_out_in, np.float32), b, *norm_act(act))
+
+    def __call__(self, x):
+        yt = np.empty((self.units, x.shape[0]), np.float32)
+        self.plan.run(np.ascontiguousarray(x, np.float32), yt)
+        return np.ascontiguousarray(yt.T)
+
+
+def _const_bias(c, n):
+    """A constant Gemm C / MatMul bias as an (n,) vector, or None when it is not one value per column."""
+    if c is None:
+        return None
+    if c.size == n and (c.ndim == 1 or (c.ndim == 2 and c.shape[0] == 1)) and c.dtype == np.float32:
+        return c.reshape(n)
+    return None
+
+
 @op("Gemm")
 def gemm(node, ctx):
     alpha, beta = float(node.attrs.get("alpha", 1.0)), float(node.attrs.get("beta", 1.0))
     ta, tb = int(node.attrs.get("transA", 0)), int(node.attrs.get("transB", 0))
     act = node.attrs.get("_activation")
     b_const = ctx.const(node, 1)
+    c_const = ctx.const(node, 2)
+    dense = None
+    if b_const is not None and b_const.dtype == np.float32 and b_const.ndim == 2 and not ta:
+        w = b_const if tb else b_const.T  # (out, in)
+        bias = _const_bias(c_const, w.shape[0]) if ctx.has(node, 2) else None
+        if (not ctx.has(node, 2)) or (bias is not None) or beta == 0.0:
+            dense = _Dense(w * np.float32(alpha) if alpha != 1.0 else w,
+                           None if bias is None or beta == 0.0 else bias * np.float32(beta), act)
     if b_const is not None:  # pre-scale and keep the (possibly transposed) view: the packer reads strides
         b_const = (b_const.T if tb else b_const) * np.asarray(alpha, b_const.dtype) if alpha != 1.0 else \
             (b_const.T if tb else b_const)
 
     def run(a, b, c=None, out=None):
+        if dense is not None and a.dtype == np.float32 and a.ndim == 2:
+            if a.shape[1] != b.shape[1 if tb else 0]:
+                raise OpError(f"{node.label()}: A {a.shape} and B {b.shape} (transB={tb}) do not match")
+            return dense(a)
         a2 = a.T if ta else a
         if a2.ndim != 2 or b.ndim != 2:
             raise OpError(f"{node.label()}: Gemm needs 2-D inputs, got A {a.shape} and B {b.shape}")
@@ -237,8 +280,15 @@ def gemm(node, ctx):
 @op("MatMul")
 def matmul(node, ctx):
     act = node.attrs.get("_activation")
+    b_const, bias_const = ctx.const(node, 1), ctx.const(node, 2)
+    dense = None
+    if b_const is not None and b_const.dtype == np.float32 and b_const.ndim == 2 and \
+            (not ctx.has(node, 2) or _const_bias(bias_const, b_const.shape[1]) is not None):
+        dense = _Dense(b_const.T, _const_bias(bias_const, b_const.shape[1]), act)
 
     def run(a, b, bias=None):
+        if dense is not None and a.dtype == np.float32 and a.ndim >= 2 and a.shape[-1] == b.shape[0]:
+            return dense(a.reshape(-1, a.shape[-1])).reshape(a.shape[:-1] + (b.shape[1],))
         if not _layers.is_f32(a, b) or a.ndim < 2 or b.ndim != 2:
             if _layers.is_f32(a, b) and a.ndim >= 2 and b.ndim >= 2:
                 shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])

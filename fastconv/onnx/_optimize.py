@@ -14,7 +14,6 @@ from ._registry import OPS, OpContext
 
 # Folding larger results would only trade a cheap run-time op for a big constant held in memory.
 _FOLD_LIMIT = 1 << 26
-_EXPANDING = {"ConstantOfShape", "Expand", "Tile", "Range"}
 
 
 def _single_consumer(g: Graph, value: str, users=None) -> Node | None:
@@ -41,15 +40,14 @@ def fold_constants(g: Graph) -> Graph:
     for n in g.nodes:
         ins = [i for i in n.inputs if i]
         value = None
-        if all(i in g.constants for i in ins) and n.op not in ("Dropout",) and not n.attrs.get("_activation"):
+        if all(i in g.constants for i in ins) and n.op not in ("Dropout",) and not n.attrs.get("_activation") \
+                and _result_size(n, g.constants) <= _FOLD_LIMIT:
             try:
                 out = OPS[n.op](n, ctx)(*[g.constants[i] if i else None for i in n.inputs])
             except Exception:  # leave it to run time, where the error names the node and the shapes
                 out = None
             if out is not None:
                 value = out if isinstance(out, tuple) else (out,)
-                if n.op in _EXPANDING and sum(np.asarray(v).size for v in value) > _FOLD_LIMIT:
-                    value = None
         elif n.op == "Shape" and n.inputs[0] in g.shapes:
             shape = g.shapes[n.inputs[0]]
             start, end = n.attrs.get("start", 0), n.attrs.get("end")
@@ -64,6 +62,24 @@ def fold_constants(g: Graph) -> Graph:
                 g.constants[name] = np.asarray(v)
     g.nodes = kept
     return _fold_shape_gather(g) if any(n.op == "Gather" for n in kept) else g
+
+
+def _result_size(n: Node, constants) -> float:
+    """An upper estimate of what folding an expanding op would allocate (others: their input size)."""
+    ins = [constants[i] for i in n.inputs if i]
+    try:
+        if n.op == "ConstantOfShape":
+            return float(np.prod(ins[0].astype(np.float64)))
+        if n.op == "Expand":
+            return float(np.prod(np.broadcast_shapes(ins[0].shape, tuple(int(d) for d in ins[1].reshape(-1)))))
+        if n.op == "Tile":
+            return float(ins[0].size * np.prod(ins[1].astype(np.float64)))
+        if n.op == "Range":
+            start, limit, delta = (float(v.reshape(-1)[0]) for v in ins)
+            return abs((limit - start) / delta) if delta else float("inf")
+    except Exception:
+        return float("inf")  # let run time report the problem with the node's name
+    return 0.0
 
 
 def _fold_shape_gather(g: Graph) -> Graph:

@@ -13,6 +13,10 @@ from ._load import load_proto, to_graph
 from ._registry import OPS, OpContext
 
 
+# Plans (and their buffers) kept per session: enough for a few batch sizes x image sizes.
+MAX_CACHED_SHAPES = 16
+
+
 class NodeArg(NamedTuple):
     """A model input or output as onnxruntime describes it: name, shape (ints, names or None), type."""
     name: str
@@ -112,6 +116,8 @@ class InferenceSession:
             with self._lock:
                 plan = self._plans.get(key)
                 if plan is None:
+                    if len(self._plans) >= MAX_CACHED_SHAPES:  # forget the oldest shape's buffers
+                        self._plans.pop(next(iter(self._plans)))
                     plan = self._plans[key] = _Plan(self._graph, self._kernels)
         return plan.run(feeds, names)
 
