@@ -9,7 +9,9 @@ Extra arguments go to `fastconv bench` (e.g. --threads 2 --repeats 20 resnet50).
 import os
 import sys
 
-from fastconv.cli import main
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # an in-place build first
+
+from fastconv.cli import main  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

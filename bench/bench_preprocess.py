@@ -10,15 +10,18 @@ Interleaved runs after warm-up; medians; the target is >= 5x over the reference.
 import argparse
 import io
 import json
+import os
 import statistics
 import sys
 
 import numpy as np
 from PIL import Image
 
-import fastconv
-from fastconv.benchmark import machine_info, time_once
-from fastconv.preprocess import IMAGENET_MEAN, IMAGENET_STD
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # an in-place build first
+
+import fastconv  # noqa: E402
+from fastconv.benchmark import machine_info, time_once  # noqa: E402
+from fastconv.preprocess import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 
 
 def reference(pixels, size=256, crop=224):
