@@ -70,6 +70,19 @@ def ort_probs(tiny, x):
     return tiny["ort"].run(None, {"x": x})[0]
 
 
+def test_console_script_points_at_main(capsys):
+    """`pip install` makes a `fastconv` script calling fastconv.cli:main, the function tested here."""
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python >= 3.11")
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        scripts = tomllib.load(f)["project"]["scripts"]
+    assert scripts == {"fastconv": "fastconv.cli:main"}
+    from fastconv.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"fastconv {fastconv.__version__}"
+
+
 @pytest.mark.parametrize("command", [[], ["info"], ["run"], ["classify"], ["evaluate"], ["bench"]])
 def test_every_command_has_help(command):
     result = fastconv_cmd(*command, "--help")
