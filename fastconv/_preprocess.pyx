@@ -123,11 +123,12 @@ cdef inline void _hrow(const uint8_t* src, uint8_t* dst, int count, const int* b
         dst[3 * x + 2] = _clip8(<int32_t>s2)
 
 
-cdef int _one_image(const uint8_t* src, int h, int w, int rh, int rw, int top, int left,
-                    int ch, int cw, const int* perm, const float* scale, const float* bias,
-                    float* dst) noexcept nogil:
+cdef int _one_band(const uint8_t* src, int h, int w, int rh, int rw, int top, int left,
+                   int ch, int cw, size_t plane, const int* perm, const float* scale, const float* bias,
+                   float* dst) noexcept nogil:
     """Resizes src (h x w x 3 uint8) to rh x rw, keeps rows top.. and columns left.. of size
-    ch x cw, and writes dst[c] = pixel[perm[c]] * scale[c] + bias[c] planar. 0, or -1 if out of memory."""
+    ch x cw, and writes dst[c * plane + ...] = pixel[perm[c]] * scale[c] + bias[c] (planes `plane`
+    floats apart: a band may be part of a taller crop). 0, or -1 if out of memory."""
     cdef int kx = _taps(w, rw), ky = _taps(h, rh)
     cdef int* xb = <int*>malloc(2 * cw * sizeof(int))
     cdef int* yb = <int*>malloc(2 * ch * sizeof(int))
@@ -136,11 +137,10 @@ cdef int _one_image(const uint8_t* src, int h, int w, int rh, int rw, int top, i
     cdef uint8_t* mid = NULL
     cdef int32_t* acc = NULL
     cdef int y0, y1, y, x, t, n, c, start, row = 3 * cw
-    cdef int32_t s0, s1, s2, k
+    cdef int32_t k
     cdef const uint8_t* p
     cdef const int32_t* kp
     cdef uint8_t* m
-    cdef size_t plane = <size_t>ch * cw
     cdef float table[3 * 256]
     cdef const float* lut
     cdef const int32_t* a
@@ -215,12 +215,20 @@ def resize_crop_normalize(const uintptr_t[::1] pixels, const int[::1] heights, c
     pixels[i]: address of image i, C-contiguous (heights[i], widths[i], 3) uint8, kept alive by
     the caller; resized[i] = (rh, rw); origin[i] = (top, left) of the crop; out: (N, 3, ch, cw).
     """
-    cdef Py_ssize_t n = out.shape[0], i
+    cdef Py_ssize_t n = out.shape[0], i, j
     cdef int ch = <int>out.shape[2], cw = <int>out.shape[3]
-    cdef int failed = 0
-    for i in prange(n, nogil=True, num_threads=num_threads, schedule="dynamic"):
-        if _one_image(<const uint8_t*>pixels[i], heights[i], widths[i], resized[i, 0], resized[i, 1],
-                      origin[i, 0], origin[i, 1], ch, cw, &perm[0], &scale[0], &bias[0], &out[i, 0, 0, 0]) != 0:
+    cdef size_t plane = <size_t>ch * cw
+    cdef int failed = 0, r0, r1
+    # Fewer images than threads: each image's crop rows split into bands, so one image uses
+    # every thread too. A band re-reads the few input rows its neighbour's filter overlaps.
+    cdef int bands = 1 if n >= num_threads else min(ch, (num_threads + <int>n - 1) // <int>n)
+    for j in prange(n * bands, nogil=True, num_threads=num_threads, schedule="dynamic"):
+        i = j // bands
+        r0 = <int>((j % bands) * ch // bands)
+        r1 = <int>((j % bands + 1) * ch // bands)
+        if _one_band(<const uint8_t*>pixels[i], heights[i], widths[i], resized[i, 0], resized[i, 1],
+                     origin[i, 0] + r0, origin[i, 1], r1 - r0, cw, plane, &perm[0], &scale[0], &bias[0],
+                     &out[i, 0, r0, 0]) != 0:
             failed += 1
     if failed:
         raise MemoryError(f"out of memory while preprocessing {failed} of {n} images")

@@ -115,6 +115,19 @@ def test_threads_do_not_change_the_result(rng):
     np.testing.assert_array_equal(preprocess(images, num_threads=1), preprocess(images, num_threads=2))
 
 
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_fewer_images_than_threads_split_into_bands(rng, threads):
+    """One or two images over several threads: row bands must meet without gaps or seams."""
+    images = [random_pixels(rng, 333, 500), random_pixels(rng, 480, 270)]
+    for batch in (images[:1], images):
+        got = preprocess(batch, size=240, crop=(225, 223), num_threads=threads)
+        np.testing.assert_array_equal(got, preprocess(batch, size=240, crop=(225, 223), num_threads=1))
+        for g, im in zip(got, batch):
+            np.testing.assert_allclose(g, reference(im, 240, (225, 223)), rtol=0, atol=ATOL)
+    tiny = preprocess(np.full((1, 1, 3), 9, np.uint8), size=1, crop=1, num_threads=threads)  # 1 row, 1 band
+    np.testing.assert_allclose(tiny[0, :, 0, 0], (9 / 255 - np.array(IMAGENET_MEAN)) / IMAGENET_STD, atol=ATOL)
+
+
 def test_concurrent_calls_from_python_threads(rng):
     """Each call owns its buffers and the loops run without the GIL: threads get their own answers."""
     from concurrent.futures import ThreadPoolExecutor
