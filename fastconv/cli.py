@@ -221,8 +221,8 @@ def _read_targets(csv_path: str, images_dir: str, labels) -> list:
                     raise CommandError(f"{csv_path}:{line_no}: label {target} is not a class index in [0, {len(labels)})")
             elif label in index:
                 target = index[label]
-            elif line_no == 1:
-                continue  # a header
+            elif line_no == 1 and not os.path.exists(os.path.join(images_dir, file)):
+                continue  # a header row such as 'file,label'
             else:
                 raise CommandError(f"{csv_path}:{line_no}: label {label!r} is neither a class index nor a class name")
             path = os.path.join(images_dir, file)

@@ -147,6 +147,24 @@ def test_evaluate_reports_top1_top5_error(tiny, tmp_path):
     assert "top-5 error: 0.3333  (1 wrong)" in result.stdout
 
 
+def test_evaluate_reads_class_names_in_the_csv(tiny, tmp_path):
+    x = fastconv.preprocess(tiny["images"], size=32, crop=32)
+    best = np.argmax(ort_probs(tiny, x), axis=1)
+    names = [f"kind {i}" for i in range(CLASSES)]
+    (tmp_path / "names.txt").write_text("\n".join(names) + "\n")
+    rows = [f"{p.name},{names[b]}" for p, b in zip(tiny["images"], best)]
+    rows[2] = f"{tiny['images'][2].name},{names[(best[2] + 1) % CLASSES]}"
+    (tmp_path / "val.csv").write_text("# comment\n" + "\n".join(rows) + "\n")
+    result = fastconv_cmd("evaluate", "--model", tiny["model"], "--images", tiny["dir"], "--labels",
+                          tmp_path / "val.csv", "--class-names", tmp_path / "names.txt", "--size", 32, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "top-1 error: 0.3333  (1 wrong)" in result.stdout
+    (tmp_path / "bad.csv").write_text(f"{tiny['images'][0].name},no such class\n")
+    assert_one_line_error(fastconv_cmd("evaluate", "--model", tiny["model"], "--images", tiny["dir"], "--labels",
+                                       tmp_path / "bad.csv", "--class-names", tmp_path / "names.txt"),
+                          "bad.csv:1: label 'no such class' is neither a class index nor a class name")
+
+
 def test_bench_json(tiny, tmp_path):
     result = fastconv_cmd("bench", tiny["model"], "--batch", "1,2", "--vs", "onnxruntime", "--repeats", 3,
                           "--warmup", 1, "--json", tmp_path / "b.json", "--quiet")
