@@ -228,7 +228,8 @@ def write_json(path, results, peak, threads: int) -> None:
 
 
 def plot(results, path) -> None:
-    """Grouped bar chart of images/s per model and batch, one bar per runtime (matplotlib)."""
+    """Bar chart of images/s: one panel per model (their scales differ by 100x), a group per batch,
+    a bar per runtime (matplotlib)."""
     try:
         import matplotlib
 
@@ -236,19 +237,22 @@ def plot(results, path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError('--plot needs matplotlib: pip install matplotlib (or "fastconv[bench]")') from None
-    groups = list(dict.fromkeys((r.model, r.batch) for r in results))
+    models = list(dict.fromkeys(r.model for r in results))
     runtimes = list(dict.fromkeys(r.runtime for r in results))
     width = 0.8 / len(runtimes)
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups)), 4))
-    for i, rt in enumerate(runtimes):
-        vals = [next((r.images_per_s for r in results if (r.model, r.batch) == g and r.runtime == rt), 0.0)
-                for g in groups]
-        ax.bar([j + i * width for j in range(len(groups))], vals, width, label=rt)
-    ax.set_xticks([j + width * (len(runtimes) - 1) / 2 for j in range(len(groups))])
-    ax.set_xticklabels([f"{m}\nbatch {b}" for m, b in groups])
-    ax.set_ylabel("images / s (higher is better)")
-    ax.set_title("fastconv vs peers, fp32 CPU inference")
-    ax.legend()
+    fig, axes = plt.subplots(1, len(models), figsize=(max(4, 3.2 * len(models)), 3.8), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        batches = list(dict.fromkeys(r.batch for r in results if r.model == model))
+        for i, rt in enumerate(runtimes):
+            vals = [next((r.images_per_s for r in results if (r.model, r.batch, r.runtime) == (model, b, rt)), 0.0)
+                    for b in batches]
+            ax.bar([j + i * width for j in range(len(batches))], vals, width, label=rt, color=f"C{i}")
+        ax.set_xticks([j + width * (len(runtimes) - 1) / 2 for j in range(len(batches))])
+        ax.set_xticklabels([f"batch {b}" for b in batches])
+        ax.set_title(model)
+    axes[0][0].set_ylabel("images / s (higher is better)")
+    axes[0][-1].legend(fontsize="small")
+    fig.suptitle("fastconv vs peers, fp32 CPU inference")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
