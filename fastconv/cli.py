@@ -67,10 +67,10 @@ def _image_input(session, model_path: str):
     inputs = session.get_inputs()
     if len(inputs) != 1:
         raise CommandError(f"{model_path} has {len(inputs)} inputs {[i.name for i in inputs]}; "
-                           "classify needs a model with one image input")
+                           "classify and evaluate need a model with one image input")
     shape = inputs[0].shape
     if shape is None or len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 3):
-        raise CommandError(f"{model_path} input {inputs[0].name!r} has shape {shape}; classify needs "
+        raise CommandError(f"{model_path} input {inputs[0].name!r} has shape {shape}; classify and evaluate need "
                            "an image model with input (N, 3, H, W)")
     h, w = shape[2], shape[3]
     crop = (h, w) if isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0 else (224, 224)
