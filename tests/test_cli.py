@@ -225,6 +225,12 @@ def test_error_paths_one_line_nonzero(tiny, tmp_path, rng):
     assert_one_line_error(fastconv_cmd("evaluate", "--model", tiny["model"], "--images", tiny["dir"],
                                        "--labels", csv), "label 99 is not a class index")
     assert_one_line_error(fastconv_cmd("bench", tiny["model"], "--vs", "tensorflow"), "unknown peer")
+    gray = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "gray",
+                             [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 28, 28])],
+                             [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1, 28, 28])])
+    onnx.save(helper.make_model(gray, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "gray.onnx")
+    assert_one_line_error(fastconv_cmd("classify", tiny["images"][0], "--model", tmp_path / "gray.onnx"),
+                          "has shape ['N', 1, 28, 28]", "need an image model with input (N, 3, H, W)")
     usage = fastconv_cmd("bench", "--batch", "0")
     assert usage.returncode == 2 and "expected a positive integer" in usage.stderr
 
