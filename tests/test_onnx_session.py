@@ -252,3 +252,11 @@ def test_plan_cache_is_bounded(rng, monkeypatch):
         x = rng.standard_normal(n).astype(np.float32)
         np.testing.assert_array_equal(sess.run(None, {"x": x})[0], np.maximum(x, 0))
     assert len(sess._plans) == 2
+
+
+def test_custom_domain_ops_are_unsupported():
+    m = model([helper.make_node("FusedConv", ["x"], ["y"], domain="com.microsoft", name="msft")],
+              [("x", [2])], [("y", None)])
+    m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    with pytest.raises(NotImplementedError, match=r"com\.microsoft::FusedConv \(first used by node 'msft'"):
+        InferenceSession(m)

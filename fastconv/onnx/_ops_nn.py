@@ -89,10 +89,12 @@ def conv(node, ctx):
                           f"{w.shape} with group={group} expects {w.shape[1] * group}")
         x4 = x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if nd == 1 else x
         shape4 = p.output_shape(x4.shape)
-        if residual is not None and residual.size != int(np.prod(shape4)):
+        shape = shape4 if nd == 2 else shape4[:2] + shape4[3:]
+        if residual is not None and tuple(residual.shape) != tuple(shape):
             # the optimizer fused an Add that broadcasts: conv without the epilogue, then numpy
-            y = _numpy_layers.activation(conv_plain(x4, w, b) + residual.reshape(
-                residual.shape if nd == 2 else residual.shape[:2] + (1,) + residual.shape[2:]), *_act_args(act))
+            y = conv_plain(x4, w, b).reshape(shape) + residual
+            return _numpy_layers.activation(y.astype(np.float32), *_act_args(act)).astype(
+                dtype if np.issubdtype(dtype, np.floating) else np.float32)
         else:
             r4 = None if residual is None else np.ascontiguousarray(residual, np.float32).reshape(shape4)
             if out is not None and out.size != int(np.prod(shape4)):

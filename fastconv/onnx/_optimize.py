@@ -336,7 +336,7 @@ def fuse_activation(g: Graph) -> Graph:
         readers = users.get(y, [])
         if len(readers) == 1 and id(readers[0]) not in drop:
             act = _activation_of(g, readers[0])
-            if act is not None and not (n.op == "BatchNormalization" and not _bn_takes(act)):
+            if act is not None:
                 n.attrs["_activation"] = act
                 n.outputs = [readers[0].outputs[0]]
                 drop.add(id(readers[0]))
@@ -352,10 +352,6 @@ def fuse_activation(g: Graph) -> Graph:
             drop.update((id(sig), id(mul)))
     g.nodes = [m for m in g.nodes if id(m) not in drop]
     return g
-
-
-def _bn_takes(act) -> bool:
-    return True
 
 
 def fuse_dense(g: Graph) -> Graph:
@@ -383,7 +379,8 @@ def fuse_dense(g: Graph) -> Graph:
                 mm.inputs = mm.inputs + [n.inputs[1 - xi]]
             elif mm.op == "Gemm" and (len(mm.inputs) < 3 or not mm.inputs[2]):
                 name = f"{mm.outputs[0]}::bias"
-                g.constants[name] = bias.reshape(-1) / np.float32(mm.attrs.get("beta", 1.0) or 1.0)
+                g.constants[name] = bias.reshape(-1)
+                mm.attrs["beta"] = 1.0  # C was absent, so beta scaled nothing
                 mm.inputs = mm.inputs[:2] + [name]
             else:
                 continue
