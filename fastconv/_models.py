@@ -29,6 +29,11 @@ def _onnx():
     return onnx
 
 
+def require_onnx() -> None:
+    """ImportError with the install line when the onnx package is missing."""
+    _onnx()
+
+
 def load(path):
     """The onnx.ModelProto in `path` (or the proto itself), or ModelError saying what is wrong."""
     onnx = _onnx()

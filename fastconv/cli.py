@@ -123,6 +123,7 @@ def _scores(session, name, x):
 def cmd_info(args) -> int:
     from . import _models
 
+    _models.require_onnx()
     if args.model in _models.ZOO and not os.path.exists(args.model):
         proto = _models.default_model(args.model)
     else:
@@ -262,6 +263,7 @@ def cmd_evaluate(args) -> int:
 def cmd_bench(args) -> int:
     from . import _C, _models, benchmark
 
+    _models.require_onnx()  # before measuring anything: say how to install what is missing
     threads = args.threads or _C.num_threads()
     models = []
     for m in args.models or list(_models.ZOO):
