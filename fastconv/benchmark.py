@@ -154,6 +154,7 @@ class Result:
     peak_pct: float
     ratio: float | None = None  # peer median / fastconv median (> 1: fastconv faster)
     max_abs_diff: float | None = None  # largest output difference to fastconv's
+    gflop_per_image: float = 0.0
     samples_ms: list = field(default_factory=list)
 
 
@@ -195,7 +196,7 @@ def bench_model(name: str, model, batch: int, threads: int, peers=(), warmup: in
         results.append(Result(name, batch, rt.name, rt.version, med * 1e3, best * 1e3, batch / med, gflops,
                               100.0 * gflops / peak_gflops if peak_gflops else float("nan"),
                               None if rt.name == "fastconv" else med / ours,
-                              None if rt.name == "fastconv" else diff,
+                              None if rt.name == "fastconv" else diff, flops / batch / 1e9,
                               [s * 1e3 for s in samples[rt.name]]))
     return results
 

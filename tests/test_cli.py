@@ -175,7 +175,8 @@ def test_bench_json(tiny, tmp_path):
     for (batch, runtime), r in rows.items():
         assert len(r["samples_ms"]) == 3 and r["min_ms"] <= r["median_ms"]
         assert r["images_per_s"] == pytest.approx(batch / (r["median_ms"] / 1e3))
-        assert r["gflops"] == pytest.approx((2 * 8 * 16 * 16 * 27 + 2 * CLASSES * 8) * batch / r["median_ms"] / 1e6)
+        assert r["gflop_per_image"] == pytest.approx((2 * 8 * 16 * 16 * 27 + 2 * CLASSES * 8) / 1e9)
+        assert r["gflops"] == pytest.approx(r["gflop_per_image"] * batch / (r["median_ms"] / 1e3))
         if runtime == "onnxruntime":
             assert r["ratio"] == pytest.approx(r["median_ms"] / rows[(batch, "fastconv")]["median_ms"])
             assert r["max_abs_diff"] < 1e-5  # same model, same input, same answer
@@ -259,7 +260,6 @@ def test_bench_default_model_agrees_with_onnxruntime(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "g.json").read_text())
     for r in report["results"]:
-        gflop = r["gflops"] * r["median_ms"] / 1e3 / r["batch"]
-        assert gflop == pytest.approx(2.863, rel=1e-3)  # 1.43 G multiply-adds per image (Szegedy et al.: ~1.5)
+        assert r["gflop_per_image"] == pytest.approx(2.863, rel=1e-3)  # 1.43 G multiply-adds per image (Szegedy et al.: ~1.5)
         if r["runtime"] == "onnxruntime":
             assert r["max_abs_diff"] < 1e-4
