@@ -15,13 +15,17 @@ from .layers import Input
 from .model import Model, Sequential, load
 from .elementwise import (activation, add, clip, concat, elu, flatten, hard_sigmoid, hard_swish, leaky_relu, linear,
                           mul, prelu, relu, sigmoid, silu, softplus, tanh)
+from . import metrics
+from .classify import topk
+from .preprocess import load_image, preprocess
 
 __all__ = ["__version__", "show_config", "get_num_threads", "set_num_threads", "get_isa", "use_isa",
            "gemm", "conv2d", "ConvPlan",
            "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "batch_norm", "fold_batch_norm",
            "softmax", "log_softmax", "lrn", "activation", "relu", "leaky_relu", "prelu", "clip", "sigmoid",
            "hard_sigmoid", "hard_swish", "tanh", "silu", "elu", "softplus", "add", "mul", "concat", "flatten",
-           "linear", "layers", "models", "Input", "Model", "Sequential", "load", "InferenceSession"]
+           "linear", "layers", "models", "Input", "Model", "Sequential", "load", "InferenceSession",
+           "preprocess", "load_image", "topk", "metrics"]
 
 
 def __getattr__(name):
