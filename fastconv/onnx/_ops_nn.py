@@ -230,9 +230,9 @@ class _Dense:
         self.plan = _C.DensePlan(np.ascontiguousarray(w_out_in, np.float32), b, *norm_act(act))
 
     def __call__(self, x):
-        yt = np.empty((self.units, x.shape[0]), np.float32)
-        self.plan.run(np.ascontiguousarray(x, np.float32), yt)
-        return np.ascontiguousarray(yt.T)
+        y = np.empty((x.shape[0], self.units), np.float32)
+        self.plan.run(np.ascontiguousarray(x, np.float32), y)
+        return y
 
 
 def _const_bias(c, n):
