@@ -81,3 +81,14 @@ def activation(spec) -> tuple[str, float, float]:
     if name == "clip" and alpha > beta:
         raise ValueError(f"clip needs min <= max, got min={alpha}, max={beta}")
     return (name, float(alpha), float(beta))
+
+
+def check_conv_layer(weight_shape, groups, bias_shape=None) -> None:
+    """The checks every convolution plan (CPU or GPU) makes on its weights: groups, bias length."""
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    k = weight_shape[0]
+    if k % groups:
+        raise ValueError(f"groups={groups} must divide the output channels (weight.shape[0]={k})")
+    if bias_shape is not None and bias_shape[0] != k:
+        raise ValueError(f"bias has {bias_shape[0]} values, the weight has {k} output channels")

@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _C
 from ._checks import activation as _activation
-from ._checks import as_float32, pads4, pair
+from ._checks import as_float32, check_conv_layer, pads4, pair
 
 __all__ = ["ConvPlan", "conv2d", "conv_output_shape"]
 
@@ -37,15 +37,9 @@ class ConvPlan:
     def __init__(self, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None,
                  algo: str = "auto"):
         weight = as_float32(weight, "weight", ndim=4)
-        if not isinstance(groups, int) or groups < 1:
-            raise ValueError(f"groups must be a positive int, got {groups!r}")
-        k = weight.shape[0]
-        if k % groups:
-            raise ValueError(f"groups={groups} must divide the output channels (weight.shape[0]={k})")
         if bias is not None:
             bias = as_float32(bias, "bias", ndim=1)
-            if bias.shape[0] != k:
-                raise ValueError(f"bias has {bias.shape[0]} values, the weight has {k} output channels")
+        check_conv_layer(weight.shape, groups, None if bias is None else bias.shape)
         self.weight, self.bias, self.groups = weight, bias, groups
         self.stride, self.dilation, self.padding = pair(stride, "stride"), pair(dilation, "dilation"), pads4(padding)
         self.activation = _activation(activation)

@@ -57,15 +57,10 @@ class ConvPlan:
         cp = require_device()
         self.device = current_device()
         weight = as_gpu_float32(weight, "weight", ndim=4)
-        if not isinstance(groups, int) or groups < 1:
-            raise ValueError(f"groups must be a positive int, got {groups!r}")
-        k = weight.shape[0]
-        if k % groups:
-            raise ValueError(f"groups={groups} must divide the output channels (weight.shape[0]={k})")
         if bias is not None:
             bias = as_gpu_float32(bias, "bias", ndim=1)
-            if bias.shape[0] != k:
-                raise ValueError(f"bias has {bias.shape[0]} values, the weight has {k} output channels")
+        _checks.check_conv_layer(weight.shape, groups, None if bias is None else bias.shape)
+        k = weight.shape[0]
         if batch_norm is not None:
             if len(batch_norm) != 5:
                 raise ValueError("batch_norm must be (gamma, beta, mean, var, eps)")
