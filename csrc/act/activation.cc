@@ -1,3 +1,4 @@
+#include "common/isa.h"
 #include "act/activation.h"
 
 #include <stdexcept>
@@ -29,12 +30,7 @@ bool act_in_registers(const Activation& act) {
 }
 
 act_kernel_fn act_kernel(Isa isa) {
-#if !defined(FASTCONV_NO_X86_KERNELS)
-  if (isa == Isa::avx512) return f32_act__avx512f;
-  if (isa == Isa::avx2) return f32_act__avx2;
-#endif
-  (void)isa;
-  return f32_act__scalar;
+  return FC_KERNEL_FOR_ISA(isa, f32_act);
 }
 
 }  // namespace fc

@@ -17,12 +17,7 @@ namespace fc {
 namespace {
 
 fma_peak_fn peak_kernel(Isa isa) {
-#if !defined(FASTCONV_NO_X86_KERNELS)
-  if (isa == Isa::avx512) return f32_fma_peak__avx512f;
-  if (isa == Isa::avx2) return f32_fma_peak__avx2;
-#endif
-  (void)isa;
-  return f32_fma_peak__scalar;
+  return FC_KERNEL_FOR_ISA(isa, f32_fma_peak);
 }
 
 double thread_cpu_seconds() {

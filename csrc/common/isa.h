@@ -20,3 +20,12 @@ Isa active_isa();
 void set_active_isa(Isa isa);
 
 }  // namespace fc
+
+// The kernel of a family for an ISA: name##__avx512f, name##__avx2 or name##__scalar (the x86
+// ones exist only in x86 builds). Each op family's dispatch is this one expression.
+#if defined(FASTCONV_NO_X86_KERNELS)
+#define FC_KERNEL_FOR_ISA(isa, name) ((void)(isa), name##__scalar)
+#else
+#define FC_KERNEL_FOR_ISA(isa, name) \
+  ((isa) == ::fc::Isa::avx512 ? name##__avx512f : (isa) == ::fc::Isa::avx2 ? name##__avx2 : name##__scalar)
+#endif

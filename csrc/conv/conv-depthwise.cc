@@ -2,6 +2,7 @@
 // threads take planes; the activation runs on each plane while it is still in cache.
 #include <vector>
 
+#include "common/isa.h"
 #include "act/activation.h"
 #include "common/parallel.h"
 #include "common/scratch.h"
@@ -12,12 +13,7 @@ namespace fc {
 namespace {
 
 dwconv_plane_fn dw_kernel(Isa isa) {
-#if !defined(FASTCONV_NO_X86_KERNELS)
-  if (isa == Isa::avx512) return f32_dwconv_plane__avx512f;
-  if (isa == Isa::avx2) return f32_dwconv_plane__avx2;
-#endif
-  (void)isa;
-  return f32_dwconv_plane__scalar;
+  return FC_KERNEL_FOR_ISA(isa, f32_dwconv_plane);
 }
 
 class DepthwiseConv final : public ConvAlgorithm {

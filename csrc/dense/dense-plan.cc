@@ -1,3 +1,4 @@
+#include "common/isa.h"
 #include "dense/dense-plan.h"
 #include "common/parallel.h"
 
@@ -8,12 +9,7 @@ namespace fc {
 namespace {
 
 dense_rows_fn rows_kernel(Isa isa) {
-#if !defined(FASTCONV_NO_X86_KERNELS)
-  if (isa == Isa::avx512) return f32_dense_rows__avx512f;
-  if (isa == Isa::avx2) return f32_dense_rows__avx2;
-#endif
-  (void)isa;
-  return f32_dense_rows__scalar;
+  return FC_KERNEL_FOR_ISA(isa, f32_dense_rows);
 }
 
 // Output rows per parallel piece of the row kernels: a multiple of the 4-row block.

@@ -1,3 +1,4 @@
+#include "common/isa.h"
 #include "eltwise/eltwise.h"
 #include "common/parallel.h"
 
@@ -13,12 +14,7 @@ struct EltwiseKernels {
 };
 
 EltwiseKernels kernels(Isa isa) {
-#if !defined(FASTCONV_NO_X86_KERNELS)
-  if (isa == Isa::avx512) return {f32_vaffine__avx512f, f32_vaffine_v__avx512f, f32_vbinary__avx512f};
-  if (isa == Isa::avx2) return {f32_vaffine__avx2, f32_vaffine_v__avx2, f32_vbinary__avx2};
-#endif
-  (void)isa;
-  return {f32_vaffine__scalar, f32_vaffine_v__scalar, f32_vbinary__scalar};
+  return {FC_KERNEL_FOR_ISA(isa, f32_vaffine), FC_KERNEL_FOR_ISA(isa, f32_vaffine_v), FC_KERNEL_FOR_ISA(isa, f32_vbinary)};
 }
 
 // Work is cut into pieces of at least this many floats (a few pages) so that per-piece

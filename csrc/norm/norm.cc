@@ -1,3 +1,4 @@
+#include "common/isa.h"
 #include "common/check.h"
 #include "common/parallel.h"
 #include "norm/norm-kernels.h"
@@ -7,21 +8,11 @@ namespace fc {
 namespace {
 
 softmax_fn softmax_kernel(Isa isa) {
-#if !defined(FASTCONV_NO_X86_KERNELS)
-  if (isa == Isa::avx512) return f32_softmax__avx512f;
-  if (isa == Isa::avx2) return f32_softmax__avx2;
-#endif
-  (void)isa;
-  return f32_softmax__scalar;
+  return FC_KERNEL_FOR_ISA(isa, f32_softmax);
 }
 
 lrn_fn lrn_kernel(Isa isa) {
-#if !defined(FASTCONV_NO_X86_KERNELS)
-  if (isa == Isa::avx512) return f32_lrn__avx512f;
-  if (isa == Isa::avx2) return f32_lrn__avx2;
-#endif
-  (void)isa;
-  return f32_lrn__scalar;
+  return FC_KERNEL_FOR_ISA(isa, f32_lrn);
 }
 
 // Columns of one LRN piece: whole planes unless a plane is large (keeps the window's

@@ -1,3 +1,4 @@
+#include "common/isa.h"
 #include "pool/pool.h"
 #include "common/parallel.h"
 
@@ -16,13 +17,8 @@ struct PoolKernels {
 };
 
 PoolKernels kernels(Isa isa) {
-#if !defined(FASTCONV_NO_X86_KERNELS)
-  if (isa == Isa::avx512)
-    return {f32_maxpool_plane__avx512f, f32_avgpool_plane__avx512f, f32_rsum__avx512f, f32_rmax__avx512f};
-  if (isa == Isa::avx2) return {f32_maxpool_plane__avx2, f32_avgpool_plane__avx2, f32_rsum__avx2, f32_rmax__avx2};
-#endif
-  (void)isa;
-  return {f32_maxpool_plane__scalar, f32_avgpool_plane__scalar, f32_rsum__scalar, f32_rmax__scalar};
+  return {FC_KERNEL_FOR_ISA(isa, f32_maxpool_plane), FC_KERNEL_FOR_ISA(isa, f32_avgpool_plane),
+          FC_KERNEL_FOR_ISA(isa, f32_rsum), FC_KERNEL_FOR_ISA(isa, f32_rmax)};
 }
 
 // 1 / (taps of each output position counted by the average) along one axis: taps inside
