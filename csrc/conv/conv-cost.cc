@@ -1,0 +1,78 @@
+// The cost model behind algo="auto": modelled run time of each algorithm on a layer,
+// linear in a few work counts with coefficients fitted to this engine's measured times
+// (bench/fit_cost_model.py measures, fits, and prints the constants below; the data is
+// bench/cost_model_data.csv). Only the ranking matters, so the units are arbitrary.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "conv/conv-registry.h"
+#include "gemm/gemm-config.h"
+
+namespace fc {
+namespace {
+
+// Fitted coefficients (bench/fit_cost_model.py): seconds per unit of each count.
+constexpr double kPerGemmFlop = 1.0 / 170e9;     // flops of the packed GEMM, padded to nr
+constexpr double kPerIm2colElem = 0.3e-9;        // elements of the im2col matrix packed
+constexpr double kPerWinoInElem = 0.5e-9;        // transformed input values written (alpha^2 C tiles)
+constexpr double kPerWinoOutElem = 0.5e-9;       // transformed products read (alpha^2 K tiles)
+constexpr double kPerGemmCall = 2e-6;            // fixed cost of one GEMM call (packing A rows etc.)
+
+size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+int wino_m(const std::string& algo) {
+  if (algo == "winograd_2x2") return 2;
+  if (algo == "winograd_4x4") return 4;
+  if (algo == "winograd_6x6") return 6;
+  return 0;
+}
+
+}  // namespace
+
+std::string winograd_cannot_run(const ConvParams& p) {
+  if (p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
+      p.dilation_w == 1 && p.groups == 1)
+    return {};
+  return "winograd needs a 3x3 kernel, stride 1, dilation 1 and groups 1, the layer has kernel " +
+         std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) + ", stride " + std::to_string(p.stride_h) +
+         "x" + std::to_string(p.stride_w) + ", dilation " + std::to_string(p.dilation_h) + "x" +
+         std::to_string(p.dilation_w) + ", groups " + std::to_string(p.groups);
+}
+
+double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t w, Isa isa) {
+  const GemmConfig& cfg = gemm_config(isa);
+  const double oh = static_cast<double>(p.out_h(h)), ow = static_cast<double>(p.out_w(w));
+  const double k = static_cast<double>(p.out_channels);
+  if (const int m = wino_m(algo)) {
+    const double a2 = (m + 2.0) * (m + 2.0);
+    const double tiles = std::ceil(oh / m) * std::ceil(ow / m);
+    const double c = static_cast<double>(p.in_channels);
+    const double n_padded = static_cast<double>(round_up(static_cast<size_t>(tiles), cfg.nr));
+    const double m_padded = static_cast<double>(round_up(p.out_channels, cfg.mr));
+    return kPerGemmFlop * 2 * a2 * m_padded * n_padded * c + kPerWinoInElem * a2 * c * tiles +
+           kPerWinoOutElem * a2 * k * tiles + kPerGemmCall * a2;
+  }
+  // im2col / pointwise: one GEMM per group over the whole image.
+  const double spatial = oh * ow, depth = static_cast<double>(p.gemm_depth());
+  const double n_padded = static_cast<double>(round_up(static_cast<size_t>(spatial), cfg.nr));
+  const double m_padded = static_cast<double>(p.groups * round_up(p.group_out(), cfg.mr));
+  const double im2col = algo == "pointwise" ? 0.0 : depth * spatial * p.groups;
+  return kPerGemmFlop * 2 * m_padded * n_padded * depth + kPerIm2colElem * im2col + kPerGemmCall * p.groups;
+}
+
+std::string choose_winograd_variant(const ConvParams& p, size_t h, size_t w, Isa isa) {
+  // Accuracy: measured relative L2 error grows ~ sqrt(C) (bench/RESULTS.md, Winograd);
+  // F(6x6) stays below the F(4x4) bound of 1e-4 with a wide margin up to C = 4096.
+  const bool six_ok = p.in_channels <= 4096;
+  std::string best;
+  double best_cost = 0;
+  for (const char* v : {"winograd_2x2", "winograd_4x4", "winograd_6x6"}) {
+    if (!six_ok && wino_m(v) == 6) continue;
+    const double t = conv_cost(v, p, h, w, isa);
+    if (best.empty() || t < best_cost) best = v, best_cost = t;
+  }
+  return best;
+}
+
+}  // namespace fc

@@ -1,0 +1,177 @@
+// Winograd F(m x m, 3x3) convolution (Lavin & Gray 2016) for stride-1, undilated,
+// ungrouped 3x3 layers: Y = AT [ (G g G^T) (.) (BT d B) ] A per m x m output tile.
+//
+// The filter transform U[xi] (K x C, xi < alpha^2) is done once here, in double, and each
+// U[xi] is packed for the GEMM once. A run walks blocks of T tiles (over images and tile
+// rows), each in three phases shared by the thread team:
+//   1. input transform, per (channel, tile row segment): V[xi][c][t]       (T tiles)
+//   2. alpha^2 independent GEMMs M[xi] (K x T) = U[xi] (K x C) * V[xi] (C x T)
+//   3. output transform with bias, residual and activation fused, per (channel, segment).
+// T is chosen so V and M of a block stay in cache between the phases.
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "common/scratch.h"
+#include "conv/conv-algo.h"
+#include "conv/winograd-kernels.h"
+#include "conv/winograd-transforms.h"
+#include "gemm/gemm.h"
+
+namespace fc {
+namespace {
+
+struct WinoKernels {
+  wino_input_fn input;
+  wino_output_fn output;
+};
+
+template <int M>
+WinoKernels wino_kernels(Isa isa) {
+#define FC_WINO_PICK(isa_suffix, m)                                                       \
+  if (M == m)                                                                             \
+    return {f32_winograd_input_ukernel_##m##x##m##__##isa_suffix, f32_winograd_output_ukernel_##m##x##m##__##isa_suffix};
+#if !defined(FASTCONV_NO_X86_KERNELS)
+  if (isa == Isa::avx512) {
+    FC_WINO_PICK(avx512f, 2) FC_WINO_PICK(avx512f, 4) FC_WINO_PICK(avx512f, 6)
+  }
+  if (isa == Isa::avx2) {
+    FC_WINO_PICK(avx2, 2) FC_WINO_PICK(avx2, 4) FC_WINO_PICK(avx2, 6)
+  }
+#endif
+  (void)isa;
+  FC_WINO_PICK(scalar, 2) FC_WINO_PICK(scalar, 4) FC_WINO_PICK(scalar, 6)
+#undef FC_WINO_PICK
+  return {nullptr, nullptr};
+}
+
+// A run of consecutive tiles of one tile row: image b, tile row ty, tiles tx0.., at
+// offset `off` inside the block.
+struct Segment {
+  size_t b, ty, tx0, count, off;
+};
+
+template <int M>
+class WinogradConv final : public ConvAlgorithm {
+  static constexpr int A = WinogradMatrices<M>::kAlpha;
+
+ public:
+  explicit WinogradConv(const ConvLayer& l) : p_(l.p), act_(l.act), cfg_(gemm_config(l.isa)), k_(wino_kernels<M>(l.isa)) {
+    const size_t kk = p_.out_channels, c = p_.in_channels;
+    // U[xi][k][c] = (G g_kc G^T)[xi], accumulated in double and rounded once.
+    std::vector<float> u(static_cast<size_t>(A * A) * kk * c);
+    const auto& g = WinogradMatrices<M>::kG;
+    for (size_t k = 0; k < kk; ++k) {
+      for (size_t ci = 0; ci < c; ++ci) {
+        const float* w = l.weight + (k * c + ci) * 9;
+        double gw[A][3];  // G g
+        for (int i = 0; i < A; ++i)
+          for (int s = 0; s < 3; ++s) gw[i][s] = g[i][0] * w[s] + g[i][1] * w[3 + s] + g[i][2] * w[6 + s];
+        for (int i = 0; i < A; ++i)
+          for (int j = 0; j < A; ++j)
+            u[((i * A + j) * kk + k) * c + ci] = static_cast<float>(gw[i][0] * g[j][0] + gw[i][1] * g[j][1] + gw[i][2] * g[j][2]);
+      }
+    }
+    u_.reserve(A * A);
+    for (int xi = 0; xi < A * A; ++xi)
+      u_.emplace_back(cfg_, kk, c, StridedMatrix{u.data() + xi * kk * c, static_cast<ptrdiff_t>(c), 1});
+    bias_.assign(kk, 0.f);
+    if (l.bias) bias_.assign(l.bias, l.bias + kk);
+  }
+
+  const char* name() const override { return M == 2 ? "winograd_2x2" : M == 4 ? "winograd_4x4" : "winograd_6x6"; }
+
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
+    const size_t oh = p_.out_h(h), ow = p_.out_w(w);
+    const size_t th = (oh + M - 1) / M, tw = (ow + M - 1) / M, total = n * th * tw;
+    const size_t c = p_.in_channels, kk = p_.out_channels;
+    const size_t tb = block_tiles(total, nthreads);
+    float* v = thread_scratch(kScratchOp0, A * A * c * tb);
+    float* mbuf = thread_scratch(kScratchOp1, A * A * kk * tb);
+    const int nt = total * c * kk < 4096 * 64 ? 1 : std::max(1, nthreads);  // tiny layers: no team
+    std::vector<Segment> segs;
+#pragma omp parallel num_threads(nt)
+    for (size_t t0 = 0; t0 < total; t0 += tb) {
+      const size_t cnt = std::min(tb, total - t0);
+#pragma omp single
+      {
+        segs.clear();
+        for (size_t t = t0; t < t0 + cnt;) {
+          const size_t b = t / (th * tw), ty = (t / tw) % th, tx = t % tw;
+          const size_t len = std::min(tw - tx, t0 + cnt - t);
+          segs.push_back({b, ty, tx, len, t - t0});
+          t += len;
+        }
+      }  // implicit barrier: every thread sees segs
+      const ptrdiff_t ns = static_cast<ptrdiff_t>(segs.size());
+#pragma omp for schedule(static)
+      for (ptrdiff_t i = 0; i < ns * static_cast<ptrdiff_t>(c); ++i) {
+        const Segment& s = segs[i % ns];
+        const size_t ci = i / ns;
+        WinoInputArgs a;
+        a.x = x + (s.b * c + ci) * h * w;
+        a.h = h;
+        a.w = w;
+        a.iy0 = static_cast<ptrdiff_t>(s.ty * M) - static_cast<ptrdiff_t>(p_.pad_top);
+        a.ix0 = static_cast<ptrdiff_t>(s.tx0 * M) - static_cast<ptrdiff_t>(p_.pad_left);
+        a.tiles = s.count;
+        a.v = v + ci * tb + s.off;
+        a.v_stride = c * tb;
+        k_.input(a);
+      }
+#pragma omp for schedule(dynamic, 1)
+      for (int xi = 0; xi < A * A; ++xi) {
+        StridedB src({v + xi * c * tb, static_cast<ptrdiff_t>(tb), 1});
+        gemm(cfg_, kk, cnt, c, u_[xi], src, mbuf + xi * kk * tb, static_cast<ptrdiff_t>(tb), Epilogue{}, 1);
+      }
+#pragma omp for schedule(static)
+      for (ptrdiff_t i = 0; i < ns * static_cast<ptrdiff_t>(kk); ++i) {
+        const Segment& s = segs[i % ns];
+        const size_t k = i / ns;
+        const size_t plane = (s.b * kk + k) * oh * ow;
+        WinoOutputArgs a;
+        a.m = mbuf + k * tb + s.off;
+        a.m_stride = kk * tb;
+        a.tiles = s.count;
+        a.bias = bias_[k];
+        a.residual = residual ? residual + plane : nullptr;
+        a.y = y + plane;
+        a.oh = oh;
+        a.ow = ow;
+        a.oy0 = s.ty * M;
+        a.ox0 = s.tx0 * M;
+        a.act = act_;
+        k_.output(a);
+      }  // implicit barrier before the next block reuses segs, V and M
+    }
+  }
+
+ private:
+  // Tiles per block: V and M of a block (alpha^2 (C + K) T floats) within ~4 MiB, so they
+  // stay in L2/L3 between the phases, T a multiple of the GEMM's nr, at least 2 nr so
+  // each GEMM has some width.
+  size_t block_tiles(size_t total, int) const {
+    const size_t per_tile = static_cast<size_t>(A * A) * (p_.in_channels + p_.out_channels) * sizeof(float);
+    size_t t = (size_t{4} << 20) / per_tile / cfg_.nr * cfg_.nr;
+    t = std::clamp<size_t>(t, 2 * cfg_.nr, 16 * cfg_.nr);
+    return std::min(t, total);
+  }
+
+  ConvParams p_;
+  Activation act_;
+  const GemmConfig& cfg_;
+  WinoKernels k_;
+  std::vector<PackedA> u_;
+  std::vector<float> bias_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvAlgorithm> make_winograd_conv(const ConvLayer& layer, int m) {
+  if (m == 2) return std::make_unique<WinogradConv<2>>(layer);
+  if (m == 4) return std::make_unique<WinogradConv<4>>(layer);
+  return std::make_unique<WinogradConv<6>>(layer);
+}
+
+}  // namespace fc
