@@ -87,8 +87,11 @@ class WinogradConv final : public ConvAlgorithm {
     const size_t th = (oh + M - 1) / M, tw = (ow + M - 1) / M, total = n * th * tw;
     const size_t c = p_.in_channels, kk = p_.out_channels;
     const size_t tb = block_tiles(total, nthreads);
-    float* v = thread_scratch(kScratchOp0, A * A * c * tb);
-    float* mbuf = thread_scratch(kScratchOp1, A * A * kk * tb);
+    // One cache line between consecutive xi matrices: the transforms touch all alpha^2 of
+    // them at once, and strides that are multiples of 4 KiB would map them to one L1 set.
+    const size_t vs = c * tb + 16, ms = kk * tb + 16;
+    float* v = thread_scratch(kScratchOp0, A * A * vs);
+    float* mbuf = thread_scratch(kScratchOp1, A * A * ms);
     const int nt = total * c * kk < 4096 * 64 ? 1 : std::max(1, nthreads);  // tiny layers: no team
     std::vector<Segment> segs;
 #pragma omp parallel num_threads(nt)
@@ -117,13 +120,13 @@ class WinogradConv final : public ConvAlgorithm {
         a.ix0 = static_cast<ptrdiff_t>(s.tx0 * M) - static_cast<ptrdiff_t>(p_.pad_left);
         a.tiles = s.count;
         a.v = v + ci * tb + s.off;
-        a.v_stride = c * tb;
+        a.v_stride = vs;
         k_.input(a);
       }
 #pragma omp for schedule(dynamic, 1)
       for (int xi = 0; xi < A * A; ++xi) {
-        StridedB src({v + xi * c * tb, static_cast<ptrdiff_t>(tb), 1});
-        gemm(cfg_, kk, cnt, c, u_[xi], src, mbuf + xi * kk * tb, static_cast<ptrdiff_t>(tb), Epilogue{}, 1);
+        StridedB src({v + xi * vs, static_cast<ptrdiff_t>(tb), 1});
+        gemm(cfg_, kk, cnt, c, u_[xi], src, mbuf + xi * ms, static_cast<ptrdiff_t>(tb), Epilogue{}, 1);
       }
 #pragma omp for schedule(static)
       for (ptrdiff_t i = 0; i < ns * static_cast<ptrdiff_t>(kk); ++i) {
@@ -132,7 +135,7 @@ class WinogradConv final : public ConvAlgorithm {
         const size_t plane = (s.b * kk + k) * oh * ow;
         WinoOutputArgs a;
         a.m = mbuf + k * tb + s.off;
-        a.m_stride = kk * tb;
+        a.m_stride = ms;
         a.tiles = s.count;
         a.bias = bias_[k];
         a.residual = residual ? residual + plane : nullptr;
@@ -148,13 +151,13 @@ class WinogradConv final : public ConvAlgorithm {
   }
 
  private:
-  // Tiles per block: V and M of a block (alpha^2 (C + K) T floats) within ~4 MiB, so they
-  // stay in L2/L3 between the phases, T a multiple of the GEMM's nr, at least 2 nr so
-  // each GEMM has some width.
+  // Tiles per block: V and M of a block (alpha^2 (C + K) T floats) within ~2 MiB, so they
+  // stay in L2/L3 between the phases (measured: 0.5-4 MiB within noise on Zen 4), T a
+  // multiple of the GEMM's nr.
   size_t block_tiles(size_t total, int) const {
     const size_t per_tile = static_cast<size_t>(A * A) * (p_.in_channels + p_.out_channels) * sizeof(float);
-    size_t t = (size_t{4} << 20) / per_tile / cfg_.nr * cfg_.nr;
-    t = std::clamp<size_t>(t, 2 * cfg_.nr, 16 * cfg_.nr);
+    size_t t = (size_t{2} << 20) / per_tile / cfg_.nr * cfg_.nr;
+    t = std::clamp<size_t>(t, cfg_.nr, 16 * cfg_.nr);
     return std::min(t, total);
   }
 

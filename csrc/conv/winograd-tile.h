@@ -29,15 +29,28 @@ void winograd_input(const WinoInputArgs& a) {
   for (size_t t0 = 0; t0 < a.tiles; t0 += kWinoChunk) {
     const size_t nt = a.tiles - t0 < kWinoChunk ? a.tiles - t0 : kWinoChunk;
     const ptrdiff_t xs = a.ix0 + static_cast<ptrdiff_t>(t0 * M);
+    // Entries 0..nt are tile data (tile u reads u and u+1), the rest up to the last full
+    // vector load are zeros.
+    const size_t fill = (nt + V::W - 1) / V::W * V::W + 1;
     for (int r = 0; r < A; ++r) {
       const ptrdiff_t iy = a.iy0 + r;
-      const float* row = (iy >= 0 && iy < h) ? a.x + iy * w : nullptr;
       for (int q = 0; q < M; ++q) {
         float* dst = strip[r][q];
-        for (size_t u = 0; u < kStrip; ++u) {
-          const ptrdiff_t ix = xs + static_cast<ptrdiff_t>(u * M) + q;
-          dst[u] = (row && u <= nt && ix >= 0 && ix < w) ? row[ix] : 0.f;
+        // Tiles u with 0 <= xs + u*M + q < w form [lo, hi).
+        ptrdiff_t lo = 0, hi = 0;
+        const ptrdiff_t first = xs + q;
+        if (iy >= 0 && iy < h) {
+          lo = first >= 0 ? 0 : (-first + M - 1) / M;
+          hi = first >= w ? 0 : (w - first + M - 1) / M;
+          if (hi > static_cast<ptrdiff_t>(nt) + 1) hi = static_cast<ptrdiff_t>(nt) + 1;
+          if (lo > hi) lo = hi;
         }
+        for (ptrdiff_t u = 0; u < lo; ++u) dst[u] = 0.f;
+        if (lo < hi) {
+          const float* src = a.x + iy * w + first;
+          for (ptrdiff_t u = lo; u < hi; ++u) dst[u] = src[u * M];
+        }
+        for (size_t u = hi; u < fill; ++u) dst[u] = 0.f;
       }
     }
     for (size_t u = 0; u < nt; u += V::W) {
