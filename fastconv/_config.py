@@ -9,6 +9,11 @@ from . import _C
 
 __all__ = ["show_config", "get_num_threads", "set_num_threads", "get_isa", "use_isa"]
 
+try:  # fills the kernel tables now, so a bad FASTCONV_ISA fails at import, not at the first conv
+    _C.active_isa()
+except ValueError as e:
+    raise ImportError(f"fastconv cannot start with FASTCONV_ISA={os.environ.get('FASTCONV_ISA')!r}: {e}") from None
+
 
 def get_num_threads() -> int:
     """Threads each kernel uses (default: the cores this process may run on, or FASTCONV_NUM_THREADS)."""

@@ -1,0 +1,84 @@
+"""show_config, threads and ISA selection (csrc/common/)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import _C
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_python(code, **env):
+    full_env = {**os.environ, **env}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, cwd=ROOT)
+
+
+def test_show_config_names_isa_threads_and_compiler(capsys):
+    fastconv.show_config()
+    out = capsys.readouterr().out
+    assert fastconv.__version__ in out
+    assert f"isa:            {fastconv.get_isa()}" in out
+    assert f"threads:        {fastconv.get_num_threads()}" in out
+    assert "compiler:" in out and "gemm_kernel:" in out
+
+
+def test_default_threads_are_the_available_cores():
+    r = run_python("import fastconv; print(fastconv.get_num_threads())", FASTCONV_NUM_THREADS="")
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) == len(os.sched_getaffinity(0))
+
+
+def test_threads_env_and_setter():
+    r = run_python("import fastconv; print(fastconv.get_num_threads())", FASTCONV_NUM_THREADS="3")
+    assert r.stdout.strip() == "3", r.stderr
+    before = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(1)
+        assert fastconv.get_num_threads() == 1
+    finally:
+        fastconv.set_num_threads(before)
+    with pytest.raises(ValueError, match="must be >= 1, got 0"):
+        fastconv.set_num_threads(0)
+    with pytest.raises(TypeError):
+        fastconv.set_num_threads(1.5)
+
+
+@pytest.mark.parametrize("isa", _C.available_isas())
+def test_fastconv_isa_env_forces_a_level(isa):
+    code = ("import fastconv, numpy as np; print(fastconv.get_isa()); "
+            "print(fastconv._config.config()['gemm_kernel'])")
+    r = run_python(code, FASTCONV_ISA=isa)
+    assert r.returncode == 0, r.stderr
+    got_isa, kernel = r.stdout.split()
+    assert got_isa == isa
+    assert kernel == _C.gemm_kernel(isa)
+
+
+def test_bad_fastconv_isa_is_a_clear_import_error():
+    r = run_python("import fastconv", FASTCONV_ISA="sse9")
+    assert r.returncode != 0
+    assert "FASTCONV_ISA='sse9'" in r.stderr and "expected one of avx512, avx2, generic" in r.stderr
+
+
+def test_isa_above_the_cpu_is_refused():
+    levels = ["generic", "avx2", "avx512"]
+    best = _C.best_isa()
+    above = levels[levels.index(best) + 1:]
+    if not above:
+        pytest.skip(f"this CPU supports the highest level ({best}); nothing above it to refuse")
+    r = run_python("import fastconv", FASTCONV_ISA=above[0])
+    assert r.returncode != 0 and "not supported by this CPU" in r.stderr
+
+
+def test_use_isa_restores_the_previous_level():
+    before = fastconv.get_isa()
+    with fastconv.use_isa("generic"):
+        assert fastconv.get_isa() == "generic"
+    assert fastconv.get_isa() == before
+    with pytest.raises(ValueError, match="unknown ISA"):
+        with fastconv.use_isa("neon"):
+            pass
