@@ -83,83 +83,132 @@ class WinogradConv final : public ConvAlgorithm {
   const char* name() const override { return M == 2 ? "winograd_2x2" : M == 4 ? "winograd_4x4" : "winograd_6x6"; }
 
   void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
-    const size_t oh = p_.out_h(h), ow = p_.out_w(w);
-    const size_t th = (oh + M - 1) / M, tw = (ow + M - 1) / M, total = n * th * tw;
+    Job j{x, h, w, y, residual, p_.out_h(h), p_.out_w(w), 0, 0, 0};
+    j.th = (j.oh + M - 1) / M;
+    j.tw = (j.ow + M - 1) / M;
+    j.total = n * j.th * j.tw;
     const size_t c = p_.in_channels, kk = p_.out_channels;
-    const size_t tb = block_tiles(total, nthreads);
-    // One cache line between consecutive xi matrices: the transforms touch all alpha^2 of
-    // them at once, and strides that are multiples of 4 KiB would map them to one L1 set.
-    const size_t vs = c * tb + 16, ms = kk * tb + 16;
-    float* v = thread_scratch(kScratchOp0, A * A * vs);
-    float* mbuf = thread_scratch(kScratchOp1, A * A * ms);
-    const int nt = total * c * kk < 4096 * 64 ? 1 : std::max(1, nthreads);  // tiny layers: no team
-    std::vector<Segment> segs;
+    const int nt = j.total * c * kk < 4096 * 64 ? 1 : std::max(1, nthreads);  // tiny layers: no team
+    if (nt > 1 && j.total >= static_cast<size_t>(8 * nt) * cfg_.nr) {
+      // Many tiles: each thread runs whole blocks on its own scratch (no barriers, the
+      // block's V and M stay in its own L2); dynamic so a slow core delays one block.
+      const size_t tb = block_tiles(j.total, size_t{1} << 20);
+      const ptrdiff_t blocks = static_cast<ptrdiff_t>((j.total + tb - 1) / tb);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+      for (ptrdiff_t i = 0; i < blocks; ++i) {
+        const size_t t0 = i * tb;
+        Scratch sc = scratch(tb);
+        block(j, t0, std::min(tb, j.total - t0), tb, sc, 0, 1);
+      }
+    } else {
+      // Few tiles: the team shares each block, splitting channels and the alpha^2 GEMMs.
+      const size_t tb = block_tiles(j.total, size_t{2} << 20);
+      const Scratch sc = scratch(tb);  // the caller's buffers, shared by the team
 #pragma omp parallel num_threads(nt)
-    for (size_t t0 = 0; t0 < total; t0 += tb) {
-      const size_t cnt = std::min(tb, total - t0);
-#pragma omp single
-      {
-        segs.clear();
-        for (size_t t = t0; t < t0 + cnt;) {
-          const size_t b = t / (th * tw), ty = (t / tw) % th, tx = t % tw;
-          const size_t len = std::min(tw - tx, t0 + cnt - t);
-          segs.push_back({b, ty, tx, len, t - t0});
-          t += len;
-        }
-      }  // implicit barrier: every thread sees segs
-      const ptrdiff_t ns = static_cast<ptrdiff_t>(segs.size());
-#pragma omp for schedule(static)
-      for (ptrdiff_t i = 0; i < ns * static_cast<ptrdiff_t>(c); ++i) {
-        const Segment& s = segs[i % ns];
-        const size_t ci = i / ns;
-        WinoInputArgs a;
-        a.x = x + (s.b * c + ci) * h * w;
-        a.h = h;
-        a.w = w;
-        a.iy0 = static_cast<ptrdiff_t>(s.ty * M) - static_cast<ptrdiff_t>(p_.pad_top);
-        a.ix0 = static_cast<ptrdiff_t>(s.tx0 * M) - static_cast<ptrdiff_t>(p_.pad_left);
-        a.tiles = s.count;
-        a.v = v + ci * tb + s.off;
-        a.v_stride = vs;
-        k_.input(a);
-      }
-#pragma omp for schedule(dynamic, 1)
-      for (int xi = 0; xi < A * A; ++xi) {
-        StridedB src({v + xi * vs, static_cast<ptrdiff_t>(tb), 1});
-        gemm(cfg_, kk, cnt, c, u_[xi], src, mbuf + xi * ms, static_cast<ptrdiff_t>(tb), Epilogue{}, 1);
-      }
-#pragma omp for schedule(static)
-      for (ptrdiff_t i = 0; i < ns * static_cast<ptrdiff_t>(kk); ++i) {
-        const Segment& s = segs[i % ns];
-        const size_t k = i / ns;
-        const size_t plane = (s.b * kk + k) * oh * ow;
-        WinoOutputArgs a;
-        a.m = mbuf + k * tb + s.off;
-        a.m_stride = ms;
-        a.tiles = s.count;
-        a.bias = bias_[k];
-        a.residual = residual ? residual + plane : nullptr;
-        a.y = y + plane;
-        a.oh = oh;
-        a.ow = ow;
-        a.oy0 = s.ty * M;
-        a.ox0 = s.tx0 * M;
-        a.act = act_;
-        k_.output(a);
-      }  // implicit barrier before the next block reuses segs, V and M
+      for (size_t t0 = 0; t0 < j.total; t0 += tb)
+        block(j, t0, std::min(tb, j.total - t0), tb, sc, omp_get_thread_num(), omp_get_num_threads());
     }
   }
 
  private:
-  // Tiles per block: V and M of a block (alpha^2 (C + K) T floats) within ~2 MiB, so they
-  // stay in L2/L3 between the phases (measured: 0.5-4 MiB within noise on Zen 4), T a
-  // multiple of the GEMM's nr.
-  size_t block_tiles(size_t total, int) const {
+  struct Job {
+    const float* x;
+    size_t h, w;
+    float* y;
+    const float* residual;
+    size_t oh, ow, th, tw, total;
+  };
+  struct Scratch {
+    float *v, *m;
+    size_t vs, ms;  // floats between consecutive xi matrices
+  };
+
+  // One cache line between consecutive xi matrices: the transforms touch all alpha^2 of
+  // them at once, and strides that are multiples of 4 KiB would map them to one L1 set.
+  Scratch scratch(size_t tb) const {
+    const size_t vs = p_.in_channels * tb + 16, ms = p_.out_channels * tb + 16;
+    return {thread_scratch(kScratchOp0, A * A * vs), thread_scratch(kScratchOp1, A * A * ms), vs, ms};
+  }
+
+  // Tiles [t0, t0 + cnt) (over images, tile rows, tiles) through the three phases. Thread
+  // tid of nthr takes its share of each phase; with nthr > 1 every thread of the team
+  // calls this for the same block and the phases are separated by barriers.
+  void block(const Job& j, size_t t0, size_t cnt, size_t tb, const Scratch& sc, int tid, int nthr) const {
+    const size_t c = p_.in_channels, kk = p_.out_channels;
+    Segment segs[kMaxSegments];
+    size_t ns = 0;
+    for (size_t t = t0; t < t0 + cnt;) {
+      const size_t b = t / (j.th * j.tw), ty = (t / j.tw) % j.th, tx = t % j.tw;
+      const size_t len = std::min(j.tw - tx, t0 + cnt - t);
+      segs[ns++] = {b, ty, tx, len, t - t0};
+      t += len;
+    }
+    auto share = [&](size_t count, size_t& lo, size_t& hi) {
+      lo = count * tid / nthr;
+      hi = count * (tid + 1) / nthr;
+    };
+    size_t lo, hi;
+    share(ns * c, lo, hi);
+    for (size_t i = lo; i < hi; ++i) {
+      const Segment& s = segs[i % ns];
+      const size_t ci = i / ns;
+      WinoInputArgs a;
+      a.x = j.x + (s.b * c + ci) * j.h * j.w;
+      a.h = j.h;
+      a.w = j.w;
+      a.iy0 = static_cast<ptrdiff_t>(s.ty * M) - static_cast<ptrdiff_t>(p_.pad_top);
+      a.ix0 = static_cast<ptrdiff_t>(s.tx0 * M) - static_cast<ptrdiff_t>(p_.pad_left);
+      a.tiles = s.count;
+      a.v = sc.v + ci * tb + s.off;
+      a.v_stride = sc.vs;
+      k_.input(a);
+    }
+    if (nthr > 1) {
+#pragma omp barrier
+    }
+    for (int xi = tid; xi < A * A; xi += nthr) {
+      StridedB src({sc.v + xi * sc.vs, static_cast<ptrdiff_t>(tb), 1});
+      gemm(cfg_, kk, cnt, c, u_[xi], src, sc.m + xi * sc.ms, static_cast<ptrdiff_t>(tb), Epilogue{}, 1);
+    }
+    if (nthr > 1) {
+#pragma omp barrier
+    }
+    share(ns * kk, lo, hi);
+    for (size_t i = lo; i < hi; ++i) {
+      const Segment& s = segs[i % ns];
+      const size_t k = i / ns;
+      const size_t plane = (s.b * kk + k) * j.oh * j.ow;
+      WinoOutputArgs a;
+      a.m = sc.m + k * tb + s.off;
+      a.m_stride = sc.ms;
+      a.tiles = s.count;
+      a.bias = bias_[k];
+      a.residual = j.residual ? j.residual + plane : nullptr;
+      a.y = j.y + plane;
+      a.oh = j.oh;
+      a.ow = j.ow;
+      a.oy0 = s.ty * M;
+      a.ox0 = s.tx0 * M;
+      a.act = act_;
+      k_.output(a);
+    }
+    if (nthr > 1) {
+#pragma omp barrier  // the next block overwrites V and M
+    }
+  }
+
+  // Tiles per block: V and M of a block (alpha^2 (C + K) T floats) within `budget` bytes
+  // so they stay in cache between the phases, T a multiple of the GEMM's nr (measured on
+  // Zen 4: 0.5-4 MiB all within noise of each other), at most kMaxTiles.
+  size_t block_tiles(size_t total, size_t budget) const {
     const size_t per_tile = static_cast<size_t>(A * A) * (p_.in_channels + p_.out_channels) * sizeof(float);
-    size_t t = (size_t{2} << 20) / per_tile / cfg_.nr * cfg_.nr;
-    t = std::clamp<size_t>(t, cfg_.nr, 16 * cfg_.nr);
+    size_t t = budget / per_tile / cfg_.nr * cfg_.nr;
+    t = std::clamp<size_t>(t, cfg_.nr, kMaxTiles / cfg_.nr * cfg_.nr);
     return std::min(t, total);
   }
+
+  // A block of at most kMaxTiles tiles spans at most kMaxTiles + 1 tile-row segments.
+  static constexpr size_t kMaxTiles = 512, kMaxSegments = kMaxTiles + 1;
 
   ConvParams p_;
   Activation act_;
