@@ -185,3 +185,27 @@ def test_concurrent_runs(rng):
         t.join()
     for r in results:
         np.testing.assert_array_equal(r, expect)
+
+
+def test_auto_candidates():
+    wt = np.ones((8, 8, 3, 3), np.float32)
+    assert fastconv.ConvPlan(wt, padding=1).auto_candidates == ["im2col"] + VARIANTS
+    assert fastconv.ConvPlan(wt, stride=2).auto_candidates == ["im2col"]
+    assert "winograd_6x6" not in fastconv.ConvPlan(np.ones((1, 5000, 3, 3), np.float32)).auto_candidates
+
+
+def test_autotune_measures_once_and_remembers(rng):
+    x, wt, b = layer_data(rng, 1, 24, 24, 33, 33)
+    with fastconv.autotune():
+        plan = fastconv.ConvPlan(wt, b, padding=1, activation="relu")
+    assert plan.autotune
+    y = plan(x, out=poisoned((1, 24, 33, 33)))
+    assert plan.algo in plan.auto_candidates
+    ref = activation_ref("relu", conv2d_ref(x, wt, b, pads=(1, 1, 1, 1)))
+    bound = REL_BOUND.get(plan.algo, 1e-6)
+    assert rel_err(y, ref) <= bound
+    # A second plan of the same layer shape reuses the remembered choice.
+    other = fastconv.ConvPlan(wt * 2, b, padding=1, activation="relu", autotune=True)
+    other(x)
+    assert other.algo == plan.algo
+    assert not fastconv.ConvPlan(wt, b, padding=1).autotune  # off outside the block

@@ -55,6 +55,17 @@ std::string choose_conv_algo(const ConvParams& p, size_t h, size_t w, Isa isa) {
   return "im2col";
 }
 
+std::vector<std::string> auto_candidates(const ConvParams& p) {
+  std::vector<std::string> names;
+  for (const auto& a : conv_algorithms()) {
+    const std::string name = a.name;
+    if (name == "winograd" || !a.cannot_run(p).empty()) continue;  // "winograd" is one of its variants
+    if (name.rfind("winograd_", 0) == 0 && !winograd_variant_accurate(name, p)) continue;
+    names.push_back(name);
+  }
+  return names;
+}
+
 std::string resolve_conv_algo(const std::string& algo, const ConvParams& p, size_t h, size_t w, Isa isa) {
   if (algo == "auto") return choose_conv_algo(p, h, w, isa);
   if (algo == "winograd") return choose_winograd_variant(p, h, w, isa);
