@@ -9,7 +9,8 @@ and fastconv plans for im2col, every Winograd variant and auto. Runs are interle
 (one of each per round) after a warm-up, so machine noise hits all alike; the table
 reports medians, effective GFLOP/s (direct-convolution FLOPs / time, may exceed the
 machine peak), speed relative to onnxruntime, and each result's error against a
-float64 reference (max-abs and relative L2).
+float64 reference (max-abs and relative L2). "auto" is the cost model's pick, "autotune"
+the measured pick (fastconv.autotune), both shown with the algorithm they ran.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ LAYERS = {
     "vgg112": (1, 128, 128, 112, 112),
     "vgg56": (1, 256, 256, 56, 56),
 }
-ALGOS = ["im2col", "winograd_2x2", "winograd_4x4", "winograd_6x6", "auto"]
+ALGOS = ["im2col", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6", "auto", "autotune"]
 
 
 def ort_session(w, b, threads):
@@ -67,7 +68,8 @@ def bench_layer(name, shape, repeats, warmup):
     runners = {"onnxruntime": lambda: sess.run(None, {"x": x})[0]}
     plans = {}
     for algo in ALGOS:
-        plan = fastconv.ConvPlan(wt, b, padding=1, algo=algo)
+        plan = (fastconv.ConvPlan(wt, b, padding=1, autotune=True) if algo == "autotune" else
+                fastconv.ConvPlan(wt, b, padding=1, algo=algo))
         out = np.empty(plan.output_shape(x.shape), np.float32)
         plans[algo] = plan
         runners[algo] = (lambda p=plan, o=out: p(x, out=o))
@@ -89,7 +91,7 @@ def bench_layer(name, shape, repeats, warmup):
         t = float(np.median(ts))
         y = outputs[name_].astype(np.float64)
         rel = np.linalg.norm(y - ref) / np.linalg.norm(ref)
-        label = f"auto -> {plans['auto'].algo}" if name_ == "auto" else name_
+        label = f"{name_} -> {plans[name_].algo}" if name_ in ("auto", "autotune") else name_
         rows.append((name, label, t * 1e3, flops / t / 1e9, t_ort / t, float(np.abs(y - ref).max()), rel))
     return rows
 

@@ -29,7 +29,7 @@ sys.path.insert(0, ROOT)
 import fastconv  # noqa: E402
 
 CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cost_model_data.csv")
-ALGOS = ["im2col", "winograd_2x2", "winograd_4x4", "winograd_6x6"]
+ALGOS = ["im2col", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
 MR, NR = 14, 32  # avx512 GEMM tile (csrc/gemm/gemm-config.cc)
 
 
@@ -75,19 +75,23 @@ def features(algo, c, k, hw):
     kp = up(k, MR)
     if algo == "im2col":
         d, n = 9 * c, hw * hw
-        return np.array([2 * kp * up(n, NR) * d, d * n, 1, 0, 0, 0, 0, 0, 0], float)
+        return np.array([2 * kp * up(n, NR) * d, d * n, 1, 0, 0, 0, 0, 0, 0, 0], float)
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
     # Transformed values moved (alpha^2 per tile and channel) and transform arithmetic
     # (~alpha more per value: each is a combination of ~alpha inputs, twice).
     # The GEMM rate differs per variant (block widths, alpha^2 calls): one coefficient each.
-    gemm = [0.0, 0.0, 0.0]
-    gemm[m // 2 - 1] = a * a * 2 * kp * up(t, NR) * c
+    gemm = [0.0, 0.0, 0.0, 0.0]
+    gemm[3 if m == 6 else m - 2] = a * a * 2 * kp * up(t, NR) * c
     return np.array([0, 0, 0, *gemm, a * a * c * t * a, a * a * k * t * a, a * a], float)
 
 
-NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kWino2PerGemmFlop", "kWino4PerGemmFlop",
-         "kWino6PerGemmFlop", "kWinoPerInOp",
+# Same rule as choose_winograd_variant(): F(6x6) has ~3x the error of F(4x4), so it must be
+# modelled at least this much faster to be picked.
+F6_MARGIN = 0.10
+
+NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kWino2PerGemmFlop", "kWino3PerGemmFlop",
+         "kWino4PerGemmFlop", "kWino6PerGemmFlop", "kWinoPerInOp",
          "kWinoPerOutOp", "kWinoPerGemmCall"]
 
 
@@ -107,7 +111,7 @@ def fit(rows):
     worst, hits = 1.0, 0
     for key, v in by_layer.items():
         best = min(v, key=lambda e: e[1])
-        pick = min(v, key=lambda e: e[2])
+        pick = min(v, key=lambda e: e[2] * (1 + F6_MARGIN * (e[0] == "winograd_6x6")))
         hits += pick[0] == best[0]
         worst = max(worst, pick[1] / best[1])
         if pick[1] / best[1] > 1.05:

@@ -60,10 +60,11 @@ class ConvPlan:
       "im2col"        any layer: packed GEMM over the im2col matrix, formed while packing;
       "pointwise"     1x1, stride 1, unpadded: GEMM on the input itself;
       "depthwise"     groups == in_channels: direct kernel;
-      "winograd_2x2", "winograd_4x4", "winograd_6x6"
+      "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"
                       3x3, stride 1, undilated, groups 1 (any padding, any batch): Winograd
-                      F(m x m, 3x3); fewer multiplications (2.25x, 4x, 5.06x) at a larger
-                      rounding error (relative L2 ~ 5e-7, 2e-6, 7e-6 at C = 512);
+                      F(m x m, 3x3); fewer multiplications (2.25x, 3.24x, 4x, 5.06x) at a
+                      larger rounding error (relative L2 up to ~5e-7, 2e-6, 2e-6, 7e-6 at
+                      C = 512, N(0,1) data, He weights; see bench/RESULTS.md);
       "winograd"      the Winograd variant the cost model prefers for the input size.
     An algorithm that cannot run the layer raises ValueError saying why and which can.
     autotune: with algo="auto", measure the candidates on the first run of each input

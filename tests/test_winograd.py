@@ -22,8 +22,8 @@ from fastconv._checks import activation, pads4
 from conftest import poisoned
 from reference import activation_ref, conv2d_ref, rel_err
 
-VARIANTS = ["winograd_2x2", "winograd_4x4", "winograd_6x6"]
-REL_BOUND = {"winograd_2x2": 2e-6, "winograd_4x4": 1e-5, "winograd_6x6": 3e-5}
+VARIANTS = ["winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
+REL_BOUND = {"winograd_2x2": 2e-6, "winograd_3x3": 1e-5, "winograd_4x4": 1e-5, "winograd_6x6": 3e-5}
 fixture_ok = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # The benchmark layers (bench/bench_winograd.py): name -> (N, C, K, H, W), 3x3, pad 1.

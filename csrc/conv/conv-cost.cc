@@ -13,20 +13,24 @@ namespace fc {
 namespace {
 
 // Fitted coefficients (bench/fit_cost_model.py on Zen 4, avx512, one thread; fit median
-// relative error 6.6%, picks the fastest path on 38 of 42 layers, worst pick 1.15x): seconds
-// per unit of each work count. Other ISAs scale all paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 1.011e-11;  // flops of the GEMM, M and N padded to MR/NR
-constexpr double kIm2colPerElem = 4.663e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 1.152e-05;      // fixed cost of a call
-constexpr double kWinoPerGemmFlop[3] = {1.099e-11, 1.169e-11, 1.239e-11};  // F(2x2), F(4x4), F(6x6)
-constexpr double kWinoPerInOp = 8.644e-11;   // alpha^3 per tile and input channel (transform arithmetic)
-constexpr double kWinoPerOutOp = 9.081e-11;  // alpha^3 per tile and output channel
-constexpr double kWinoPerGemmCall = 5.242e-07;  // per GEMM call (alpha^2 per block)
+// relative error 6.7%): seconds per unit of each work count. Other ISAs scale all paths
+// alike to first order.
+constexpr double kIm2colPerGemmFlop = 1.016e-11;  // flops of the GEMM, M and N padded to MR/NR
+constexpr double kIm2colPerElem = 4.86e-10;       // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 1.112e-05;      // fixed cost of a call
+// Per GEMM flop of F(2x2), F(3x3), F(4x4), F(6x6).
+constexpr double kWinoPerGemmFlop[4] = {1.097e-11, 1.187e-11, 1.157e-11, 1.225e-11};
+constexpr double kWinoPerInOp = 8.88e-11;       // alpha^3 per tile and input channel (transform arithmetic)
+constexpr double kWinoPerOutOp = 9.421e-11;     // alpha^3 per tile and output channel
+constexpr double kWinoPerGemmCall = 5.517e-07;  // per GEMM call (alpha^2 per block)
+// F(6x6) has ~3x the rounding error of F(4x4): pick it only when modelled this much faster.
+constexpr double kWino6Margin = 0.10;
 
 size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
 int wino_m(const std::string& algo) {
   if (algo == "winograd_2x2") return 2;
+  if (algo == "winograd_3x3") return 3;
   if (algo == "winograd_4x4") return 4;
   if (algo == "winograd_6x6") return 6;
   return 0;
@@ -54,7 +58,7 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
     const double c = static_cast<double>(p.in_channels);
     const double t_padded = static_cast<double>(round_up(static_cast<size_t>(tiles), cfg.nr));
     const double k_padded = static_cast<double>(round_up(p.out_channels, cfg.mr));
-    return kWinoPerGemmFlop[m / 2 - 1] * a * a * 2 * k_padded * t_padded * c + kWinoPerInOp * a * a * a * c * tiles +
+    return kWinoPerGemmFlop[m == 6 ? 3 : m - 2] * a * a * 2 * k_padded * t_padded * c + kWinoPerInOp * a * a * a * c * tiles +
            kWinoPerOutOp * a * a * a * k * tiles + kWinoPerGemmCall * a * a;
   }
   // im2col / pointwise: one GEMM per group over the whole image.
@@ -75,9 +79,9 @@ bool winograd_variant_accurate(const std::string& algo, const ConvParams& p) {
 std::string choose_winograd_variant(const ConvParams& p, size_t h, size_t w, Isa isa) {
   std::string best;
   double best_cost = 0;
-  for (const char* v : {"winograd_2x2", "winograd_4x4", "winograd_6x6"}) {
+  for (const char* v : {"winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"}) {
     if (!winograd_variant_accurate(v, p)) continue;
-    const double t = conv_cost(v, p, h, w, isa);
+    const double t = conv_cost(v, p, h, w, isa) * (wino_m(v) == 6 ? 1 + kWino6Margin : 1.0);
     if (best.empty() || t < best_cost) best = v, best_cost = t;
   }
   return best;

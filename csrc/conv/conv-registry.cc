@@ -16,6 +16,7 @@ std::string depthwise_only(const ConvParams& p) {
 }
 
 std::unique_ptr<ConvAlgorithm> make_winograd_2x2(const ConvLayer& l) { return make_winograd_conv(l, 2); }
+std::unique_ptr<ConvAlgorithm> make_winograd_3x3(const ConvLayer& l) { return make_winograd_conv(l, 3); }
 std::unique_ptr<ConvAlgorithm> make_winograd_4x4(const ConvLayer& l) { return make_winograd_conv(l, 4); }
 std::unique_ptr<ConvAlgorithm> make_winograd_6x6(const ConvLayer& l) { return make_winograd_conv(l, 6); }
 
@@ -29,6 +30,7 @@ const std::vector<ConvAlgoInfo>& conv_algorithms() {
       // "winograd" resolves per input size to the variant choose_winograd_variant picks.
       {"winograd", winograd_cannot_run, make_winograd_4x4},
       {"winograd_2x2", winograd_cannot_run, make_winograd_2x2},
+      {"winograd_3x3", winograd_cannot_run, make_winograd_3x3},
       {"winograd_4x4", winograd_cannot_run, make_winograd_4x4},
       {"winograd_6x6", winograd_cannot_run, make_winograd_6x6},
   };

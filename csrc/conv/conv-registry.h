@@ -31,7 +31,7 @@ std::vector<std::string> auto_candidates(const ConvParams& p);
 
 // Empty when Winograd F(m x m, 3x3) can run the layer, else why not.
 std::string winograd_cannot_run(const ConvParams& p);
-// The Winograd variant ("winograd_2x2" / "_4x4" / "_6x6") with the lowest modelled time
+// The Winograd variant ("winograd_2x2" / "_3x3" / "_4x4" / "_6x6") with the lowest modelled time
 // among those whose error stays within the F(4x4, 3x3) bound for this layer.
 bool winograd_variant_accurate(const std::string& algo, const ConvParams& p);
 std::string choose_winograd_variant(const ConvParams& p, size_t h, size_t w, Isa isa);

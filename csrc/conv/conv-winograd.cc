@@ -34,14 +34,14 @@ WinoKernels wino_kernels(Isa isa) {
     return {f32_winograd_input_ukernel_##m##x##m##__##isa_suffix, f32_winograd_output_ukernel_##m##x##m##__##isa_suffix};
 #if !defined(FASTCONV_NO_X86_KERNELS)
   if (isa == Isa::avx512) {
-    FC_WINO_PICK(avx512f, 2) FC_WINO_PICK(avx512f, 4) FC_WINO_PICK(avx512f, 6)
+    FC_WINO_PICK(avx512f, 2) FC_WINO_PICK(avx512f, 3) FC_WINO_PICK(avx512f, 4) FC_WINO_PICK(avx512f, 6)
   }
   if (isa == Isa::avx2) {
-    FC_WINO_PICK(avx2, 2) FC_WINO_PICK(avx2, 4) FC_WINO_PICK(avx2, 6)
+    FC_WINO_PICK(avx2, 2) FC_WINO_PICK(avx2, 3) FC_WINO_PICK(avx2, 4) FC_WINO_PICK(avx2, 6)
   }
 #endif
   (void)isa;
-  FC_WINO_PICK(scalar, 2) FC_WINO_PICK(scalar, 4) FC_WINO_PICK(scalar, 6)
+  FC_WINO_PICK(scalar, 2) FC_WINO_PICK(scalar, 3) FC_WINO_PICK(scalar, 4) FC_WINO_PICK(scalar, 6)
 #undef FC_WINO_PICK
   return {nullptr, nullptr};
 }
@@ -80,7 +80,7 @@ class WinogradConv final : public ConvAlgorithm {
     if (l.bias) bias_.assign(l.bias, l.bias + kk);
   }
 
-  const char* name() const override { return M == 2 ? "winograd_2x2" : M == 4 ? "winograd_4x4" : "winograd_6x6"; }
+  const char* name() const override { return M == 2 ? "winograd_2x2" : M == 3 ? "winograd_3x3" : M == 4 ? "winograd_4x4" : "winograd_6x6"; }
 
   void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
     Job j{x, h, w, y, residual, p_.out_h(h), p_.out_w(w), 0, 0, 0};
@@ -222,6 +222,7 @@ class WinogradConv final : public ConvAlgorithm {
 
 std::unique_ptr<ConvAlgorithm> make_winograd_conv(const ConvLayer& layer, int m) {
   if (m == 2) return std::make_unique<WinogradConv<2>>(layer);
+  if (m == 3) return std::make_unique<WinogradConv<3>>(layer);
   if (m == 4) return std::make_unique<WinogradConv<4>>(layer);
   return std::make_unique<WinogradConv<6>>(layer);
 }

@@ -40,9 +40,11 @@ using wino_output_fn = void (*)(const WinoOutputArgs& a);
 
 #define FC_WINO_DECLARE(isa)                                             \
   void f32_winograd_input_ukernel_2x2__##isa(const WinoInputArgs& a);    \
+  void f32_winograd_input_ukernel_3x3__##isa(const WinoInputArgs& a);    \
   void f32_winograd_input_ukernel_4x4__##isa(const WinoInputArgs& a);    \
   void f32_winograd_input_ukernel_6x6__##isa(const WinoInputArgs& a);    \
   void f32_winograd_output_ukernel_2x2__##isa(const WinoOutputArgs& a);  \
+  void f32_winograd_output_ukernel_3x3__##isa(const WinoOutputArgs& a);  \
   void f32_winograd_output_ukernel_4x4__##isa(const WinoOutputArgs& a);  \
   void f32_winograd_output_ukernel_6x6__##isa(const WinoOutputArgs& a);
 FC_WINO_DECLARE(scalar)

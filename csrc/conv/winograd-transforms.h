@@ -27,6 +27,28 @@ struct WinogradMatrices<2> {
   }
 };
 
+// F(3x3, 3x3), points {0, 1, -1, 2, inf}.
+template <>
+struct WinogradMatrices<3> {
+  static constexpr int kAlpha = 5;
+  // G (5 x 3): the filter transform U = G g G^T, done once per plan in double.
+  static constexpr double kG[5][3] = {{0.5, 0.0, 0.0}, {-0.5, -0.5, -0.5}, {-0.16666666666666666, 0.16666666666666666, -0.16666666666666666}, {0.16666666666666666, 0.3333333333333333, 0.6666666666666666}, {0.0, 0.0, 1.0}};
+  template <class V>
+  static inline void input(const typename V::reg* in, typename V::reg* out) {
+    out[0] = V::fma(in[2], V::set1(-2.0f), V::sub(V::fma(in[0], V::set1(2.0f), in[3]), in[1]));
+    out[1] = V::sub(V::fma(in[1], V::set1(-2.0f), in[3]), in[2]);
+    out[2] = V::fma(in[2], V::set1(-3.0f), V::fma(in[1], V::set1(2.0f), in[3]));
+    out[3] = V::sub(in[3], in[1]);
+    out[4] = V::fma(in[3], V::set1(-2.0f), V::sub(V::fma(in[1], V::set1(2.0f), in[4]), in[2]));
+  }
+  template <class V>
+  static inline void output(const typename V::reg* in, typename V::reg* out) {
+    out[0] = V::add(V::add(V::add(in[0], in[1]), in[2]), in[3]);
+    out[1] = V::fma(in[3], V::set1(2.0f), V::sub(in[1], in[2]));
+    out[2] = V::fma(in[3], V::set1(4.0f), V::add(V::add(in[1], in[2]), in[4]));
+  }
+};
+
 // F(4x4, 3x3), points {0, 1, -1, 1/2, -2, inf}.
 template <>
 struct WinogradMatrices<4> {
