@@ -57,7 +57,7 @@ def ort_session(w, b, threads):
     return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
-def bench_layer(name, shape, repeats, warmup):
+def bench_layer(name, shape, repeats, warmup, clock=time.perf_counter):
     n, c, k, h, w = shape
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
@@ -80,9 +80,9 @@ def bench_layer(name, shape, repeats, warmup):
     times = {name_: [] for name_ in runners}
     for _ in range(repeats):
         for name_, fn in runners.items():
-            t = time.perf_counter()
+            t = clock()
             fn()
-            times[name_].append(time.perf_counter() - t)
+            times[name_].append(clock() - t)
     ref = conv2d_ref(x, wt, b, pads=(1, 1, 1, 1))
     flops = 2.0 * n * k * c * 9 * h * w
     rows = []
@@ -102,17 +102,26 @@ def main():
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="5 repeats, 1 warm-up")
+    ap.add_argument("--threads", type=int, default=None, help="threads for both engines (default: fastconv's)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="with --threads 1: time by the thread's CPU time (robust on a busy shared machine)")
     args = ap.parse_args()
     if args.quick:
         args.repeats, args.warmup = 5, 1
+    if args.threads:
+        fastconv.set_num_threads(args.threads)
+    if args.cpu_time and fastconv.get_num_threads() != 1:
+        ap.error("--cpu-time needs --threads 1 (other threads' work would not be counted)")
+    clock = time.thread_time if args.cpu_time else time.perf_counter
     import onnxruntime as ort
 
     print(f"fastconv {fastconv.__version__} isa={fastconv.get_isa()} threads={fastconv.get_num_threads()}, "
-          f"onnxruntime {ort.__version__}; medians of {args.repeats} interleaved runs after {args.warmup} warm-up\n")
+          f"onnxruntime {ort.__version__}; medians of {args.repeats} interleaved runs after {args.warmup} warm-up"
+          f"{', thread CPU time' if args.cpu_time else ', wall time'}\n")
     print("| layer (N,C,K,H,W) | algorithm | ms | GFLOP/s | x onnxruntime | max abs err | rel L2 err |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name in args.layers:
-        for row in bench_layer(name, LAYERS[name], args.repeats, args.warmup):
+        for row in bench_layer(name, LAYERS[name], args.repeats, args.warmup, clock):
             layer, label, ms, gf, ratio, mae, rel = row
             print(f"| {layer} {LAYERS[layer]} | {label} | {ms:.3f} | {gf:.1f} | {ratio:.2f} | {mae:.1e} | {rel:.1e} |",
                   flush=True)

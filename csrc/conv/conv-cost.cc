@@ -39,13 +39,14 @@ int wino_m(const std::string& algo) {
 }  // namespace
 
 std::string winograd_cannot_run(const ConvParams& p) {
-  if (p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
-      p.dilation_w == 1 && p.groups == 1)
-    return {};
-  return "winograd needs a 3x3 kernel, stride 1, dilation 1 and groups 1, the layer has kernel " +
-         std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) + ", stride " + std::to_string(p.stride_h) +
-         "x" + std::to_string(p.stride_w) + ", dilation " + std::to_string(p.dilation_h) + "x" +
-         std::to_string(p.dilation_w) + ", groups " + std::to_string(p.groups);
+  auto pair = [](size_t a, size_t b) { return std::to_string(a) + "x" + std::to_string(b); };
+  std::string has;  // only what disqualifies the layer
+  auto add = [&](const std::string& s) { has += (has.empty() ? "" : ", ") + s; };
+  if (p.kernel_h != 3 || p.kernel_w != 3) add("kernel " + pair(p.kernel_h, p.kernel_w));
+  if (p.stride_h != 1 || p.stride_w != 1) add("stride " + pair(p.stride_h, p.stride_w));
+  if (p.dilation_h != 1 || p.dilation_w != 1) add("dilation " + pair(p.dilation_h, p.dilation_w));
+  if (p.groups != 1) add("groups " + std::to_string(p.groups));
+  return has.empty() ? has : "winograd needs a 3x3 kernel, stride 1, dilation 1 and groups 1; this layer has " + has;
 }
 
 double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t w, Isa isa) {

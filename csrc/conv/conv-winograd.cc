@@ -3,11 +3,13 @@
 //
 // The filter transform U[xi] (K x C, xi < alpha^2) is done once here, in double, and each
 // U[xi] is packed for the GEMM once. A run walks blocks of T tiles (over images and tile
-// rows), each in three phases shared by the thread team:
+// rows), each in three phases:
 //   1. input transform, per (channel, tile row segment): V[xi][c][t]       (T tiles)
 //   2. alpha^2 independent GEMMs M[xi] (K x T) = U[xi] (K x C) * V[xi] (C x T)
 //   3. output transform with bias, residual and activation fused, per (channel, segment).
-// T is chosen so V and M of a block stay in cache between the phases.
+// T is chosen so V and M of a block stay in cache between the phases. With many tiles each
+// thread takes whole blocks (no barriers); with few, the team shares every block, splitting
+// the channels of phases 1 and 3 and the alpha^2 GEMMs of phase 2, with barriers between.
 #include <omp.h>
 
 #include <algorithm>
