@@ -107,6 +107,27 @@ def test_many_tile_blocks(isa, rng, algo):
     check(y, conv2d_ref(x, wt, b, pads=(1, 1, 1, 1)), algo)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("algo", VARIANTS)
+@pytest.mark.parametrize("shape", [(1, 128, 128, 30, 30), (2, 32, 32, 100, 100)], ids=["shared-blocks", "per-thread-blocks"])
+def test_thread_modes(rng, algo, threads, shape):
+    """Both ways a run splits work (a team sharing each block when tiles are few, whole blocks
+    per thread when they are many), with more threads than blocks or phases divide evenly."""
+    n, c, k, h, w = shape
+    x, wt, b = layer_data(rng, n, c, k, h, w)
+    res = rng.standard_normal((n, k, h, w)).astype(np.float32)
+    previous = fastconv.get_num_threads()
+    fastconv.set_num_threads(threads)
+    try:
+        plan = fastconv.ConvPlan(wt, b, padding=1, activation="relu", algo=algo)
+        y = plan(x, residual=res, out=poisoned((n, k, h, w)))
+    finally:
+        fastconv.set_num_threads(previous)
+    ref = activation_ref("relu", conv2d_ref(x, wt, b, pads=(1, 1, 1, 1)) + res)
+    assert np.all(np.isfinite(y))
+    assert rel_err(y, ref) <= REL_BOUND[algo]
+
+
 ACTS = [None, "relu", "relu6", ("leaky_relu", 0.1), ("clip", -0.5, 0.7), "sigmoid", "tanh", "silu",
         "hard_sigmoid", "hard_swish", ("elu", 0.7), "softplus"]
 
