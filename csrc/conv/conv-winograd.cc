@@ -48,6 +48,19 @@ WinoKernels wino_kernels(Isa isa) {
   return {nullptr, nullptr};
 }
 
+// Rows [r0, ..) of a packed A, r0 a multiple of MR (PackedA blocks start on MR panels).
+class RowsOf final : public ASource {
+ public:
+  RowsOf(const ASource& a, size_t r0) : a_(a), r0_(r0) {}
+  const float* block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const override {
+    return a_.block(cfg, r0_ + i0, mc, k0, kc, buf);
+  }
+
+ private:
+  const ASource& a_;
+  size_t r0_;
+};
+
 // A run of consecutive tiles of one tile row: image b, tile row ty, tiles tx0.., at
 // offset `off` inside the block.
 struct Segment {
@@ -168,9 +181,16 @@ class WinogradConv final : public ConvAlgorithm {
     if (nthr > 1) {
 #pragma omp barrier
     }
-    for (int xi = tid; xi < A * A; xi += nthr) {
+    // alpha^2 GEMMs, each cut into `parts` row ranges (on MR boundaries) when alpha^2 does
+    // not divide evenly among the threads (F(3x3): 25 GEMMs on 2 threads would be 13 + 12).
+    const size_t panels = (kk + cfg_.mr - 1) / cfg_.mr;
+    const size_t parts = (A * A) % nthr == 0 ? 1 : std::min<size_t>(panels, 2);
+    for (size_t unit = tid; unit < A * A * parts; unit += nthr) {
+      const size_t xi = unit / parts, part = unit % parts;
+      const size_t r0 = panels * part / parts * cfg_.mr, r1 = std::min(kk, panels * (part + 1) / parts * cfg_.mr);
       StridedB src({sc.v + xi * sc.vs, static_cast<ptrdiff_t>(tb), 1});
-      gemm(cfg_, kk, cnt, c, u_[xi], src, sc.m + xi * sc.ms, static_cast<ptrdiff_t>(tb), Epilogue{}, 1);
+      RowsOf rows(u_[xi], r0);
+      gemm(cfg_, r1 - r0, cnt, c, rows, src, sc.m + xi * sc.ms + r0 * tb, static_cast<ptrdiff_t>(tb), Epilogue{}, 1);
     }
     if (nthr > 1) {
 #pragma omp barrier
