@@ -75,24 +75,28 @@ def features(algo, c, k, hw):
     kp = up(k, MR)
     if algo == "im2col":
         d, n = 9 * c, hw * hw
-        return np.array([2 * kp * up(n, NR) * d, d * n, 1, 0, 0, 0, 0, 0, 0, 0], float)
+        return np.array([2 * kp * up(n, NR) * d, d * n, 1] + [0] * 4 + [0] * 8 + [0], float)
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
     # Transformed values moved (alpha^2 per tile and channel) and transform arithmetic
     # (~alpha more per value: each is a combination of ~alpha inputs, twice).
-    # The GEMM rate differs per variant (block widths, alpha^2 calls): one coefficient each.
-    gemm = [0.0, 0.0, 0.0, 0.0]
-    gemm[3 if m == 6 else m - 2] = a * a * 2 * kp * up(t, NR) * c
-    return np.array([0, 0, 0, *gemm, a * a * c * t * a, a * a * k * t * a, a * a], float)
+    # The GEMM rate and the transforms' cost per operation differ per variant (block widths,
+    # alpha^2 calls; register pressure of the alpha x alpha tile): one coefficient each.
+    v = 3 if m == 6 else m - 2
+    gemm, tin, tout = [0.0] * 4, [0.0] * 4, [0.0] * 4
+    gemm[v] = a * a * 2 * kp * up(t, NR) * c
+    tin[v] = a * a * c * t * a
+    tout[v] = a * a * k * t * a
+    return np.array([0, 0, 0, *gemm, *[x for pair in zip(tin, tout) for x in pair], a * a], float)
 
 
 # Same rule as choose_winograd_variant(): F(6x6) has ~3x the error of F(4x4), so it must be
 # modelled at least this much faster to be picked.
-F6_MARGIN = 0.10
+F6_MARGIN = 0.0
 
 NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kWino2PerGemmFlop", "kWino3PerGemmFlop",
-         "kWino4PerGemmFlop", "kWino6PerGemmFlop", "kWinoPerInOp",
-         "kWinoPerOutOp", "kWinoPerGemmCall"]
+         "kWino4PerGemmFlop", "kWino6PerGemmFlop", "kWino2PerInOp", "kWino2PerOutOp", "kWino3PerInOp",
+         "kWino3PerOutOp", "kWino4PerInOp", "kWino4PerOutOp", "kWino6PerInOp", "kWino6PerOutOp", "kWinoPerGemmCall"]
 
 
 def fit(rows):
