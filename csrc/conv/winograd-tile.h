@@ -105,7 +105,11 @@ void winograd_output(const WinoOutputArgs& a) {
     const size_t x1 = x0 + nt * M < a.ow ? x0 + nt * M : a.ow;
     for (int i = 0; i < M && a.oy0 + i < a.oh; ++i) {
       float* y = a.y + (a.oy0 + i) * a.ow;
-      for (size_t x = x0; x < x1; ++x) y[x] = strip[i][(x - x0) % M][(x - x0) / M];
+      const size_t full = (x1 - x0) / M;  // tiles whose M columns are all inside the plane
+      float* yt = y + x0;
+      for (size_t u = 0; u < full; ++u)
+        for (int k = 0; k < M; ++k) yt[u * M + k] = strip[i][k][u];
+      for (size_t x = full * M; x < x1 - x0; ++x) yt[x] = strip[i][x % M][full];
       const float* res = a.residual ? a.residual + (a.oy0 + i) * a.ow : nullptr;
       if (!res && a.act.kind == ActKind::none) continue;
       size_t x = x0;
