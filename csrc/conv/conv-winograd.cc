@@ -95,7 +95,9 @@ class WinogradConv final : public ConvAlgorithm {
     if (l.bias) bias_.assign(l.bias, l.bias + kk);
   }
 
-  const char* name() const override { return M == 2 ? "winograd_2x2" : M == 3 ? "winograd_3x3" : M == 4 ? "winograd_4x4" : "winograd_6x6"; }
+  const char* name() const override {
+    return M == 2 ? "winograd_2x2" : M == 3 ? "winograd_3x3" : M == 4 ? "winograd_4x4" : "winograd_6x6";
+  }
 
   void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
     Job j{x, h, w, y, residual, p_.out_h(h), p_.out_w(w), 0, 0, 0};
