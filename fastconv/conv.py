@@ -111,7 +111,13 @@ class ConvPlan:
         return None if self._last_hw is None else self._last_plan.algo_for(*self._last_hw)
 
     def algo_for(self, height: int, width: int) -> str:
-        """The algorithm this plan runs for an input of height x width (packs weights if needed)."""
+        """The algorithm this plan runs for an input of height x width (packs weights if needed).
+
+        With autotune, the measured choice once an input of that size has run, else the model's.
+        """
+        for shape, plan in self._tuned_plans.items():
+            if shape[2:] == (height, width):
+                return plan.algo_for(height, width)
         return self._plan.algo_for(height, width)
 
     def output_shape(self, input_shape) -> tuple[int, int, int, int]:

@@ -222,6 +222,7 @@ def test_autotune_measures_once_and_remembers(rng):
     assert plan.autotune
     y = plan(x, out=poisoned((1, 24, 33, 33)))
     assert plan.algo in plan.auto_candidates
+    assert plan.algo_for(33, 33) == plan.algo  # the measured choice, not the model's
     ref = activation_ref("relu", conv2d_ref(x, wt, b, pads=(1, 1, 1, 1)))
     bound = REL_BOUND.get(plan.algo, 1e-6)
     assert rel_err(y, ref) <= bound
