@@ -59,8 +59,10 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
     const double a = m + 2.0;
     const double tiles = std::ceil(oh / m) * std::ceil(ow / m);
     const double c = static_cast<double>(p.in_channels);
-    const double t_padded = static_cast<double>(round_up(static_cast<size_t>(tiles), cfg.nr));
-    const double k_padded = static_cast<double>(round_up(p.out_channels, cfg.mr));
+    // Blocks of <= 16 tiles run on the AVX2 kernel on AVX-512 CPUs (conv-winograd.cc, gemm_for).
+    const GemmConfig& gc = isa == Isa::avx512 && tiles <= gemm_config(Isa::avx2).nr ? gemm_config(Isa::avx2) : cfg;
+    const double t_padded = static_cast<double>(round_up(static_cast<size_t>(tiles), gc.nr));
+    const double k_padded = static_cast<double>(round_up(p.out_channels, gc.mr));
     const int v = m == 6 ? 3 : m - 2;
     return kWinoPerGemmFlop[v] * a * a * 2 * k_padded * t_padded * c + kWinoPerInOp[v] * a * a * a * c * tiles +
            kWinoPerOutOp[v] * a * a * a * k * tiles + kWinoPerGemmCall * a * a;
