@@ -80,13 +80,15 @@ def features(algo, c, k, hw):
         return np.array([2 * kp * up(n, NR) * d, d * n, 1] + [0] * 4 + [0] * 8 + [0], float)
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
+    mr, nr = (6, 16) if t <= 16 else (MR, NR)  # <= 16 tiles: the AVX2 6x16 kernel (conv-winograd.cc)
+    kp = up(k, mr)
     # Transformed values moved (alpha^2 per tile and channel) and transform arithmetic
     # (~alpha more per value: each is a combination of ~alpha inputs, twice).
     # The GEMM rate and the transforms' cost per operation differ per variant (block widths,
     # alpha^2 calls; register pressure of the alpha x alpha tile): one coefficient each.
     v = 3 if m == 6 else m - 2
     gemm, tin, tout = [0.0] * 4, [0.0] * 4, [0.0] * 4
-    gemm[v] = a * a * 2 * kp * up(t, NR) * c
+    gemm[v] = a * a * 2 * kp * up(t, nr) * c
     tin[v] = a * a * c * t * a
     tout[v] = a * a * k * t * a
     return np.array([0, 0, 0, *gemm, *[x for pair in zip(tin, tout) for x in pair], a * a], float)

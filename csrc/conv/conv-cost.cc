@@ -13,18 +13,18 @@ namespace fc {
 namespace {
 
 // Fitted coefficients (bench/fit_cost_model.py on Zen 4, avx512, one thread; fit median
-// relative error 6.5%; with the F(6x6) margin below the model picks the measured-fastest
-// path on 41 of 42 layers, and the other pick is within 1%): seconds per unit of each
-// work count. Other ISAs scale all paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 1.029e-11;  // flops of the GEMM, M and N padded to MR/NR
-constexpr double kIm2colPerElem = 5.243e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 1.121e-05;      // fixed cost of a call
+// relative error 7.6%; with the F(6x6) margin below the model picks the measured-fastest
+// path on 39 of 42 layers, the others within 5%): seconds per unit of each work count.
+// Other ISAs scale all paths alike to first order.
+constexpr double kIm2colPerGemmFlop = 9.897e-12;  // flops of the GEMM, M and N padded to MR/NR
+constexpr double kIm2colPerElem = 5.168e-10;      // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 1.133e-05;      // fixed cost of a call
 // Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
 // arithmetic, alpha^3 per tile and input (output) channel.
-constexpr double kWinoPerGemmFlop[4] = {1.126e-11, 1.182e-11, 1.207e-11, 1.221e-11};
-constexpr double kWinoPerInOp[4] = {8.709e-11, 8.431e-11, 8.937e-11, 1.204e-10};
-constexpr double kWinoPerOutOp[4] = {9.351e-11, 1.181e-10, 8.212e-11, 9.971e-11};
-constexpr double kWinoPerGemmCall = 5.613e-07;  // per GEMM call (alpha^2 per block)
+constexpr double kWinoPerGemmFlop[4] = {1.121e-11, 1.258e-11, 1.332e-11, 1.45e-11};
+constexpr double kWinoPerInOp[4] = {8.688e-11, 5.213e-11, 5.818e-11, 5.979e-11};
+constexpr double kWinoPerOutOp[4] = {6.006e-11, 6.131e-11, 4.668e-11, 4.244e-11};
+constexpr double kWinoPerGemmCall = 7.784e-07;  // per GEMM call (alpha^2 per block)
 // F(6x6) has ~3x the rounding error of F(4x4): pick it only when modelled this much faster.
 constexpr double kWino6Margin = 0.10;
 
