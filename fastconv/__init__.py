@@ -6,7 +6,7 @@
 __version__ = "0.1.0"
 
 from ._config import get_isa, get_num_threads, set_num_threads, show_config, use_isa
-from .conv import ConvPlan, conv2d
+from .conv import ConvPlan, autotune, conv2d
 from .gemm import gemm
 from .pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
 from .normalization import batch_norm, fold_batch_norm, log_softmax, lrn, softmax
@@ -20,7 +20,7 @@ from .classify import topk
 from .preprocess import load_image, preprocess
 
 __all__ = ["__version__", "show_config", "get_num_threads", "set_num_threads", "get_isa", "use_isa",
-           "gemm", "conv2d", "ConvPlan",
+           "gemm", "conv2d", "ConvPlan", "autotune",
            "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "batch_norm", "fold_batch_norm",
            "softmax", "log_softmax", "lrn", "activation", "relu", "leaky_relu", "prelu", "clip", "sigmoid",
            "hard_sigmoid", "hard_swish", "tanh", "silu", "elu", "softplus", "add", "mul", "concat", "flatten",

@@ -1,13 +1,40 @@
 """2-D convolution on NCHW float32 arrays: a plan built once from the weights, and conv2d."""
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+
 import numpy as np
 
 from . import _C
 from ._checks import activation as _activation
 from ._checks import as_float32, check_conv_layer, pads4, pair
 
-__all__ = ["ConvPlan", "conv2d", "conv_output_shape"]
+__all__ = ["ConvPlan", "autotune", "conv2d", "conv_output_shape"]
+
+# Process-wide autotuning memory: (layer, input shape, isa, threads) -> the fastest algorithm measured.
+_TUNED: dict[tuple, str] = {}
+_TUNE_LOCK = threading.Lock()
+_AUTOTUNE_DEFAULT = threading.local()
+_TUNE_ROUNDS = 5
+
+
+@contextlib.contextmanager
+def autotune(enabled: bool = True):
+    """Plans created inside this block with algo="auto" measure their candidates.
+
+    On a plan's first run for an input shape, every algorithm auto may use for the layer
+    (`ConvPlan.auto_candidates`) runs a few times on that input and the fastest is kept;
+    the choice is remembered for the process, so later plans of the same layer shape
+    reuse it without measuring. Same as ConvPlan(..., autotune=True).
+    """
+    previous = getattr(_AUTOTUNE_DEFAULT, "on", False)
+    _AUTOTUNE_DEFAULT.on = enabled
+    try:
+        yield
+    finally:
+        _AUTOTUNE_DEFAULT.on = previous
 
 
 def conv_output_shape(input_shape, weight_shape, stride=1, padding=0, dilation=1) -> tuple[int, int, int, int]:
@@ -29,13 +56,27 @@ class ConvPlan:
     weight: (K, C/groups, kh, kw); bias: (K,) or None. stride/dilation: int or pair;
     padding: int, (h, w) or (top, left, bottom, right). activation: None, "relu", "relu6",
     ("leaky_relu", a), ("clip", lo, hi), "sigmoid", "tanh", "silu", "hard_swish", ...
-    algo: "auto" or one of "im2col", "pointwise", "depthwise" (see `algorithms`).
+    algo: "auto" (the default: a cost model fitted to this engine's measured speeds picks, per
+    input size, among the algorithms below), or one of
+      "im2col"        any layer: packed GEMM over the im2col matrix, formed while packing;
+      "pointwise"     1x1, stride 1, unpadded: GEMM on the input itself;
+      "depthwise"     groups == in_channels: direct kernel;
+      "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"
+                      3x3, stride 1, undilated, groups 1 (any padding, any batch): Winograd
+                      F(m x m, 3x3); fewer multiplications (2.25x, 3.24x, 4x, 5.06x) at a
+                      larger rounding error (relative L2 up to ~5e-7, 2e-6, 2e-6, 7e-6 at
+                      C = 512, N(0,1) data, He weights; see bench/RESULTS.md);
+      "winograd"      the Winograd variant the cost model prefers for the input size.
+    An algorithm that cannot run the layer raises ValueError saying why and which can.
+    autotune: with algo="auto", measure the candidates on the first run of each input
+    shape instead of trusting the model, and remember the winner for the process (see
+    `fastconv.autotune`). `plan.algo` shows what ran.
     Calling the plan on x (N, C, H, W) returns activation(conv(x) + bias + residual).
     Thread-safe: one plan may run from several Python threads at once.
     """
 
     def __init__(self, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None,
-                 algo: str = "auto"):
+                 algo: str = "auto", autotune: bool | None = None):
         weight = as_float32(weight, "weight", ndim=4)
         if bias is not None:
             bias = as_float32(bias, "bias", ndim=1)
@@ -47,7 +88,12 @@ class ConvPlan:
         self._plan = _C.ConvPlan(weight, bias, self.in_channels, self.stride, self.dilation, self.padding, groups,
                                  *self.activation, algo)
         self.algo_preference = algo
+        if autotune is None:
+            autotune = getattr(_AUTOTUNE_DEFAULT, "on", False)
+        self.autotune = bool(autotune) and algo == "auto"
+        self._tuned_plans = {}  # input shape -> _C.ConvPlan of the measured winner (autotune)
         self._last_hw = None
+        self._last_plan = self._plan
 
     @property
     def out_channels(self) -> int:
@@ -56,10 +102,16 @@ class ConvPlan:
     @property
     def algo(self) -> str | None:
         """The algorithm used for the last input size run (None before the first run)."""
-        return None if self._last_hw is None else self._plan.algo_for(*self._last_hw)
+        return None if self._last_hw is None else self._last_plan.algo_for(*self._last_hw)
 
     def algo_for(self, height: int, width: int) -> str:
-        """The algorithm this plan runs for an input of height x width (packs weights if needed)."""
+        """The algorithm this plan runs for an input of height x width (packs weights if needed).
+
+        With autotune, the measured choice once an input of that size has run, else the model's.
+        """
+        for shape, plan in self._tuned_plans.items():
+            if shape[2:] == (height, width):
+                return plan.algo_for(height, width)
         return self._plan.algo_for(height, width)
 
     def output_shape(self, input_shape) -> tuple[int, int, int, int]:
@@ -81,9 +133,43 @@ class ConvPlan:
                 raise ValueError(f"residual has shape {residual.shape}, the output has shape {shape}")
         if out is None:
             out = np.empty(shape, dtype=np.float32)
-        self._plan.run(x, out, residual)
-        self._last_hw = x.shape[2:]
+        plan = self._tuned_plan(x, out) if self.autotune else self._plan
+        plan.run(x, out, residual)
+        self._last_hw, self._last_plan = x.shape[2:], plan
         return out
+
+    @property
+    def auto_candidates(self) -> list[str]:
+        """The algorithms algo="auto" may use for this layer (runnable and accurate enough)."""
+        return list(self._plan.auto_candidates())
+
+    def _tuned_plan(self, x, out):
+        """The plan of the fastest candidate for x's shape, measured once per process."""
+        key = (self.weight.shape, self.stride, self.padding, self.dilation, self.groups, self.activation,
+               x.shape, _C.active_isa(), _C.num_threads())
+        plan = self._tuned_plans.get(x.shape)
+        if plan is not None:
+            return plan
+        with _TUNE_LOCK:
+            name = _TUNED.get(key)
+            if name is None:
+                plans = {cand: self._native(cand) for cand in self.auto_candidates}
+                for p in plans.values():
+                    p.run(x, out, None)  # warm-up: packs, allocates scratch
+                # Rounds over all candidates, best of each: noise on a busy machine hits all alike.
+                timings = dict.fromkeys(plans, float("inf"))
+                for _ in range(_TUNE_ROUNDS):
+                    for cand, p in plans.items():
+                        t = time.perf_counter()
+                        p.run(x, out, None)
+                        timings[cand] = min(timings[cand], time.perf_counter() - t)
+                name = _TUNED[key] = min(timings, key=timings.get)
+            plan = self._tuned_plans[x.shape] = self._native(name)
+        return plan
+
+    def _native(self, algo):
+        return _C.ConvPlan(self.weight, self.bias, self.in_channels, self.stride, self.dilation, self.padding,
+                           self.groups, *self.activation, algo)
 
     def __repr__(self):
         return (f"ConvPlan(weight={self.weight.shape}, stride={self.stride}, padding={self.padding}, "

@@ -28,7 +28,7 @@ const ConvAlgorithm& ConvPlan::algorithm_for(size_t h, size_t w) const {
   if (hit != by_size_.end()) return *hit->second;
   p_.out_h(h);  // validates that the kernel fits
   p_.out_w(w);
-  const std::string name = algo_ == "auto" ? choose_conv_algo(p_, h, w, isa_) : algo_;
+  const std::string name = resolve_conv_algo(algo_, p_, h, w, isa_);
   auto& slot = built_[name];
   if (!slot) {
     ConvLayer layer{p_, weight_.data(), bias_.empty() ? nullptr : bias_.data(), act_, isa_};

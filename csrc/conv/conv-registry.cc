@@ -15,6 +15,11 @@ std::string depthwise_only(const ConvParams& p) {
   return p.is_depthwise() ? std::string() : "depthwise needs groups == input channels (> 1)";
 }
 
+std::unique_ptr<ConvAlgorithm> make_winograd_2x2(const ConvLayer& l) { return make_winograd_conv(l, 2); }
+std::unique_ptr<ConvAlgorithm> make_winograd_3x3(const ConvLayer& l) { return make_winograd_conv(l, 3); }
+std::unique_ptr<ConvAlgorithm> make_winograd_4x4(const ConvLayer& l) { return make_winograd_conv(l, 4); }
+std::unique_ptr<ConvAlgorithm> make_winograd_6x6(const ConvLayer& l) { return make_winograd_conv(l, 6); }
+
 }  // namespace
 
 const std::vector<ConvAlgoInfo>& conv_algorithms() {
@@ -22,6 +27,12 @@ const std::vector<ConvAlgoInfo>& conv_algorithms() {
       {"im2col", any_layer, make_im2col_conv},
       {"pointwise", pointwise_only, make_pointwise_conv},
       {"depthwise", depthwise_only, make_depthwise_conv},
+      // "winograd" resolves per input size to the variant choose_winograd_variant picks.
+      {"winograd", winograd_cannot_run, make_winograd_4x4},
+      {"winograd_2x2", winograd_cannot_run, make_winograd_2x2},
+      {"winograd_3x3", winograd_cannot_run, make_winograd_3x3},
+      {"winograd_4x4", winograd_cannot_run, make_winograd_4x4},
+      {"winograd_6x6", winograd_cannot_run, make_winograd_6x6},
   };
   return table;
 }
@@ -36,10 +47,31 @@ const ConvAlgoInfo& conv_algorithm(const std::string& name) {
   throw;  // unreachable
 }
 
-std::string choose_conv_algo(const ConvParams& p, size_t, size_t, Isa) {
+std::string choose_conv_algo(const ConvParams& p, size_t h, size_t w, Isa isa) {
   if (p.is_depthwise()) return "depthwise";
   if (p.is_pointwise()) return "pointwise";
+  if (winograd_cannot_run(p).empty()) {
+    const std::string wino = choose_winograd_variant(p, h, w, isa);
+    if (conv_cost(wino, p, h, w, isa) < conv_cost("im2col", p, h, w, isa)) return wino;
+  }
   return "im2col";
+}
+
+std::vector<std::string> auto_candidates(const ConvParams& p) {
+  std::vector<std::string> names;
+  for (const auto& a : conv_algorithms()) {
+    const std::string name = a.name;
+    if (name == "winograd" || !a.cannot_run(p).empty()) continue;  // "winograd" is one of its variants
+    if (name.rfind("winograd_", 0) == 0 && !winograd_variant_accurate(name, p)) continue;
+    names.push_back(name);
+  }
+  return names;
+}
+
+std::string resolve_conv_algo(const std::string& algo, const ConvParams& p, size_t h, size_t w, Isa isa) {
+  if (algo == "auto") return choose_conv_algo(p, h, w, isa);
+  if (algo == "winograd") return choose_winograd_variant(p, h, w, isa);
+  return algo;
 }
 
 }  // namespace fc

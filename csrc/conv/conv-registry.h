@@ -19,7 +19,23 @@ struct ConvAlgoInfo {
 const std::vector<ConvAlgoInfo>& conv_algorithms();
 const ConvAlgoInfo& conv_algorithm(const std::string& name);  // throws, listing the names
 
-// The algorithm "auto" runs for this layer on an h x w input.
+// The algorithm "auto" runs for this layer on an h x w input (cost model, conv-cost.cc).
 std::string choose_conv_algo(const ConvParams& p, size_t h, size_t w, Isa isa);
+// The registered algorithm a plan preference means for an h x w input: "auto" and
+// "winograd" (the best Winograd variant) are resolved, other names stand for themselves.
+std::string resolve_conv_algo(const std::string& algo, const ConvParams& p, size_t h, size_t w, Isa isa);
+
+// The registered algorithms auto may run this layer with (can run it, and within the
+// accuracy rule below); fastconv.autotune measures these.
+std::vector<std::string> auto_candidates(const ConvParams& p);
+
+// Empty when Winograd F(m x m, 3x3) can run the layer, else why not.
+std::string winograd_cannot_run(const ConvParams& p);
+// The Winograd variant ("winograd_2x2" / "_3x3" / "_4x4" / "_6x6") with the lowest modelled time
+// among those whose error stays within the F(4x4, 3x3) bound for this layer.
+bool winograd_variant_accurate(const std::string& algo, const ConvParams& p);
+std::string choose_winograd_variant(const ConvParams& p, size_t h, size_t w, Isa isa);
+// Modelled seconds of one run of a registered algorithm on a 1 x C x h x w input (conv-cost.cc).
+double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t w, Isa isa);
 
 }  // namespace fc

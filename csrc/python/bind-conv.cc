@@ -61,6 +61,7 @@ void bind_conv(py::module_& m) {
            [](const ConvPlan& plan, size_t h, size_t w) {
              return std::make_pair(plan.params().out_h(h), plan.params().out_w(w));
            })
+      .def("auto_candidates", [](const ConvPlan& plan) { return fc::auto_candidates(plan.params()); })
       .def("algo_for",
            [](const ConvPlan& plan, size_t h, size_t w) {
              py::gil_scoped_release release;  // may pack weights

@@ -1,0 +1,144 @@
+"""Measures this engine's 3x3 convolution paths on a grid of layers and fits the cost model
+behind algo="auto" (csrc/conv/conv-cost.cc).
+
+    python bench/fit_cost_model.py            # measure, write bench/cost_model_data.csv, fit
+    python bench/fit_cost_model.py --fit-only # refit from the CSV
+
+Model (per image, seconds): each algorithm's time is linear in a few work counts,
+    im2col:   a_gemm * 2 Kp Np D         + a_pack * D HW                                + a_call
+    winograd: b_gemm[v] * alpha^2 2 Kp Tp C + b_in[v] * alpha^3 C T + b_out[v] * alpha^3 K T + b_call * alpha^2
+(v the variant: its GEMM blocks and the register pressure of its alpha x alpha tile differ) with Kp = K rounded up to the GEMM's MR, Np / Tp = output pixels / tiles rounded up to NR,
+D = 9 C, T = tiles. Coefficients are fitted by least squares on relative error (each
+row divided by its measured time), so small and large layers count alike. Times are
+thread CPU time of single-threaded runs (min of repeats): robust to other processes on
+a shared machine, and the ranking between algorithms is what the chooser needs.
+The fitted constants are printed as C++ to paste into conv-cost.cc. The chooser prefers
+F(4x4) over F(6x6) unless F(6x6) is modelled F6_MARGIN faster (its error is ~3x larger);
+the pick statistics below apply the same rule.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+import fastconv  # noqa: E402
+
+CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cost_model_data.csv")
+ALGOS = ["im2col", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
+MR, NR = 14, 32  # avx512 GEMM tile (csrc/gemm/gemm-config.cc)
+
+
+def grid():
+    for c, k in [(16, 16), (32, 32), (64, 64), (128, 128), (256, 256), (512, 512), (64, 128), (256, 64), (3, 64)]:
+        for hw in [7, 14, 28, 56, 112]:
+            if c * k * hw * hw * 9 * 2 > 4e9:  # keep a run under ~40 ms
+                continue
+            yield c, k, hw
+
+
+def measure(repeats):
+    fastconv.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    rows = []
+    for c, k, hw in grid():
+        x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
+        wt = (rng.standard_normal((k, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
+        plans = {a: fastconv.ConvPlan(wt, padding=1, algo=a) for a in ALGOS}
+        out = np.empty((1, k, hw, hw), np.float32)
+        times = {a: [] for a in ALGOS}
+        for _ in range(repeats + 1):  # the first round is the warm-up
+            for a, p in plans.items():
+                t = time.thread_time()
+                p(x, out=out)
+                times[a].append(time.thread_time() - t)
+        for a in ALGOS:
+            rows.append({"algo": a, "c": c, "k": k, "hw": hw, "seconds": min(times[a][1:])})
+        print(c, k, hw, " ".join(f"{a}={min(times[a][1:]) * 1e3:.3f}ms" for a in ALGOS), flush=True)
+    with open(CSV, "w", newline="") as f:
+        wr = csv.DictWriter(f, fieldnames=list(rows[0]))
+        wr.writeheader()
+        wr.writerows(rows)
+    return rows
+
+
+def up(x, m):
+    return -(-x // m) * m
+
+
+def features(algo, c, k, hw):
+    """The work counts of conv_cost() in csrc/conv/conv-cost.cc (keep the two in step)."""
+    kp = up(k, MR)
+    if algo == "im2col":
+        d, n = 9 * c, hw * hw
+        return np.array([2 * kp * up(n, NR) * d, d * n, 1] + [0] * 4 + [0] * 8 + [0], float)
+    m = int(algo[-1])
+    a, t = m + 2, (-(-hw // m)) ** 2
+    mr, nr = (6, 16) if t <= 16 else (MR, NR)  # <= 16 tiles: the AVX2 6x16 kernel (conv-winograd.cc)
+    kp = up(k, mr)
+    # Transformed values moved (alpha^2 per tile and channel) and transform arithmetic
+    # (~alpha more per value: each is a combination of ~alpha inputs, twice).
+    # The GEMM rate and the transforms' cost per operation differ per variant (block widths,
+    # alpha^2 calls; register pressure of the alpha x alpha tile): one coefficient each.
+    v = 3 if m == 6 else m - 2
+    gemm, tin, tout = [0.0] * 4, [0.0] * 4, [0.0] * 4
+    gemm[v] = a * a * 2 * kp * up(t, nr) * c
+    tin[v] = a * a * c * t * a
+    tout[v] = a * a * k * t * a
+    return np.array([0, 0, 0, *gemm, *[x for pair in zip(tin, tout) for x in pair], a * a], float)
+
+
+# Same rule as choose_winograd_variant(): F(6x6) has ~3x the error of F(4x4), so it must be
+# modelled at least this much faster to be picked.
+F6_MARGIN = 0.10
+
+NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kWino2PerGemmFlop", "kWino3PerGemmFlop",
+         "kWino4PerGemmFlop", "kWino6PerGemmFlop", "kWino2PerInOp", "kWino2PerOutOp", "kWino3PerInOp",
+         "kWino3PerOutOp", "kWino4PerInOp", "kWino4PerOutOp", "kWino6PerInOp", "kWino6PerOutOp", "kWinoPerGemmCall"]
+
+
+def fit(rows):
+    x = np.array([features(r["algo"], int(r["c"]), int(r["k"]), int(r["hw"])) for r in rows])
+    t = np.array([float(r["seconds"]) for r in rows])
+    coef, *_ = np.linalg.lstsq(x / t[:, None], np.ones_like(t), rcond=None)
+    coef = np.maximum(coef, 0)  # a negative cost per unit of work would be unphysical
+    pred = x @ coef
+    print(f"relative error of the fit: median {np.median(np.abs(pred / t - 1)):.1%}, max {np.max(np.abs(pred / t - 1)):.1%}")
+    for name, v in zip(NAMES, coef):
+        print(f"constexpr double {name} = {v:.4g};")
+    # How often the model picks the measured-fastest path, and the cost when it does not.
+    by_layer = {}
+    for r, p in zip(rows, pred):
+        by_layer.setdefault((r["c"], r["k"], r["hw"]), []).append((r["algo"], float(r["seconds"]), p))
+    worst, hits = 1.0, 0
+    for key, v in by_layer.items():
+        best = min(v, key=lambda e: e[1])
+        pick = min(v, key=lambda e: e[2] * (1 + F6_MARGIN * (e[0] == "winograd_6x6")))
+        hits += pick[0] == best[0]
+        worst = max(worst, pick[1] / best[1])
+        if pick[1] / best[1] > 1.05:
+            print(f"  layer C,K,HW={key}: model picks {pick[0]} ({pick[1] / best[1]:.2f}x the best, {best[0]})")
+    print(f"model picks the fastest on {hits}/{len(by_layer)} layers; worst pick {worst:.2f}x the best")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fit-only", action="store_true")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    if args.fit_only:
+        with open(CSV) as f:
+            rows = list(csv.DictReader(f))
+    else:
+        rows = measure(args.repeats)
+    fit(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+// The cost model behind algo="auto": modelled run time of each algorithm on a layer,
+// linear in a few work counts with coefficients fitted to this engine's measured times
+// (bench/fit_cost_model.py measures, fits, and prints the constants below; the data is
+// bench/cost_model_data.csv). Only the ranking between algorithms matters.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "conv/conv-registry.h"
+#include "gemm/gemm-config.h"
+
+namespace fc {
+namespace {
+
+// Fitted coefficients (bench/fit_cost_model.py on Zen 4, avx512, one thread; fit median
+// relative error 7.6%; with the F(6x6) margin below the model picks the measured-fastest
+// path on 39 of 42 layers, the others within 5%): seconds per unit of each work count.
+// Other ISAs scale all paths alike to first order.
+constexpr double kIm2colPerGemmFlop = 9.897e-12;  // flops of the GEMM, M and N padded to MR/NR
+constexpr double kIm2colPerElem = 5.168e-10;      // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 1.133e-05;      // fixed cost of a call
+// Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
+// arithmetic, alpha^3 per tile and input (output) channel.
+constexpr double kWinoPerGemmFlop[4] = {1.121e-11, 1.258e-11, 1.332e-11, 1.45e-11};
+constexpr double kWinoPerInOp[4] = {8.688e-11, 5.213e-11, 5.818e-11, 5.979e-11};
+constexpr double kWinoPerOutOp[4] = {6.006e-11, 6.131e-11, 4.668e-11, 4.244e-11};
+constexpr double kWinoPerGemmCall = 7.784e-07;  // per GEMM call (alpha^2 per block)
+// F(6x6) has ~3x the rounding error of F(4x4): pick it only when modelled this much faster.
+constexpr double kWino6Margin = 0.10;
+
+size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+int wino_m(const std::string& algo) {
+  if (algo == "winograd_2x2") return 2;
+  if (algo == "winograd_3x3") return 3;
+  if (algo == "winograd_4x4") return 4;
+  if (algo == "winograd_6x6") return 6;
+  return 0;
+}
+
+}  // namespace
+
+std::string winograd_cannot_run(const ConvParams& p) {
+  auto pair = [](size_t a, size_t b) { return std::to_string(a) + "x" + std::to_string(b); };
+  std::string has;  // only what disqualifies the layer
+  auto add = [&](const std::string& s) { has += (has.empty() ? "" : ", ") + s; };
+  if (p.kernel_h != 3 || p.kernel_w != 3) add("kernel " + pair(p.kernel_h, p.kernel_w));
+  if (p.stride_h != 1 || p.stride_w != 1) add("stride " + pair(p.stride_h, p.stride_w));
+  if (p.dilation_h != 1 || p.dilation_w != 1) add("dilation " + pair(p.dilation_h, p.dilation_w));
+  if (p.groups != 1) add("groups " + std::to_string(p.groups));
+  return has.empty() ? has : "winograd needs a 3x3 kernel, stride 1, dilation 1 and groups 1; this layer has " + has;
+}
+
+double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t w, Isa isa) {
+  const GemmConfig& cfg = gemm_config(isa);
+  const double oh = static_cast<double>(p.out_h(h)), ow = static_cast<double>(p.out_w(w));
+  const double k = static_cast<double>(p.out_channels);
+  if (const int m = wino_m(algo)) {
+    const double a = m + 2.0;
+    const double tiles = std::ceil(oh / m) * std::ceil(ow / m);
+    const double c = static_cast<double>(p.in_channels);
+    // Blocks of <= 16 tiles run on the AVX2 kernel on AVX-512 CPUs (conv-winograd.cc, gemm_for).
+    const GemmConfig& gc = isa == Isa::avx512 && tiles <= gemm_config(Isa::avx2).nr ? gemm_config(Isa::avx2) : cfg;
+    const double t_padded = static_cast<double>(round_up(static_cast<size_t>(tiles), gc.nr));
+    const double k_padded = static_cast<double>(round_up(p.out_channels, gc.mr));
+    const int v = m == 6 ? 3 : m - 2;
+    return kWinoPerGemmFlop[v] * a * a * 2 * k_padded * t_padded * c + kWinoPerInOp[v] * a * a * a * c * tiles +
+           kWinoPerOutOp[v] * a * a * a * k * tiles + kWinoPerGemmCall * a * a;
+  }
+  // im2col / pointwise: one GEMM per group over the whole image.
+  const double spatial = oh * ow, depth = static_cast<double>(p.gemm_depth());
+  const double n_padded = static_cast<double>(round_up(static_cast<size_t>(spatial), cfg.nr));
+  const double m_padded = static_cast<double>(p.groups * round_up(p.group_out(), cfg.mr));
+  const double im2col = algo == "pointwise" ? 0.0 : depth * spatial * p.groups;
+  return kIm2colPerGemmFlop * 2 * m_padded * n_padded * depth + kIm2colPerElem * im2col + kIm2colPerCall * p.groups;
+}
+
+bool winograd_variant_accurate(const std::string& algo, const ConvParams& p) {
+  // Measured relative L2 error on N(0,1) inputs and He-scaled weights grows ~ sqrt(C)
+  // (bench/RESULTS.md, Winograd): F(6x6) 6.5e-6 at C = 512, so ~2e-5 at C = 4096, still
+  // 5x inside the F(4x4) bound of 1e-4; beyond that it is not offered.
+  return wino_m(algo) != 6 || p.in_channels <= 4096;
+}
+
+std::string choose_winograd_variant(const ConvParams& p, size_t h, size_t w, Isa isa) {
+  std::string best;
+  double best_cost = 0;
+  for (const char* v : {"winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"}) {
+    if (!winograd_variant_accurate(v, p)) continue;
+    const double t = conv_cost(v, p, h, w, isa) * (wino_m(v) == 6 ? 1 + kWino6Margin : 1.0);
+    if (best.empty() || t < best_cost) best = v, best_cost = t;
+  }
+  return best;
+}
+
+}  // namespace fc

@@ -1,0 +1,284 @@
+// Winograd F(m x m, 3x3) convolution (Lavin & Gray 2016) for stride-1, undilated,
+// ungrouped 3x3 layers: Y = AT [ (G g G^T) (.) (BT d B) ] A per m x m output tile.
+//
+// The filter transform U[xi] (K x C, xi < alpha^2) is done once here, in double, and each
+// U[xi] is packed for the GEMM once. A run walks blocks of T tiles (over images and tile
+// rows), each in three phases:
+//   1. input transform, per (channel, tile row segment): V[xi][c][t]       (T tiles)
+//   2. alpha^2 independent GEMMs M[xi] (K x T) = U[xi] (K x C) * V[xi] (C x T)
+//   3. output transform with bias, residual and activation fused, per (channel, segment).
+// T is chosen so V and M of a block stay in cache between the phases. With many tiles each
+// thread takes whole blocks (no barriers); with few, the team shares every block, splitting
+// the channels of phases 1 and 3 and the alpha^2 GEMMs of phase 2, with barriers between.
+#include <omp.h>
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "common/scratch.h"
+#include "conv/conv-algo.h"
+#include "conv/winograd-kernels.h"
+#include "conv/winograd-transforms.h"
+#include "gemm/gemm.h"
+
+namespace fc {
+namespace {
+
+struct WinoKernels {
+  wino_input_fn input;
+  wino_output_fn output;
+};
+
+template <int M>
+WinoKernels wino_kernels(Isa isa) {
+#define FC_WINO_PICK(isa_suffix, m)                                                       \
+  if (M == m)                                                                             \
+    return {f32_winograd_input_ukernel_##m##x##m##__##isa_suffix, f32_winograd_output_ukernel_##m##x##m##__##isa_suffix};
+#if !defined(FASTCONV_NO_X86_KERNELS)
+  if (isa == Isa::avx512) {
+    FC_WINO_PICK(avx512f, 2) FC_WINO_PICK(avx512f, 3) FC_WINO_PICK(avx512f, 4) FC_WINO_PICK(avx512f, 6)
+  }
+  if (isa == Isa::avx2) {
+    FC_WINO_PICK(avx2, 2) FC_WINO_PICK(avx2, 3) FC_WINO_PICK(avx2, 4) FC_WINO_PICK(avx2, 6)
+  }
+#endif
+  (void)isa;
+  FC_WINO_PICK(scalar, 2) FC_WINO_PICK(scalar, 3) FC_WINO_PICK(scalar, 4) FC_WINO_PICK(scalar, 6)
+#undef FC_WINO_PICK
+  return {nullptr, nullptr};
+}
+
+// Rows [r0, ..) of a packed A, r0 a multiple of MR (PackedA blocks start on MR panels).
+class RowsOf final : public ASource {
+ public:
+  RowsOf(const ASource& a, size_t r0) : a_(a), r0_(r0) {}
+  const float* block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const override {
+    return a_.block(cfg, r0_ + i0, mc, k0, kc, buf);
+  }
+
+ private:
+  const ASource& a_;
+  size_t r0_;
+};
+
+// A run of consecutive tiles of one tile row: image b, tile row ty, tiles tx0.., at
+// offset `off` inside the block.
+struct Segment {
+  size_t b, ty, tx0, count, off;
+};
+
+template <int M>
+class WinogradConv final : public ConvAlgorithm {
+  static constexpr int A = WinogradMatrices<M>::kAlpha;
+
+ public:
+  explicit WinogradConv(const ConvLayer& l)
+      : p_(l.p), act_(l.act), isa_(l.isa), cfg_(gemm_config(l.isa)), k_(wino_kernels<M>(l.isa)) {
+    u_ = pack_u(cfg_, l.weight);
+    bias_.assign(p_.out_channels, 0.f);
+    if (l.bias) bias_.assign(l.bias, l.bias + p_.out_channels);
+    // Kept (9 floats per U's alpha^2) to pack U for the 16-wide kernel if a run needs it.
+    if (isa_ == Isa::avx512) weight_.assign(l.weight, l.weight + p_.out_channels * p_.in_channels * 9);
+  }
+
+  const char* name() const override {
+    return M == 2 ? "winograd_2x2" : M == 3 ? "winograd_3x3" : M == 4 ? "winograd_4x4" : "winograd_6x6";
+  }
+
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
+    Job j{x, h, w, y, residual, p_.out_h(h), p_.out_w(w), 0, 0, 0};
+    j.th = (j.oh + M - 1) / M;
+    j.tw = (j.ow + M - 1) / M;
+    j.total = n * j.th * j.tw;
+    const size_t c = p_.in_channels, kk = p_.out_channels;
+    const int nt = j.total * c * kk < 4096 * 64 ? 1 : std::max(1, nthreads);  // tiny layers: no team
+    if (nt > 1 && j.total >= static_cast<size_t>(8 * nt) * cfg_.nr) {
+      // Many tiles: each thread runs whole blocks on its own scratch (no barriers, the
+      // block's V and M stay in its own L2); dynamic so a slow core delays one block.
+      const size_t tb = block_tiles(j.total, size_t{1} << 20);
+      const ptrdiff_t blocks = static_cast<ptrdiff_t>((j.total + tb - 1) / tb);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+      for (ptrdiff_t i = 0; i < blocks; ++i) {
+        const size_t t0 = i * tb;
+        Scratch sc = scratch(tb);
+        block(j, t0, std::min(tb, j.total - t0), tb, sc, 0, 1);
+      }
+    } else {
+      // Few tiles: the team shares each block, splitting channels and the alpha^2 GEMMs.
+      const size_t tb = block_tiles(j.total, size_t{2} << 20);
+      const Scratch sc = scratch(tb);  // the caller's buffers, shared by the team
+#pragma omp parallel num_threads(nt)
+      for (size_t t0 = 0; t0 < j.total; t0 += tb)
+        block(j, t0, std::min(tb, j.total - t0), tb, sc, omp_get_thread_num(), omp_get_num_threads());
+    }
+  }
+
+ private:
+  // U[xi][k][c] = (G g_kc G^T)[xi], accumulated in double and rounded once, each U[xi]
+  // packed for cfg's micro-kernel.
+  std::vector<PackedA> pack_u(const GemmConfig& cfg, const float* weight) const {
+    const size_t kk = p_.out_channels, c = p_.in_channels;
+    std::vector<float> u(static_cast<size_t>(A * A) * kk * c);
+    const auto& g = WinogradMatrices<M>::kG;
+    for (size_t k = 0; k < kk; ++k) {
+      for (size_t ci = 0; ci < c; ++ci) {
+        const float* w = weight + (k * c + ci) * 9;
+        double gw[A][3];  // G g
+        for (int i = 0; i < A; ++i)
+          for (int s = 0; s < 3; ++s) gw[i][s] = g[i][0] * w[s] + g[i][1] * w[3 + s] + g[i][2] * w[6 + s];
+        for (int i = 0; i < A; ++i)
+          for (int j = 0; j < A; ++j)
+            u[((i * A + j) * kk + k) * c + ci] =
+                static_cast<float>(gw[i][0] * g[j][0] + gw[i][1] * g[j][1] + gw[i][2] * g[j][2]);
+      }
+    }
+    std::vector<PackedA> packed;
+    packed.reserve(A * A);
+    for (int xi = 0; xi < A * A; ++xi)
+      packed.emplace_back(cfg, kk, c, StridedMatrix{u.data() + xi * kk * c, static_cast<ptrdiff_t>(c), 1});
+    return packed;
+  }
+
+  // The GEMM kernel and packed U for blocks of tb tiles. A block of <= 16 tiles would fill
+  // at most half of the AVX-512 kernel's 32 columns; the AVX2 6x16 kernel (present on every
+  // AVX-512 CPU) does half the work there: about 2x faster on CPUs with 256-bit datapaths
+  // (Zen 4: resnet 14x14x256 F(4x4) 2.2 -> 1.4 ms), no slower on ones with 512-bit FMA units.
+  std::pair<const GemmConfig*, const std::vector<PackedA>*> gemm_for(size_t tb) const {
+    const GemmConfig& narrow = gemm_config(Isa::avx2);
+    if (isa_ != Isa::avx512 || tb > narrow.nr) return {&cfg_, &u_};
+    std::call_once(narrow_once_, [&] { narrow_u_ = pack_u(narrow, weight_.data()); });
+    return {&narrow, &narrow_u_};
+  }
+
+  struct Job {
+    const float* x;
+    size_t h, w;
+    float* y;
+    const float* residual;
+    size_t oh, ow, th, tw, total;
+  };
+  struct Scratch {
+    float *v, *m;
+    size_t vs, ms;  // floats between consecutive xi matrices
+  };
+
+  // One cache line between consecutive xi matrices: the transforms touch all alpha^2 of
+  // them at once, and strides that are multiples of 4 KiB would map them to one L1 set.
+  Scratch scratch(size_t tb) const {
+    const size_t vs = p_.in_channels * tb + 16, ms = p_.out_channels * tb + 16;
+    return {thread_scratch(kScratchOp0, A * A * vs), thread_scratch(kScratchOp1, A * A * ms), vs, ms};
+  }
+
+  // Tiles [t0, t0 + cnt) (over images, tile rows, tiles) through the three phases. Thread
+  // tid of nthr takes its share of each phase; with nthr > 1 every thread of the team
+  // calls this for the same block and the phases are separated by barriers.
+  void block(const Job& j, size_t t0, size_t cnt, size_t tb, const Scratch& sc, int tid, int nthr) const {
+    const size_t c = p_.in_channels, kk = p_.out_channels;
+    Segment segs[kMaxSegments];
+    size_t ns = 0;
+    for (size_t t = t0; t < t0 + cnt;) {
+      const size_t b = t / (j.th * j.tw), ty = (t / j.tw) % j.th, tx = t % j.tw;
+      const size_t len = std::min(j.tw - tx, t0 + cnt - t);
+      segs[ns++] = {b, ty, tx, len, t - t0};
+      t += len;
+    }
+    auto share = [&](size_t count, size_t& lo, size_t& hi) {
+      lo = count * tid / nthr;
+      hi = count * (tid + 1) / nthr;
+    };
+    size_t lo, hi;
+    share(ns * c, lo, hi);
+    for (size_t i = lo; i < hi; ++i) {
+      const Segment& s = segs[i % ns];
+      const size_t ci = i / ns;
+      WinoInputArgs a;
+      a.x = j.x + (s.b * c + ci) * j.h * j.w;
+      a.h = j.h;
+      a.w = j.w;
+      a.iy0 = static_cast<ptrdiff_t>(s.ty * M) - static_cast<ptrdiff_t>(p_.pad_top);
+      a.ix0 = static_cast<ptrdiff_t>(s.tx0 * M) - static_cast<ptrdiff_t>(p_.pad_left);
+      a.tiles = s.count;
+      a.v = sc.v + ci * tb + s.off;
+      a.v_stride = sc.vs;
+      k_.input(a);
+    }
+    if (nthr > 1) {
+#pragma omp barrier
+    }
+    // alpha^2 GEMMs, each cut into `parts` row ranges (on MR boundaries) when alpha^2 does
+    // not divide evenly among the threads (F(3x3): 25 GEMMs on 2 threads would be 13 + 12).
+    const auto [gc, us] = gemm_for(tb);
+    const size_t panels = (kk + gc->mr - 1) / gc->mr;
+    const size_t parts = (A * A) % nthr == 0 ? 1 : std::min<size_t>(panels, 2);
+    for (size_t unit = tid; unit < A * A * parts; unit += nthr) {
+      const size_t xi = unit / parts, part = unit % parts;
+      const size_t r0 = panels * part / parts * gc->mr, r1 = std::min(kk, panels * (part + 1) / parts * gc->mr);
+      StridedB src({sc.v + xi * sc.vs, static_cast<ptrdiff_t>(tb), 1});
+      RowsOf rows((*us)[xi], r0);
+      gemm(*gc, r1 - r0, cnt, c, rows, src, sc.m + xi * sc.ms + r0 * tb, static_cast<ptrdiff_t>(tb), Epilogue{}, 1);
+    }
+    if (nthr > 1) {
+#pragma omp barrier
+    }
+    share(ns * kk, lo, hi);
+    for (size_t i = lo; i < hi; ++i) {
+      const Segment& s = segs[i % ns];
+      const size_t k = i / ns;
+      const size_t plane = (s.b * kk + k) * j.oh * j.ow;
+      WinoOutputArgs a;
+      a.m = sc.m + k * tb + s.off;
+      a.m_stride = sc.ms;
+      a.tiles = s.count;
+      a.bias = bias_[k];
+      a.residual = j.residual ? j.residual + plane : nullptr;
+      a.y = j.y + plane;
+      a.oh = j.oh;
+      a.ow = j.ow;
+      a.oy0 = s.ty * M;
+      a.ox0 = s.tx0 * M;
+      a.act = act_;
+      k_.output(a);
+    }
+    if (nthr > 1) {
+#pragma omp barrier  // the next block overwrites V and M
+    }
+  }
+
+  // Tiles per block: V and M of a block (alpha^2 (C + K) T floats) within `budget` bytes
+  // so they stay in cache between the phases (measured on Zen 4: 0.5-4 MiB all within
+  // noise), T a multiple of the GEMM's nr, at most kMaxTiles, and at least 2 nr: every
+  // block streams all of U (37 MB for 512 x 512 channels in F(4x4)), so wide layers want
+  // few, wider blocks (512 x 512 x 28 x 28, F(4x4): 16.7 -> 14.8 ms with the floor at 2 nr).
+  size_t block_tiles(size_t total, size_t budget) const {
+    const size_t per_tile = static_cast<size_t>(A * A) * (p_.in_channels + p_.out_channels) * sizeof(float);
+    size_t t = budget / per_tile / cfg_.nr * cfg_.nr;
+    t = std::clamp<size_t>(t, 2 * cfg_.nr, kMaxTiles / cfg_.nr * cfg_.nr);
+    return std::min(t, total);
+  }
+
+  // A block of at most kMaxTiles tiles spans at most kMaxTiles + 1 tile-row segments.
+  static constexpr size_t kMaxTiles = 512, kMaxSegments = kMaxTiles + 1;
+
+  ConvParams p_;
+  Activation act_;
+  Isa isa_;
+  const GemmConfig& cfg_;
+  WinoKernels k_;
+  std::vector<PackedA> u_;
+  std::vector<float> bias_, weight_;
+  mutable std::once_flag narrow_once_;
+  mutable std::vector<PackedA> narrow_u_;  // U packed for the AVX2 kernel, on first need
+};
+
+}  // namespace
+
+std::unique_ptr<ConvAlgorithm> make_winograd_conv(const ConvLayer& layer, int m) {
+  if (m == 2) return std::make_unique<WinogradConv<2>>(layer);
+  if (m == 3) return std::make_unique<WinogradConv<3>>(layer);
+  if (m == 4) return std::make_unique<WinogradConv<4>>(layer);
+  return std::make_unique<WinogradConv<6>>(layer);
+}
+
+}  // namespace fc
