@@ -26,7 +26,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]  # bench/, then an in-place build
 import fastconv  # noqa: E402
 from fastconv import _C  # noqa: E402
 from layers import GEMM_SIZES, LAYERS, onnx_conv_model, ort_session  # noqa: E402
