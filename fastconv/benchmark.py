@@ -117,6 +117,7 @@ def peer_runtime(name: str, model_bytes: bytes, input_name: str, threads: int) -
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3  # errors only: the zoo files carry unused initializers ort warns about
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
         return Runtime(name, lambda x: sess.run(None, {input_name: x}), ort.__version__)
