@@ -1,0 +1,127 @@
+"""Every distinct conv layer of ResNet-50: fastconv's ConvPlan vs onnxruntime, one layer at a time.
+
+    python bench/bench_resnet_layers.py                # 2 threads, batch 1
+    python bench/bench_resnet_layers.py --batch 8 --threads 2
+
+The layer shapes (and their fused activation) come from the zoo model itself, so the table
+covers exactly what `python -m fastconv info resnet50` lists. Each layer runs interleaved
+with onnxruntime on the same single-Conv ONNX model (same weights, bias; Relu appended when
+fastconv fuses one), medians after warm-up. Rows are sorted by the time lost against
+onnxruntime, times the number of times the layer occurs in the model, so the top rows are
+the ones worth fixing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # the in-place build of this checkout
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fastconv  # noqa: E402
+from bench_conv import interleaved_medians, markdown  # noqa: E402
+from layers import Layer, ort_session  # noqa: E402
+
+
+def resnet50_layers(batch: int):
+    """(Layer, relu fused, occurrences) for each distinct conv of the ResNet-50 zoo model."""
+    import onnx
+    from onnx import shape_inference
+    from fastconv.onnx.zoo import random_weight_model
+
+    model = shape_inference.infer_shapes(random_weight_model("resnet50", batch=batch))
+    g = model.graph
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in list(g.value_info) + list(g.input) + list(g.output)}
+    inits = {t.name: tuple(t.dims) for t in g.initializer}
+    consumers = Counter()
+    for n in g.node:
+        for i in n.input:
+            consumers[i] += 1
+    relu_after = {n.input[0] for n in g.node if n.op_type == "Relu"}
+    found = Counter()
+    for n in g.node:
+        if n.op_type != "Conv":
+            continue
+        a = {x.name: onnx.helper.get_attribute_value(x) for x in n.attribute}
+        w = inits[n.input[1]]
+        stride = a.get("strides", [1, 1])[0]
+        pad = a.get("pads", [0, 0, 0, 0])[0]
+        x = tuple(shapes[n.input[0]])
+        relu = n.output[0] in relu_after and consumers[n.output[0]] == 1
+        name = f"{w[2]}x{w[3]}/{stride} {x[2]}x{x[3]} {x[1]}->{w[0]}"
+        found[(Layer(name, x, w, stride, pad), relu)] += 1
+    return [(layer, relu, count) for (layer, relu), count in found.items()]
+
+
+def onnx_conv_relu_model(layer: Layer, weight, bias, relu: bool):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    n, c, h, w = layer.x
+    oh, ow = layer.out_hw
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c" if relu else "y"], kernel_shape=list(layer.w[2:]),
+                              strides=[layer.stride] * 2, pads=[layer.pad] * 4)]
+    if relu:
+        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
+    graph = helper.make_graph(
+        nodes, "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, c, h, w])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, layer.w[0], oh, ow])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def bench(batch: int, threads: int, reps: int, only: str | None):
+    rng = np.random.default_rng(0)
+    rows = []
+    for layer, relu, count in resnet50_layers(batch):
+        if only and only not in layer.name:
+            continue
+        x = rng.standard_normal(layer.x, dtype=np.float32)
+        w = (rng.standard_normal(layer.w, dtype=np.float32) / np.sqrt(np.prod(layer.w[1:]))).astype(np.float32)
+        bias = rng.standard_normal(layer.w[0], dtype=np.float32)
+        plan = fastconv.ConvPlan(w, bias, stride=layer.stride, padding=layer.pad,
+                                 activation="relu" if relu else None)
+        sess = ort_session(onnx_conv_relu_model(layer, w, bias, relu), threads)
+        y = plan(x)
+        y_ort = sess.run(None, {"x": x})[0]
+        err = float(np.max(np.abs(y - y_ort)) / (np.max(np.abs(y_ort)) + 1e-30))
+        out = np.empty_like(y)
+        feed = {"x": x}
+        r = max(5, min(reps, int(2e9 / layer.flops) + 5))
+        t_fc, t_ort = interleaved_medians([lambda: plan(x, out=out), lambda: sess.run(None, feed)], r, min_time=0.3)
+        rows.append(dict(layer=layer.name + (" +relu" if relu else ""), count=count, algo=plan.algo,
+                         ms=t_fc * 1e3, ort_ms=t_ort * 1e3, ratio=t_ort / t_fc,
+                         gflops=layer.flops / t_fc * 1e-9, lost_ms=count * (t_fc - t_ort) * 1e3,
+                         max_rel_diff=err))
+    rows.sort(key=lambda r: -r["lost_ms"])
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--only", default=None, help="only layers whose name contains this")
+    args = ap.parse_args(argv)
+    fastconv.set_num_threads(args.threads)
+    rows = bench(args.batch, args.threads, args.reps, args.only)
+    print(f"ResNet-50 conv layers, batch {args.batch}, {args.threads} threads "
+          "(lost = count x (fastconv - onnxruntime) ms; ratio > 1: fastconv faster)\n")
+    print(markdown(rows, [("layer", "layer", "{}"), ("count", "count", "{}"), ("algo", "algo", "{}"),
+                          ("fastconv ms", "ms", "{:.3f}"), ("ort ms", "ort_ms", "{:.3f}"),
+                          ("ratio", "ratio", "{:.2f}"), ("GFLOP/s", "gflops", "{:.1f}"),
+                          ("lost ms", "lost_ms", "{:+.3f}"), ("max rel diff", "max_rel_diff", "{:.1e}")]))
+    tot_fc = sum(r["count"] * r["ms"] for r in rows)
+    tot_ort = sum(r["count"] * r["ort_ms"] for r in rows)
+    print(f"\nall convs: fastconv {tot_fc:.2f} ms, onnxruntime {tot_ort:.2f} ms, ratio {tot_ort / tot_fc:.2f}")
+
+
+if __name__ == "__main__":
+    main()

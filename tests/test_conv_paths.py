@@ -1,0 +1,41 @@
+"""Paths of the GEMM convolution (csrc/conv/conv-gemm.cc) that ResNet-50 relies on, every ISA level,
+poisoned outputs.
+
+1x1 convolutions with stride > 1 (ResNet's downsample) run through im2col as a strided
+gather (no phase split: kh*kw < stride), with and without padding. Error bound as in
+test_conv.py (check_conv).
+"""
+import numpy as np
+import pytest
+
+import fastconv
+from conftest import poisoned
+from test_conv import check_conv
+
+
+@pytest.mark.parametrize("n,c,k,h,w,stride,groups", [
+    (1, 64, 96, 14, 14, (2, 2), 1),     # ResNet-50 downsample shape, smaller
+    (2, 5, 7, 9, 11, (2, 3), 1),         # odd sizes, batch > 1, unequal strides
+    (1, 3, 33, 1, 1, (2, 2), 1),         # 1x1 image
+    (3, 6, 4, 8, 7, (3, 1), 2),          # groups, stride along H only
+    (1, 17, 40, 7, 7, (4, 4), 1),        # stride larger than half the image
+])
+@pytest.mark.parametrize("act", [None, "relu"])
+def test_conv_1x1_strided(isa, rng, n, c, k, h, w, stride, groups, act):
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    wt = rng.standard_normal((k, c // groups, 1, 1), dtype=np.float32)
+    bias = rng.standard_normal(k, dtype=np.float32)
+    plan = fastconv.ConvPlan(wt, bias, stride=stride, groups=groups, activation=act, algo="im2col")
+    oh, ow = (h - 1) // stride[0] + 1, (w - 1) // stride[1] + 1
+    y = plan(x, out=poisoned((n, k, oh, ow)))
+    check_conv(y, x, wt, bias, stride=stride, groups=groups, act=act)
+
+
+@pytest.mark.parametrize("pads", [(0, 0, 1, 1), (1, 1, 0, 0), (0, 1, 0, 2)])
+def test_conv_1x1_strided_padded(isa, rng, pads):
+    x = rng.standard_normal((2, 5, 9, 8), dtype=np.float32)
+    wt = rng.standard_normal((6, 5, 1, 1), dtype=np.float32)
+    plan = fastconv.ConvPlan(wt, None, stride=2, padding=pads, algo="im2col")
+    oh, ow = (9 + pads[0] + pads[2] - 1) // 2 + 1, (8 + pads[1] + pads[3] - 1) // 2 + 1
+    y = plan(x, out=poisoned((2, 6, oh, ow)))
+    check_conv(y, x, wt, None, stride=(2, 2), pads=pads)
