@@ -14,13 +14,6 @@ struct DenseRows {
   static constexpr int kRows = 4;   // weight rows per block: 4 x 4 accumulators + 8 loads fit 32 registers
   static constexpr int kBatch = 4;  // inputs per pass over a row block
 
-  static inline float hsum(reg v) {
-    float t[W];
-    V::store(t, v);
-    float s = 0.f;
-    for (int l = 0; l < W; ++l) s += t[l];
-    return s;
-  }
 
   template <int R, int B>
   static inline void tile(const fc::DenseRowsArgs& a, size_t o, size_t b) {
@@ -48,7 +41,7 @@ struct DenseRows {
       }
     }
     for (int r = 0; r < R; ++r)
-      for (int j = 0; j < B; ++j) a.y[(b + j) * a.out + o + r] = hsum(acc[r][j]) + (a.bias ? a.bias[o + r] : 0.f);
+      for (int j = 0; j < B; ++j) a.y[(b + j) * a.out + o + r] = V::hsum(acc[r][j]) + (a.bias ? a.bias[o + r] : 0.f);
   }
 
   template <int R>

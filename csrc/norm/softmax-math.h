@@ -33,13 +33,6 @@ struct Softmax {
     for (int l = 1; l < W; ++l) m = t[l] > m ? t[l] : m;
     return m;
   }
-  static inline float hsum(reg v) {
-    float t[W];
-    V::store(t, v);
-    float s = 0.f;
-    for (int l = 0; l < W; ++l) s += t[l];
-    return s;
-  }
 
   static void row(const float* x, float* y, size_t len, bool log) {
     const size_t full = len - len % W;
@@ -56,7 +49,7 @@ struct Softmax {
       vs = V::add(vs, e);
       if (!log) V::store(y + i, e);
     }
-    float s = hsum(vs);
+    float s = V::hsum(vs);
     if (r) {  // the tail's padding lanes must add nothing (exp(-inf) only clamps to ~1e-38)
       float e[W];
       V::store(e, M::exp(V::sub(ld(x + full, r, 0.f), vmx)));
