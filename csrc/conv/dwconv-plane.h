@@ -10,6 +10,21 @@
 
 #include "conv/dwconv-kernels.h"
 
+// Stores one finished output vector at column col of a row of width ow (masked at the row's
+// end), adding the residual first when there is one.
+template <class V>
+inline void dw_store(typename V::reg x, size_t col, size_t ow, float* out, const float* res) {
+  constexpr int W = V::W;
+  const int lanes = ow - col < static_cast<size_t>(W) ? static_cast<int>(ow - col) : W;
+  if (lanes == W) {
+    if (res) x = V::add(x, V::load(res + col));
+    V::store(out + col, x);
+  } else {
+    if (res) x = V::add(x, V::load_n(res + col, lanes));
+    V::store_n(out + col, x, lanes);
+  }
+}
+
 // Writes padded input row i (every column phase) into ring slot `slot` of `ring` rows.
 template <class V>
 inline void dwconv_pad_row(const fc::ConvParams& p, const fc::DwPlaneArgs& a, ptrdiff_t i, ptrdiff_t slot,
@@ -68,16 +83,7 @@ inline void dwconv_row_block(const fc::ConvParams& p, const fc::DwPlaneArgs& a, 
 #pragma GCC unroll 8
   for (int v = 0; v < kBlock; ++v) {
     if (static_cast<size_t>(v) >= nvec) break;
-    const size_t col = ow0 + v * W;
-    const int lanes = a.ow - col < static_cast<size_t>(W) ? static_cast<int>(a.ow - col) : W;
-    reg x = acc[v];
-    if (lanes == W) {
-      if (res) x = V::add(x, V::load(res + col));
-      V::store(out + col, x);
-    } else {
-      if (res) x = V::add(x, V::load_n(res + col, lanes));
-      V::store_n(out + col, x, lanes);
-    }
+    dw_store<V>(acc[v], ow0 + v * W, a.ow, out, res);
   }
 }
 
@@ -102,16 +108,7 @@ inline void dwconv_row_fixed(const typename V::reg* wt, typename V::reg bias, co
     }
 #pragma GCC unroll 8
     for (int v = 0; v < kBlock; ++v) {
-      const size_t col = (v0 + v) * W;
-      const int lanes = ow - col < static_cast<size_t>(W) ? static_cast<int>(ow - col) : W;
-      reg x = acc[v];
-      if (lanes == W) {
-        if (res) x = V::add(x, V::load(res + col));
-        V::store(out + col, x);
-      } else {
-        if (res) x = V::add(x, V::load_n(res + col, lanes));
-        V::store_n(out + col, x, lanes);
-      }
+      dw_store<V>(acc[v], (v0 + v) * W, ow, out, res);
     }
   }
   for (; v0 < vecs; ++v0) {  // the last few vectors, one at a time

@@ -6,6 +6,7 @@
 
 #include "act/act-math.h"
 #include "dense/dense-kernels.h"
+#include "simd/v-reduce.h"
 
 template <class V>
 struct DenseRows {
@@ -41,7 +42,7 @@ struct DenseRows {
       }
     }
     for (int r = 0; r < R; ++r)
-      for (int j = 0; j < B; ++j) a.y[(b + j) * a.out + o + r] = V::hsum(acc[r][j]) + (a.bias ? a.bias[o + r] : 0.f);
+      for (int j = 0; j < B; ++j) a.y[(b + j) * a.out + o + r] = v_hsum<V>(acc[r][j]) + (a.bias ? a.bias[o + r] : 0.f);
   }
 
   template <int R>

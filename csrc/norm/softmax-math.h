@@ -7,6 +7,7 @@
 
 #include "act/act-math.h"
 #include "norm/norm-kernels.h"
+#include "simd/v-reduce.h"
 
 template <class V>
 struct Softmax {
@@ -49,7 +50,7 @@ struct Softmax {
       vs = V::add(vs, e);
       if (!log) V::store(y + i, e);
     }
-    float s = V::hsum(vs);
+    float s = v_hsum<V>(vs);
     if (r) {  // the tail's padding lanes must add nothing (exp(-inf) only clamps to ~1e-38)
       float e[W];
       V::store(e, M::exp(V::sub(ld(x + full, r, 0.f), vmx)));

@@ -27,12 +27,4 @@ struct VAvx2 {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
   }
   static inline reg select_neg(reg x, reg a, reg b) { return _mm256_blendv_ps(b, a, x); }
-  // Sum of the lanes; used once per output row, so a store and a scalar loop suffice.
-  static inline float hsum(reg v) {
-    float t[W];
-    store(t, v);
-    float s = 0.f;
-    for (int l = 0; l < W; ++l) s += t[l];
-    return s;
-  }
 };

@@ -27,12 +27,4 @@ struct VAvx512 {
   static inline reg select_neg(reg x, reg a, reg b) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), b, a);
   }
-  // Sum of the lanes; used once per output row, so a store and a scalar loop suffice.
-  static inline float hsum(reg v) {
-    float t[W];
-    store(t, v);
-    float s = 0.f;
-    for (int l = 0; l < W; ++l) s += t[l];
-    return s;
-  }
 };

@@ -38,12 +38,4 @@ struct VScalar {
     return r;
   }
   static inline reg select_neg(reg x, reg a, reg b) { return x < 0 ? a : b; }
-  // Sum of the lanes; used once per output row, so a store and a scalar loop suffice.
-  static inline float hsum(reg v) {
-    float t[W];
-    store(t, v);
-    float s = 0.f;
-    for (int l = 0; l < W; ++l) s += t[l];
-    return s;
-  }
 };
