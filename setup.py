@@ -74,13 +74,14 @@ def native_extensions():
     import numpy
     import pybind11
 
-    common_flags = ["-O3", "-std=c++17", "-fopenmp", "-fvisibility=hidden"]
+    # No -fopenmp for the engine: its threads are one task pool (csrc/common/parallel.h).
+    common_flags = ["-O3", "-std=c++17", "-fvisibility=hidden"]
     engine = Extension(
         "fastconv._C",
         sources=engine_sources(),
         include_dirs=["csrc", pybind11.get_include()],
         extra_compile_args=common_flags,
-        extra_link_args=["-fopenmp"],
+        extra_link_args=["-pthread"],
         define_macros=[] if IS_X86 else [("FASTCONV_NO_X86_KERNELS", "1")],
         language="c++",
     )

@@ -47,6 +47,30 @@ def test_threads_env_and_setter():
         fastconv.set_num_threads(1.5)
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux's /proc")
+def test_every_kernel_runs_on_the_one_task_pool():
+    """n threads means the caller plus n - 1 pool workers, whatever ran: a second team (an OpenMP
+    region left in a kernel) keeps its own threads spinning beside the pool's after every call
+    and oversubscribes the cores for the layers that follow (ResNet-50 ran 1.4x slower)."""
+    code = """
+import os, numpy as np, fastconv
+fastconv.set_num_threads(3)
+rng = np.random.default_rng(0)
+x = rng.standard_normal((2, 64, 30, 30), dtype=np.float32)
+w = rng.standard_normal((64, 64, 3, 3), dtype=np.float32)
+for algo in ("im2col", "winograd_2x2", "winograd_4x4", "winograd_6x6"):
+    fastconv.conv2d(x, w, padding=1, algo=algo)
+fastconv.conv2d(x, w[:, :1], padding=1, groups=64)
+fastconv.conv2d(x[:1, :, :6, :6], w, padding=1, algo="winograd_4x4")  # few tiles: shared blocks
+fastconv.max_pool2d(x, 3, 2)
+fastconv.gemm(x.reshape(-1, 900)[:128], x.reshape(900, -1)[:, :128].copy())
+print(len(os.listdir("/proc/self/task")))
+"""
+    r = run_python(code, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) == 3, f"{r.stdout.strip()} threads running; 3 threads = the caller + 2 pool workers"
+
+
 @pytest.mark.parametrize("isa", _C.available_isas())
 def test_fastconv_isa_env_forces_a_level(isa):
     code = ("import fastconv, numpy as np; print(fastconv.get_isa()); "

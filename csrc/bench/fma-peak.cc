@@ -3,11 +3,11 @@
 // its own CPU time (CLOCK_THREAD_CPUTIME_ID), and the peak is their sum: what the cores
 // can do while they run, even when other processes share the machine (on a quiet
 // machine this equals flops / wall time).
-#include <omp.h>
-
 #include <time.h>
 
 #include <chrono>
+#include <thread>
+#include <vector>
 
 #include "bench/fma-peak.h"
 #include "common/check.h"
@@ -36,18 +36,25 @@ double measure_fma_peak(double seconds, int threads) {
   constexpr size_t kBurst = 1 << 16;  // ~0.1-1 ms per burst: the clock is read rarely
   float sink = 0.f;
   kernel(kBurst, &sink);  // warm-up: clocks ramp up, code is paged in
-  double rate = 0.0;  // flops per CPU-second, summed over threads
+  // Plain threads, not the task pool: every probe must hold a core for the whole time.
+  std::vector<double> rates(threads, 0.0);
+  std::vector<float> sinks(threads, 0.f);
   const auto t0 = clock::now();
-#pragma omp parallel num_threads(threads) reduction(+ : rate)
-  {
-    float local = 0.f;
+  auto probe = [&](int t) {
     uint64_t flops = 0;
     const double c0 = thread_cpu_seconds();
-    while (std::chrono::duration<double>(clock::now() - t0).count() < seconds) flops += kernel(kBurst, &local);
+    while (std::chrono::duration<double>(clock::now() - t0).count() < seconds) flops += kernel(kBurst, &sinks[t]);
     const double cpu = thread_cpu_seconds() - c0;
-    if (cpu > 0) rate += static_cast<double>(flops) / cpu;
-#pragma omp atomic
-    sink += local;
+    if (cpu > 0) rates[t] = static_cast<double>(flops) / cpu;
+  };
+  std::vector<std::thread> team;
+  for (int t = 1; t < threads; ++t) team.emplace_back(probe, t);
+  probe(0);
+  for (auto& th : team) th.join();
+  double rate = 0.0;  // flops per CPU-second, summed over threads
+  for (int t = 0; t < threads; ++t) {
+    rate += rates[t];
+    sink += sinks[t];
   }
   volatile float keep = sink;
   (void)keep;

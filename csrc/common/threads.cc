@@ -1,14 +1,31 @@
 #include "common/threads.h"
 
-#include <omp.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace fc {
 namespace {
+
+// The cores this process may run on: the affinity mask (taskset, cgroup cpusets) where
+// there is one, else what the hardware reports.
+int available_cores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
 
 int initial_threads() {
   if (const char* env = std::getenv("FASTCONV_NUM_THREADS")) {
@@ -16,7 +33,7 @@ int initial_threads() {
     long n = std::strtol(env, &end, 10);
     if (end != env && *end == '\0' && n >= 1 && n <= 4096) return static_cast<int>(n);
   }
-  return omp_get_num_procs();  // honours the affinity mask (taskset, cgroups cpusets)
+  return available_cores();
 }
 
 std::atomic<int>& threads() {

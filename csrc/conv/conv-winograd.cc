@@ -8,15 +8,17 @@
 //   2. alpha^2 independent GEMMs M[xi] (K x T) = U[xi] (K x C) * V[xi] (C x T)
 //   3. output transform with bias, residual and activation fused, per (channel, segment).
 // T is chosen so V and M of a block stay in cache between the phases. With many tiles each
-// thread takes whole blocks (no barriers); with few, the team shares every block, splitting
-// the channels of phases 1 and 3 and the alpha^2 GEMMs of phase 2, with barriers between.
-#include <omp.h>
-
+// thread takes whole blocks (one task each); with few, the threads share every block: each
+// phase is one parallel_for over channels (1, 3) or the alpha^2 GEMMs (2), so the end of a
+// phase is the only synchronisation. All of it runs on the engine's task pool
+// (common/parallel.h): an OpenMP team here would keep spinning threads of its own beside
+// the pool's and oversubscribe the cores for the layers that follow.
 #include <algorithm>
 #include <mutex>
 #include <utility>
 #include <vector>
 
+#include "common/parallel.h"
 #include "common/scratch.h"
 #include "conv/conv-algo.h"
 #include "conv/winograd-kernels.h"
@@ -95,23 +97,18 @@ class WinogradConv final : public ConvAlgorithm {
     const size_t c = p_.in_channels, kk = p_.out_channels;
     const int nt = j.total * c * kk < 4096 * 64 ? 1 : std::max(1, nthreads);  // tiny layers: no team
     if (nt > 1 && j.total >= static_cast<size_t>(8 * nt) * cfg_.nr) {
-      // Many tiles: each thread runs whole blocks on its own scratch (no barriers, the
-      // block's V and M stay in its own L2); dynamic so a slow core delays one block.
+      // Many tiles: each task is a whole block on its thread's own scratch (the block's V
+      // and M stay in that core's L2); claimed dynamically, so a slow core delays one block.
       const size_t tb = block_tiles(j.total, size_t{1} << 20);
-      const ptrdiff_t blocks = static_cast<ptrdiff_t>((j.total + tb - 1) / tb);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-      for (ptrdiff_t i = 0; i < blocks; ++i) {
+      parallel_for((j.total + tb - 1) / tb, nt, [&](size_t i) {
         const size_t t0 = i * tb;
-        Scratch sc = scratch(tb);
-        block(j, t0, std::min(tb, j.total - t0), tb, sc, 0, 1);
-      }
+        block(j, t0, std::min(tb, j.total - t0), tb, scratch(tb), 1);
+      });
     } else {
-      // Few tiles: the team shares each block, splitting channels and the alpha^2 GEMMs.
+      // Few tiles: the threads share each block, splitting channels and the alpha^2 GEMMs.
       const size_t tb = block_tiles(j.total, size_t{2} << 20);
-      const Scratch sc = scratch(tb);  // the caller's buffers, shared by the team
-#pragma omp parallel num_threads(nt)
-      for (size_t t0 = 0; t0 < j.total; t0 += tb)
-        block(j, t0, std::min(tb, j.total - t0), tb, sc, omp_get_thread_num(), omp_get_num_threads());
+      const Scratch sc = scratch(tb);  // the caller's buffers, shared by every task
+      for (size_t t0 = 0; t0 < j.total; t0 += tb) block(j, t0, std::min(tb, j.total - t0), tb, sc, nt);
     }
   }
 
@@ -171,10 +168,9 @@ class WinogradConv final : public ConvAlgorithm {
     return {thread_scratch(kScratchOp0, A * A * vs), thread_scratch(kScratchOp1, A * A * ms), vs, ms};
   }
 
-  // Tiles [t0, t0 + cnt) (over images, tile rows, tiles) through the three phases. Thread
-  // tid of nthr takes its share of each phase; with nthr > 1 every thread of the team
-  // calls this for the same block and the phases are separated by barriers.
-  void block(const Job& j, size_t t0, size_t cnt, size_t tb, const Scratch& sc, int tid, int nthr) const {
+  // Tiles [t0, t0 + cnt) (over images, tile rows, tiles) through the three phases, each
+  // phase split into tasks for nt threads (run inline when nt == 1).
+  void block(const Job& j, size_t t0, size_t cnt, size_t tb, const Scratch& sc, int nt) const {
     const size_t c = p_.in_channels, kk = p_.out_channels;
     Segment segs[kMaxSegments];
     size_t ns = 0;
@@ -184,13 +180,14 @@ class WinogradConv final : public ConvAlgorithm {
       segs[ns++] = {b, ty, tx, len, t - t0};
       t += len;
     }
-    auto share = [&](size_t count, size_t& lo, size_t& hi) {
-      lo = count * tid / nthr;
-      hi = count * (tid + 1) / nthr;
+    // items [0, count) of a phase in a few chunks per thread (one chunk when nt == 1)
+    auto for_chunks = [nt](size_t count, auto&& body) {
+      const size_t chunks = nt == 1 ? 1 : std::min<size_t>(count, 4 * static_cast<size_t>(nt));
+      parallel_for(chunks, nt, [&](size_t ch) {
+        for (size_t i = count * ch / chunks, end = count * (ch + 1) / chunks; i < end; ++i) body(i);
+      });
     };
-    size_t lo, hi;
-    share(ns * c, lo, hi);
-    for (size_t i = lo; i < hi; ++i) {
+    for_chunks(ns * c, [&](size_t i) {
       const Segment& s = segs[i % ns];
       const size_t ci = i / ns;
       WinoInputArgs a;
@@ -203,27 +200,20 @@ class WinogradConv final : public ConvAlgorithm {
       a.v = sc.v + ci * tb + s.off;
       a.v_stride = sc.vs;
       k_.input(a);
-    }
-    if (nthr > 1) {
-#pragma omp barrier
-    }
+    });
     // alpha^2 GEMMs, each cut into `parts` row ranges (on MR boundaries) when alpha^2 does
     // not divide evenly among the threads (F(3x3): 25 GEMMs on 2 threads would be 13 + 12).
     const auto [gc, us] = gemm_for(tb);
     const size_t panels = (kk + gc->mr - 1) / gc->mr;
-    const size_t parts = (A * A) % nthr == 0 ? 1 : std::min<size_t>(panels, 2);
-    for (size_t unit = tid; unit < A * A * parts; unit += nthr) {
+    const size_t parts = (A * A) % nt == 0 ? 1 : std::min<size_t>(panels, 2);
+    parallel_for(A * A * parts, nt, [&](size_t unit) {
       const size_t xi = unit / parts, part = unit % parts;
       const size_t r0 = panels * part / parts * gc->mr, r1 = std::min(kk, panels * (part + 1) / parts * gc->mr);
       StridedB src({sc.v + xi * sc.vs, static_cast<ptrdiff_t>(tb), 1});
       RowsOf rows((*us)[xi], r0);
       gemm(*gc, r1 - r0, cnt, c, rows, src, sc.m + xi * sc.ms + r0 * tb, static_cast<ptrdiff_t>(tb), Epilogue{}, 1);
-    }
-    if (nthr > 1) {
-#pragma omp barrier
-    }
-    share(ns * kk, lo, hi);
-    for (size_t i = lo; i < hi; ++i) {
+    });
+    for_chunks(ns * kk, [&](size_t i) {
       const Segment& s = segs[i % ns];
       const size_t k = i / ns;
       const size_t plane = (s.b * kk + k) * j.oh * j.ow;
@@ -240,10 +230,7 @@ class WinogradConv final : public ConvAlgorithm {
       a.ox0 = s.tx0 * M;
       a.act = act_;
       k_.output(a);
-    }
-    if (nthr > 1) {
-#pragma omp barrier  // the next block overwrites V and M
-    }
+    });
   }
 
   // Tiles per block: V and M of a block (alpha^2 (C + K) T floats) within `budget` bytes
