@@ -95,7 +95,10 @@ class WinogradConv final : public ConvAlgorithm {
     j.tw = (j.ow + M - 1) / M;
     j.total = n * j.th * j.tw;
     const size_t c = p_.in_channels, kk = p_.out_channels;
-    const int nt = j.total * c * kk < 4096 * 64 ? 1 : std::max(1, nthreads);  // tiny layers: no team
+    // Below ~1 MFLOP of element-wise products, waking another thread costs more than it saves
+    // (the pool's wake-up is a few microseconds; an OpenMP team's was far more).
+    const double flops = 2.0 * A * A * static_cast<double>(j.total) * static_cast<double>(c) * static_cast<double>(kk);
+    const int nt = flops < 1e6 ? 1 : std::max(1, nthreads);
     if (nt > 1 && j.total >= static_cast<size_t>(8 * nt) * cfg_.nr) {
       // Many tiles: each task is a whole block on its thread's own scratch (the block's V
       // and M stay in that core's L2); claimed dynamically, so a slow core delays one block.
