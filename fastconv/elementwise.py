@@ -129,8 +129,10 @@ def mul(a, b, activation=None, *, out=None) -> np.ndarray:
     return _binary("mul", a, b, activation, out)
 
 
-def concat(xs, axis=1) -> np.ndarray:
-    """Concatenation along axis (channels by default); shapes must agree elsewhere."""
+def concat(xs, axis=1, *, out=None) -> np.ndarray:
+    """Concatenation along axis (channels by default); shapes must agree elsewhere.
+
+    out: an optional float32 array of the result's shape to write into."""
     xs = [as_float32(x, f"xs[{i}]") for i, x in enumerate(xs)]
     if not xs:
         raise ValueError("concat needs at least one array")
@@ -142,7 +144,12 @@ def concat(xs, axis=1) -> np.ndarray:
         if x.ndim != nd or x.shape[:ax] + x.shape[ax + 1:] != xs[0].shape[:ax] + xs[0].shape[ax + 1:]:
             raise ValueError(f"concat along axis {ax}: xs[{i}] has shape {x.shape}, xs[0] has shape {xs[0].shape}; "
                              f"all dimensions but axis {ax} must match")
-    return np.concatenate(xs, axis=ax)
+    if out is not None:
+        shape = xs[0].shape[:ax] + (sum(x.shape[ax] for x in xs),) + xs[0].shape[ax + 1:]
+        if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != shape:
+            raise ValueError(f"out must be a float32 array of shape {shape}, got "
+                             f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
+    return np.concatenate(xs, axis=ax, out=out)
 
 
 def flatten(x, axis=1) -> np.ndarray:

@@ -75,6 +75,11 @@ def test_concat_flatten(rng):
     with pytest.raises(ValueError, match=r"xs\[1\] has shape"):
         fastconv.concat([xs[0], xs[1][:, :, :2]])
     assert fastconv.flatten(xs[1]).shape == (2, 36)
+    out = np.full((2, 7, 3, 3), np.nan, np.float32)  # poisoned: every element must be written
+    assert fastconv.concat(xs, out=out) is out
+    np.testing.assert_array_equal(out, np.concatenate(xs, 1))
+    with pytest.raises(ValueError, match=r"out must be a float32 array of shape \(2, 7, 3, 3\)"):
+        fastconv.concat(xs, out=np.empty((2, 6, 3, 3), np.float32))
 
 
 @pytest.mark.parametrize("n,k,m", [(1, 37, 5), (8, 300, 129), (3, 9216, 64), (6, 3, 7), (16, 65, 33), (32, 130, 70),

@@ -184,12 +184,16 @@ def unsqueeze(node, ctx):
 def concat(node, ctx):
     axis = int(node.attrs.get("axis", 1))
 
-    def run(*xs):
+    def run(*xs, out=None):
         xs = [x for x in xs if x is not None]
         if _layers.is_f32(*xs) and xs[0].ndim == 4 and axis in (1, -3):
-            return _layers.get("concat")(xs, axis=1)
+            # the planned buffer (written in place: no fresh pages to fault in per run)
+            shape = xs[0].shape[:1] + (sum(x.shape[1] for x in xs),) + xs[0].shape[2:]
+            fits = out is not None and out.size == sum(x.size for x in xs) == int(np.prod(shape))
+            return _layers.get("concat")(xs, axis=1, out=out.reshape(shape) if fits else None)
         return np.concatenate(xs, axis=axis)
 
+    run.accepts_out = True
     return run
 
 
