@@ -92,15 +92,24 @@ def conv(node, ctx):
             plans[key] = p
         return nd, p
 
+    # Per input shape, for constant weights and bias: (nd, plan, output shape 4-D, output shape).
+    shapes: dict = {}
+    constant = w_const is not None and (b_const is not None or not ctx.has(node, 2))
+
     def run(x, w, b=None, residual=None, out=None):
         dtype = x.dtype
-        nd, p = plan_for(x, w, b)
-        if x.shape[1] != w.shape[1] * group:
-            raise OpError(f"{node.label()}: input has {x.shape[1]} channels (shape {x.shape}), the weight "
-                          f"{w.shape} with group={group} expects {w.shape[1] * group}")
+        known = shapes.get(x.shape) if constant else None
+        if known is None:
+            nd, p = plan_for(x, w, b)
+            if x.shape[1] != w.shape[1] * group:
+                raise OpError(f"{node.label()}: input has {x.shape[1]} channels (shape {x.shape}), the weight "
+                              f"{w.shape} with group={group} expects {w.shape[1] * group}")
+            shape4 = p.output_shape(x.shape[:2] + (1,) + x.shape[2:] if nd == 1 else x.shape)
+            known = (nd, p, shape4, shape4 if nd == 2 else shape4[:2] + shape4[3:])
+            if constant:
+                shapes[x.shape] = known
+        nd, p, shape4, shape = known
         x4 = x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if nd == 1 else x
-        shape4 = p.output_shape(x4.shape)
-        shape = shape4 if nd == 2 else shape4[:2] + shape4[3:]
         if residual is not None and tuple(residual.shape) != tuple(shape):
             # the optimizer fused an Add that broadcasts: conv without the epilogue, then numpy
             y = conv_plain(x4, w, b).reshape(shape) + residual
@@ -108,9 +117,11 @@ def conv(node, ctx):
                 dtype if np.issubdtype(dtype, np.floating) else np.float32)
         else:
             r4 = None if residual is None else np.ascontiguousarray(residual, np.float32).reshape(shape4)
-            if out is not None and out.size != int(np.prod(shape4)):
-                out = None  # shapes that depend on input values: the planned buffer does not fit
-            y = p(x4, residual=r4, out=None if out is None else out.reshape(shape4))
+            if out is not None and out.shape != shape4:
+                # the planned buffer: a flat arena slice of the output's size, or (shapes that
+                # depend on input values) one that does not fit
+                out = out.reshape(shape4) if out.size == int(np.prod(shape4)) else None
+            y = p(x4, residual=r4, out=out)
         if nd == 1:
             y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
         return y if dtype == np.float32 or not np.issubdtype(dtype, np.floating) else y.astype(dtype)
