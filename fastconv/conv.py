@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from . import _C
+from . import _C, _memory
 from ._checks import activation as _activation
 from ._checks import as_float32, check_conv_layer, pads4, pair
 
@@ -136,7 +136,7 @@ class ConvPlan:
             if residual.shape != shape:
                 raise ValueError(f"residual has shape {residual.shape}, the output has shape {shape}")
         if out is None:
-            out = np.empty(shape, dtype=np.float32)
+            out = _memory.empty(shape)
         plan = self._tuned_plan(x, out) if self.autotune else self._plan
         plan.run(x, out, residual)
         self._last_hw, self._last_plan = x.shape[2:], plan

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from . import _C
+from . import _C, _memory
 from ._checks import activation as _activation
 from ._checks import as_float32
 
@@ -21,7 +21,7 @@ __all__ = ["activation", "relu", "leaky_relu", "prelu", "clip", "sigmoid", "hard
 def _apply(x, spec, out=None) -> np.ndarray:
     x = as_float32(x, "x")
     if out is None:
-        out = np.empty_like(x)
+        out = _memory.empty(x.shape)
     if x.size:
         flat = x.reshape(1, 1, -1)
         _C.channel_affine(flat, out.reshape(1, 1, -1), None, None, *_activation(spec))
@@ -73,7 +73,7 @@ def prelu(x, slope, *, out=None) -> np.ndarray:
     per_c = s if s.ndim == 1 and x.ndim >= 2 and s.shape[0] == x.shape[1] else _per_channel(s, x.shape)
     if per_c is not None:
         if out is None:
-            out = np.empty_like(x)
+            out = _memory.empty(x.shape)
         _C.channel_affine(x, out, None, None, "none", 0.0, 0.0, per_c)
         return out
     try:
@@ -96,7 +96,7 @@ def _binary(op, a, b, act, out):
     except ValueError:
         raise ValueError(f"{op}: a has shape {a.shape} and b has shape {b.shape}, which do not broadcast") from None
     if out is None:
-        out = np.empty(shape, np.float32)
+        out = _memory.empty(shape)
     if a.shape == b.shape:
         _C.binary(a, b, out, op, kind, alpha, beta)
         return out
@@ -174,7 +174,7 @@ def linear(x, weight, bias=None, activation=None, *, out=None) -> np.ndarray:
         if bias.shape[0] != w.shape[0]:
             raise ValueError(f"linear: bias has {bias.shape[0]} values, weight {w.shape} has {w.shape[0]} outputs")
     if out is None:
-        out = np.empty((x.shape[0], w.shape[0]), np.float32)
+        out = _memory.empty((x.shape[0], w.shape[0]))
     if x.shape[0]:
         _C.DensePlan(w, bias, *_activation(activation)).run(x, out)
     return out

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _C
+from . import _C, _memory
 from ._checks import activation as _activation
 from ._checks import as_float32
 
@@ -42,7 +42,7 @@ def gemm(a, b, bias=None, activation=None, residual=None, *, bias_axis: int = 1,
         if residual.shape != (m, n):
             raise ValueError(f"residual has shape {residual.shape}, expected {(m, n)}")
     if out is None:
-        out = np.empty((m, n), dtype=np.float32)
+        out = _memory.empty((m, n))
     kind, alpha, beta = _activation(activation)
     _C.gemm(a, b, out, bias, bias_axis == 1, residual, kind, alpha, beta)
     return out

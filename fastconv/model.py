@@ -33,6 +33,7 @@ import numpy as np
 
 from . import elementwise as _E
 from . import normalization as _N
+from . import _memory
 from .layers import (LAYERS, Activation, Add, BatchNormalization, Conv2D, Dense, Dropout, Flatten, InputLayer, Layer,
                      SymbolicTensor)
 
@@ -207,7 +208,7 @@ class Model:
         plan = _C.DensePlan(layer.weights["weight"], layer.weights.get("bias"), *norm_act(act))
 
         def run(x):
-            y = np.empty((x.shape[0], layer.units), np.float32)
+            y = _memory.empty((x.shape[0], layer.units))
             plan.run(np.ascontiguousarray(x, dtype=np.float32), y)
             return y
         return run
@@ -221,7 +222,7 @@ class Model:
         spec = norm_act(act)
 
         def run(x):
-            y = np.empty_like(x)
+            y = _memory.empty(x.shape)
             _C.channel_affine(x, y, scale, shift, *spec)
             return y
         return run

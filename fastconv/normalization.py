@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from . import _C
+from . import _C, _memory
 from ._checks import activation as _activation
 from ._checks import as_float32
 
@@ -47,7 +47,7 @@ def batch_norm(x, scale, bias, mean, var, eps=1e-5, activation=None, *, out=None
                          f"(shape {x.shape})")
     s, t = batch_norm_affine(scale, bias, mean, var, eps)
     if out is None:
-        out = np.empty_like(x)
+        out = _memory.empty(x.shape)
     _C.channel_affine(x, out, s, t, *_activation(activation))
     return out
 
@@ -79,7 +79,7 @@ def _softmax(x, axis, log, out):
         raise ValueError("softmax needs at least a 1-D array")
     a = _axis(axis, x.ndim, x.shape)
     if out is None:
-        out = np.empty_like(x)
+        out = _memory.empty(x.shape)
     _C.softmax(x, out, a, log)
     return out
 
@@ -105,6 +105,6 @@ def lrn(x, size, alpha=1e-4, beta=0.75, bias=1.0, *, out=None) -> np.ndarray:
     if not bias > 0:
         raise ValueError(f"lrn: bias must be > 0 (the base of the power must stay positive), got {bias}")
     if out is None:
-        out = np.empty_like(x)
+        out = _memory.empty(x.shape)
     _C.lrn(x, out, int(size), float(alpha), float(beta), float(bias))
     return out

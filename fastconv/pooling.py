@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _C
+from . import _C, _memory
 from ._checks import as_float32, pads4, pair
 
 __all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "pool2d_output_shape"]
@@ -40,7 +40,7 @@ def _pool(kind, x, kernel_size, stride, padding, dilation, ceil_mode, count_incl
     k, s, d, p = _window(kernel_size, stride, padding, dilation)
     shape = pool2d_output_shape(x.shape, k, s, p, d, ceil_mode)
     if out is None:
-        out = np.empty(shape, np.float32)
+        out = _memory.empty(shape)
     _C.pool2d(x, out, kind, k, s, d, p, bool(ceil_mode), bool(count_include_pad))
     return out
 
@@ -66,7 +66,7 @@ def _global(kind, x, out):
     if min(x.shape[2:]) == 0:
         raise ValueError(f"global pooling needs a non-empty spatial extent, got shape {x.shape}")
     if out is None:
-        out = np.empty(shape, np.float32)
+        out = _memory.empty(shape)
     _C.global_pool(x, out, kind)
     return out
 

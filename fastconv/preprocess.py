@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _C, _preprocess
+from . import _C, _memory, _preprocess
 
 __all__ = ["preprocess", "load_image", "IMAGENET_MEAN", "IMAGENET_STD", "CAFFE_MEAN_BGR"]
 
@@ -185,7 +185,7 @@ def preprocess(images, size=256, crop=224, mean=None, std=None, mode: str = "ima
     # torchvision CenterCrop: offsets rounded half to even, like Python's round.
     origin = np.array([(round((rh - ch) / 2.0), round((rw - cw) / 2.0)) for rh, rw in resized.tolist()],
                       dtype=np.intc)
-    out = np.empty((len(pixels), 3, ch, cw), dtype=np.float32)
+    out = _memory.empty((len(pixels), 3, ch, cw))
     _preprocess.resize_crop_normalize(
         np.array([p.ctypes.data for p in pixels], dtype=np.uintp),
         np.array([p.shape[0] for p in pixels], dtype=np.intc),

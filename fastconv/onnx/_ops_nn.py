@@ -13,6 +13,7 @@ import numpy as np
 import fastconv
 from fastconv.pooling import pool2d_output_shape
 
+from .. import _memory
 from . import _layers, _numpy_layers
 from ._registry import OpError, op
 
@@ -241,7 +242,7 @@ class _Dense:
         self.plan = _C.DensePlan(np.ascontiguousarray(w_out_in, np.float32), b, *norm_act(act))
 
     def __call__(self, x):
-        y = np.empty((x.shape[0], self.units), np.float32)
+        y = _memory.empty((x.shape[0], self.units))
         self.plan.run(np.ascontiguousarray(x, np.float32), y)
         return y
 

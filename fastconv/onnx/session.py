@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _memory
 from . import _optimize
 from ._ir import Graph
 from ._load import load_proto, to_graph
@@ -152,7 +153,7 @@ class _Plan:
                 if self.slots is None:
                     return self._run(feeds, names, None, measure=True)
         with self._lock:
-            arena = self._arenas.pop() if self._arenas else [np.empty(s, np.float32) for s in self.slot_sizes]
+            arena = self._arenas.pop() if self._arenas else [_memory.empty(s) for s in self.slot_sizes]
         try:
             return self._run(feeds, names, arena, measure=False)
         finally:
