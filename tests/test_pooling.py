@@ -43,6 +43,20 @@ def test_pool2d_matches_reference(isa, rng, kind, case):
     assert y is out
 
 
+@pytest.mark.parametrize("h,w", [(1, 1), (1, 20), (20, 1), (2, 2), (3, 16), (14, 14), (28, 28), (7, 33), (5, 31)])
+def test_flat_3x3_same_max_pool_keeps_rows_apart(isa, rng, h, w):
+    """3x3 / stride 1 / pad 1 max pooling runs over each plane as one flat array (pool-plane.h).
+    The first column holds each row's largest value, growing down the rows, so a window that
+    reached across a row end into the next row would pick it up; the mirrored plane checks the
+    other direction."""
+    x = rng.standard_normal((2, 3, h, w)).astype(np.float32)
+    x[:, :, :, 0] += 100 * np.arange(1, h + 1, dtype=np.float32)
+    for xx in (x, np.ascontiguousarray(x[..., ::-1])):
+        ref = pool2d_ref(xx, "max", (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), False, False)
+        y = fastconv.max_pool2d(xx, 3, 1, 1, out=poisoned(ref.shape))
+        np.testing.assert_array_equal(y, ref.astype(np.float32))
+
+
 @settings(max_examples=40, deadline=None)
 @given(h=st.integers(1, 20), w=st.integers(1, 40), kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 3),
        sw=st.integers(1, 3), pad=st.integers(0, 3), ceil=st.booleans(), incl=st.booleans(), seed=st.integers(0, 99))

@@ -151,8 +151,45 @@ struct SumOp {
   static inline float identity() { return 0.f; }
 };
 
+// 3x3, stride 1, padding 1 max pool of a plane taken as one flat array of n = h * w floats,
+// so vectors run across row ends instead of one short row at a time (a 14 x 14 plane is 13
+// vectors, not 14 rows of 14 lanes each): horizontal max of each position with its row
+// neighbours (a neighbour across a row end is masked to -inf through a.left / a.right),
+// then the vertical max of three such rows, w apart. The plane is copied between -inf
+// guards first so that every load stays inside the work buffer.
+template <class V>
+inline void maxpool_plane_3x3_same(const fc::PoolParams& p, const fc::PoolPlaneArgs& a) {
+  using reg = typename V::reg;
+  constexpr int W = V::W;
+  const size_t n = p.h * p.w, w = p.w;
+  const float ninf = -__builtin_inff();
+  float* xs = a.work;              // [ -inf | plane (n) | -inf x W ]: xs[1 + i] = x[i]
+  float* hm = a.work + n + W + 8;  // [ -inf x w | row maxima (n) | -inf x (w + W) ]
+  xs[0] = ninf;
+  PoolPlane<V, MaxOp<V>>::copy(xs + 1, a.x, n);
+  PoolPlane<V, MaxOp<V>>::fill(xs + 1 + n, W, ninf);
+  PoolPlane<V, MaxOp<V>>::fill(hm, w, ninf);
+  PoolPlane<V, MaxOp<V>>::fill(hm + w + n, w + W, ninf);
+  float* row_max = hm + w;
+  for (size_t i = 0; i < n; i += W) {  // reads xs up to n + W: inside the guard
+    const reg mid = V::load(xs + 1 + i);
+    const reg l = V::min(V::load(xs + i), V::load(a.left + i));
+    const reg r = V::min(V::load(xs + 2 + i), V::load(a.right + i));
+    V::store(row_max + i, V::max(mid, V::max(l, r)));
+  }
+  PoolPlane<V, MaxOp<V>>::fill(row_max + n, w + W, ninf);  // the last vector wrote past n
+  size_t i = 0;
+  for (; i + W <= n; i += W)
+    V::store(a.y + i, V::max(V::load(row_max + i), V::max(V::load(row_max + i - w), V::load(row_max + i + w))));
+  if (i < n) {
+    const reg m = V::max(V::load(row_max + i), V::max(V::load(row_max + i - w), V::load(row_max + i + w)));
+    V::store_n(a.y + i, m, static_cast<int>(n - i));
+  }
+}
+
 template <class V>
 inline void maxpool_plane(const fc::PoolParams& p, const fc::PoolPlaneArgs& a) {
+  if (p.is_3x3_same() && a.left) return maxpool_plane_3x3_same<V>(p, a);
   for (size_t oy = 0; oy < p.oh; ++oy) PoolPlane<V, MaxOp<V>>::row(p, a, oy, a.y + oy * p.ow, false);
 }
 

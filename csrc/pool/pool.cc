@@ -66,13 +66,24 @@ void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_
     inv_row = inverse_counts(pp.oh, h, p.kh, p.sh, p.pt, p.pb, p.count_include_pad);
     inv_col = inverse_counts(pp.ow, w, p.kw, p.sw, p.pl, p.pr, p.count_include_pad);
   }
+  // The row-end masks of the flat 3x3 max pool (PoolPlaneArgs), shared by every plane;
+  // 64 floats past h * w for the last vector of any ISA.
+  std::vector<float> left, right;
+  if (!avg && pp.is_3x3_same()) {
+    left.assign(h * w + 64, __builtin_inff());
+    right.assign(h * w + 64, __builtin_inff());
+    for (size_t r = 0; r < h; ++r) {
+      left[r * w] = -__builtin_inff();
+      right[r * w + w - 1] = -__builtin_inff();
+    }
+  }
   const pool_plane_fn plane = avg ? k.avg_plane : k.max_plane;
   const size_t work = pool_work_floats(pp);
   const ptrdiff_t planes = static_cast<ptrdiff_t>(n * c);
   parallel_for(static_cast<size_t>(planes), (planes > 1 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
     const ptrdiff_t i = static_cast<ptrdiff_t>(task);
     PoolPlaneArgs a{x + i * h * w, y + i * pp.oh * pp.ow, thread_scratch(kScratchOp0, work), inv_row.data(),
-                    inv_col.data()};
+                    inv_col.data(), left.empty() ? nullptr : left.data(), right.empty() ? nullptr : right.data()};
     plane(pp, a);
   });
 }
