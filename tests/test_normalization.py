@@ -15,7 +15,8 @@ def bn_params(rng, c):
             rng.standard_normal(c).astype(np.float32), rng.uniform(0.1, 2.0, c).astype(np.float32))
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 19, 1, 1), (4, 33), (1, 64, 56, 56), (2, 5, 3, 4, 2)])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 19, 1, 1), (4, 33), (1, 64, 56, 56), (2, 5, 3, 4, 2),
+                                   (3, 100, 7, 7)])  # many small planes: tasks group them
 @pytest.mark.parametrize("act", [None, "relu", ("clip", 0, 6), "silu"])
 def test_batch_norm(isa, rng, shape, act):
     x = rng.standard_normal(shape).astype(np.float32)

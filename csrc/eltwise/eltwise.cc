@@ -2,6 +2,7 @@
 #include "eltwise/eltwise.h"
 #include "common/parallel.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace fc {
@@ -43,18 +44,24 @@ void channel_affine(const float* x, float* y, size_t n, size_t c, size_t hw, con
     });
     return;
   }
-  // Pieces: whole planes when there are enough of them, else planes cut along hw.
-  const size_t planes = n * c;
-  const size_t chunk = planes >= 4 * static_cast<size_t>(nthreads) ? hw : piece_len(hw, (4 * nthreads + planes - 1) / planes);
+  // Pieces: runs of whole planes when there are enough planes (small planes grouped up to
+  // about kMinPiece floats: a 14 x 14 plane alone is less work than a task), else planes
+  // cut along hw.
+  const size_t planes = n * c, nt = static_cast<size_t>(nthreads > 1 ? nthreads : 1);
+  const size_t chunk = planes >= 4 * nt ? hw : piece_len(hw, (4 * nt + planes - 1) / planes);
   const size_t per_plane = (hw + chunk - 1) / chunk;
-  const ptrdiff_t items = static_cast<ptrdiff_t>(planes * per_plane);
-  parallel_for(static_cast<size_t>(items), (planes * hw > kMinPiece && nthreads > 1) ? nthreads : 1, [&](size_t task) {
-    const ptrdiff_t it = static_cast<ptrdiff_t>(task);
-    const size_t plane = it / per_plane, ch = plane % c, start = (it % per_plane) * chunk;
-    const size_t len = hw - start < chunk ? hw - start : chunk;
-    Activation a = act;
-    if (slope) a = Activation{ActKind::leaky_relu, slope[ch], 0.f};
-    k.affine(x + plane * hw + start, y + plane * hw + start, len, scale ? scale[ch] : 1.f, shift ? shift[ch] : 0.f, a);
+  size_t group = 1;
+  if (chunk == hw) group = std::max<size_t>(1, std::min(kMinPiece / hw, planes / (4 * nt)));
+  const size_t items = (planes * per_plane + group - 1) / group;
+  parallel_for(items, (planes * hw > kMinPiece && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+    for (size_t it = task * group, end = std::min(planes * per_plane, (task + 1) * group); it < end; ++it) {
+      const size_t plane = it / per_plane, ch = plane % c, start = (it % per_plane) * chunk;
+      const size_t len = hw - start < chunk ? hw - start : chunk;
+      Activation a = act;
+      if (slope) a = Activation{ActKind::leaky_relu, slope[ch], 0.f};
+      k.affine(x + plane * hw + start, y + plane * hw + start, len, scale ? scale[ch] : 1.f, shift ? shift[ch] : 0.f,
+               a);
+    }
   });
 }
 

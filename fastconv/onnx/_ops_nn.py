@@ -13,7 +13,7 @@ import numpy as np
 import fastconv
 from fastconv.pooling import pool2d_output_shape
 
-from .. import _memory
+from .. import _C, _checks, _memory
 from . import _layers, _numpy_layers
 from ._registry import OpError, op
 
@@ -400,8 +400,24 @@ def batch_norm(node, ctx):
     if node.attrs.get("training_mode", 0) or len([o for o in node.outputs if o]) > 1:
         raise OpError(f"{node.label()}: training-mode BatchNormalization (extra outputs) is not supported")
     act = node.attrs.get("_activation")
+    # Constant parameters (the usual case): the per-channel affine map is computed once here,
+    # not on every run (float64 math and checks over C values cost more than a small layer).
+    params = [ctx.const(node, i) for i in range(1, 5)]
+    affine = None
+    if all(p is not None for p in params):
+        try:
+            affine = fastconv.normalization.batch_norm_affine(*params, eps) + (_checks.activation(act),)
+        except (ValueError, TypeError):
+            affine = None  # run() reports it with the input shapes
 
     def run(x, scale, bias, mean, var, out=None):
+        if affine is not None and x.ndim == 4 and _layers.is_f32(x) and x.flags.c_contiguous \
+                and x.shape[1] == affine[0].shape[0]:
+            s, t, act_args = affine
+            out = _fits(out, x.shape)
+            out = _memory.empty(x.shape) if out is None else out
+            _C.channel_affine(x, out, s, t, *act_args)
+            return out
         if x.ndim == 4 and _layers.is_f32(x):
             return fastconv.batch_norm(x, scale, bias, mean, var, eps, act, out=_fits(out, x.shape))
         x4 = x if x.ndim == 4 else x.reshape(x.shape[0], x.shape[1], -1, 1)
