@@ -346,17 +346,47 @@ def _pool_args(node, x):
         _pads2d(pads, nd)
 
 
+class _PoolFastPath:
+    """Per input shape, the checked window of a float32 2-D pooling node, so later runs go straight
+    to the kernel (the Python-side checks cost ~40 us a call, more than a small pool itself)."""
+
+    def __init__(self, kind, ceil, include):
+        self.kind, self.ceil, self.include, self.known = kind, ceil, include, {}
+
+    def run(self, x, out):
+        if x.dtype != np.float32 or not x.flags.c_contiguous:
+            return None
+        hit = self.known.get(x.shape)
+        if hit is None:
+            return None
+        k, s, d, p, shape = hit
+        out = _fits(out, shape)
+        out = _memory.empty(shape) if out is None else out
+        _C.pool2d(x, out, self.kind, k, s, d, p, self.ceil, self.include)
+        return out
+
+    def remember(self, x, k, s, d, p, shape):
+        if x.dtype == np.float32 and x.flags.c_contiguous:
+            self.known[x.shape] = (k, s, d, p, tuple(shape))
+
+
 @op("MaxPool")
 def max_pool(node, ctx):
     if len(node.outputs) > 1 and node.outputs[1]:
         raise OpError(f"{node.label()}: the Indices output of MaxPool is not supported")
     ceil = bool(node.attrs.get("ceil_mode", 0))
+    fast = _PoolFastPath("max", ceil, False)
 
     def run(x, out=None):
+        y = fast.run(x, out)
+        if y is not None:
+            return y
         nd, x4, k, s, d, p = _pool_args(node, x)
         if nd == 2 and _layers.is_f32(x4):
             shape = pool2d_output_shape(x4.shape, k, s, p, d, ceil)
-            return fastconv.max_pool2d(x4, k, s, p, d, ceil, out=_fits(out, shape))
+            y = fastconv.max_pool2d(x4, k, s, p, d, ceil, out=_fits(out, shape))
+            fast.remember(x, k, s, d, p, shape)
+            return y
         y = _layer("max_pool2d", x4)(x4, k, s, p, d, ceil)
         return y[:, :, 0, :] if nd == 1 else y
 
@@ -367,14 +397,20 @@ def max_pool(node, ctx):
 def avg_pool(node, ctx):
     ceil = bool(node.attrs.get("ceil_mode", 0))
     include = bool(node.attrs.get("count_include_pad", 0))
+    fast = _PoolFastPath("avg", ceil, include)
 
     def run(x, out=None):
+        y = fast.run(x, out)
+        if y is not None:
+            return y
         nd, x4, k, s, d, p = _pool_args(node, x)
         if d != (1, 1):  # fastconv.avg_pool2d has no dilation: the numpy formulation runs these
             y = _numpy_layers.avg_pool2d(x4, k, s, p, ceil, include, dilation=d)
         elif nd == 2 and _layers.is_f32(x4):
             shape = pool2d_output_shape(x4.shape, k, s, p, 1, ceil)
-            return fastconv.avg_pool2d(x4, k, s, p, ceil, include, out=_fits(out, shape))
+            y = fastconv.avg_pool2d(x4, k, s, p, ceil, include, out=_fits(out, shape))
+            fast.remember(x, k, s, d, p, shape)
+            return y
         else:
             y = _layer("avg_pool2d", x4)(x4, k, s, p, ceil, include)
         return y[:, :, 0, :] if nd == 1 else y
