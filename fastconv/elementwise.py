@@ -144,11 +144,12 @@ def concat(xs, axis=1, *, out=None) -> np.ndarray:
         if x.ndim != nd or x.shape[:ax] + x.shape[ax + 1:] != xs[0].shape[:ax] + xs[0].shape[ax + 1:]:
             raise ValueError(f"concat along axis {ax}: xs[{i}] has shape {x.shape}, xs[0] has shape {xs[0].shape}; "
                              f"all dimensions but axis {ax} must match")
-    if out is not None:
-        shape = xs[0].shape[:ax] + (sum(x.shape[ax] for x in xs),) + xs[0].shape[ax + 1:]
-        if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != shape:
-            raise ValueError(f"out must be a float32 array of shape {shape}, got "
-                             f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
+    shape = xs[0].shape[:ax] + (sum(x.shape[ax] for x in xs),) + xs[0].shape[ax + 1:]
+    if out is None:
+        out = _memory.empty(shape)
+    elif not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != shape:
+        raise ValueError(f"out must be a float32 array of shape {shape}, got "
+                         f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
     return np.concatenate(xs, axis=ax, out=out)
 
 
