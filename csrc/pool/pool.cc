@@ -59,6 +59,11 @@ void validate(const Pool2d& p) {
 void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y, int nthreads, Isa isa) {
   validate(p);
   PoolParams pp{p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl, h, w, p.out_h(h), p.out_w(w)};
+  // One window that is exactly the plane (ResNet's and GoogLeNet's final 7x7 average pool) is a
+  // global pool: one reduction per plane instead of the row machinery and its per-plane setup.
+  if (pp.oh == 1 && pp.ow == 1 && p.kh == h && p.kw == w && p.dh == 1 && p.dw == 1 && p.pt == 0 && p.pl == 0 &&
+      p.pb == 0 && p.pr == 0)
+    return global_pool(p.kind, x, n * c, h * w, y, nthreads, isa);
   const PoolKernels k = kernels(isa);
   const bool avg = p.kind == PoolKind::avg;
   std::vector<float> inv_row, inv_col;
