@@ -48,12 +48,27 @@ class _Step:
         self.fn, self.inputs, self.output, self.label = fn, inputs, output, label
 
 
+DEVICES = ("cpu", "cuda")
+
+
+def _check_device(device) -> str:
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if device == "cuda":
+        from .gpu import _backend
+        _backend.require_device()  # ImportError naming `pip install fastconv[gpu]` when there is no GPU
+    return device
+
+
 class Model:
     """A graph from `inputs` to `outputs` (symbolic tensors). seed: initialises weights not set yet
-    (He normal for Conv2D/Dense). fuse=False runs every layer on its own (for testing the fusions)."""
+    (He normal for Conv2D/Dense). fuse=False runs every layer on its own (for testing the fusions).
+    device: "cpu" (numpy in and out) or "cuda" (fastconv.gpu's kernels: CuPy arrays in, or numpy
+    uploaded once, and CuPy arrays out; nothing goes back to the host between layers);
+    `model.to(device)` moves a built model."""
 
-    def __init__(self, inputs, outputs, name: str = "model", seed: int = 0, fuse: bool = True):
-        self.name, self.fuse = name, fuse
+    def __init__(self, inputs, outputs, name: str = "model", seed: int = 0, fuse: bool = True, device: str = "cpu"):
+        self.name, self.fuse, self.device = name, fuse, _check_device(device)
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self.outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         for t in self.inputs + self.outputs:
@@ -111,6 +126,19 @@ class Model:
         return self.outputs[0].shape
 
     # --- compilation ---------------------------------------------------------------------------------
+    def to(self, device: str) -> "Model":
+        """Compiles the model for `device` ("cpu" or "cuda"); returns the model."""
+        self.device = _check_device(device)
+        self.compile()
+        return self
+
+    def _gpu(self):
+        """fastconv.gpu's step builders when the model runs on the GPU, else None."""
+        if getattr(self, "device", "cpu") != "cuda":
+            return None
+        from .gpu import model_steps
+        return model_steps
+
     def compile(self) -> None:
         """Prepares the steps: conv plans with folded BN and fused activation / residual add.
         Runs on construction and after set_weights/load_weights."""
@@ -126,6 +154,7 @@ class Model:
             c = consumers[i]
             return c[0] if self.fuse and len(c) == 1 and c[0] >= 0 and isinstance(nodes[c[0]].layer, cls) else None
 
+        gpu = self._gpu()
         absorbed, steps, placed_at = set(), [], {}
         for i, t in enumerate(nodes):
             layer = t.layer
@@ -147,10 +176,13 @@ class Model:
                     act, last = nodes[j].layer.spec, j
                     absorbed.add(j)
                     label += "+" + nodes[j].layer.name
-                fn = self._dense_fn(layer, act) if isinstance(layer, Dense) else self._bn_fn(layer, act)
+                if gpu is not None:
+                    fn = gpu.dense_fn(layer, act) if isinstance(layer, Dense) else gpu.bn_fn(layer, act)
+                else:
+                    fn = self._dense_fn(layer, act) if isinstance(layer, Dense) else self._bn_fn(layer, act)
                 steps.append((last, _Step(fn, ins, last, label)))
                 continue
-            steps.append((i, _Step(layer.call, ins, i, layer.name)))
+            steps.append((i, _Step(layer.call if gpu is None else gpu.layer_fn(layer), ins, i, layer.name)))
         # A step runs at the position of the last node it covers: a conv fused with a residual add
         # waits for the add's other operand.
         steps.sort(key=lambda s: s[0])
@@ -159,7 +191,8 @@ class Model:
         for k, s in enumerate(self._steps):
             for i in s.inputs:
                 last_use[i] = k
-        self._free_after = [[i for i in s.inputs if last_use[i] == k] for k, s in enumerate(self._steps)]
+        # dict.fromkeys: a step may read one value twice (conv(x) + x fused into one step)
+        self._free_after = [[i for i in dict.fromkeys(s.inputs) if last_use[i] == k] for k, s in enumerate(self._steps)]
         self._input_ids = [ids[id(t)] for t in self.inputs]
         self._output_ids = [ids[id(t)] for t in self.outputs]
 
@@ -188,8 +221,12 @@ class Model:
                 act = nodes[k].layer.spec
                 absorbed.add(k)
                 last, label = k, label + "+" + nodes[k].layer.name
-        plan = layer.plan(weight, bias, act)
-        plan.algo_for(*layer.input_shapes[0][1:])  # choose the algorithm and pack the weights now, not on first run
+        gpu = self._gpu()
+        if gpu is not None:
+            plan = gpu.conv_plan(layer, weight, bias, act)  # uploaded (and transformed) once
+        else:
+            plan = layer.plan(weight, bias, act)
+            plan.algo_for(*layer.input_shapes[0][1:])  # choose the algorithm and pack the weights now, not on first run
         if residual is None:
             return last, _Step(plan, ins, last, label)
         return last, _Step(lambda x, r: plan(x, residual=r), ins + [residual], last, label)
@@ -230,6 +267,13 @@ class Model:
     # --- running -----------------------------------------------------------------------------------
     def _check_input(self, x, k):
         t = self.inputs[k]
+        gpu = self._gpu()
+        if gpu is not None:
+            x = gpu.upload_input(x, f"model input {t.layer.name!r}")
+            if x.ndim != len(t.shape) + 1 or tuple(x.shape[1:]) != t.shape:
+                raise ValueError(f"model {self.name!r} input {t.layer.name!r} expects shape "
+                                 f"(N, {', '.join(map(str, t.shape))}), got {tuple(x.shape)}")
+            return x
         x = np.asarray(x) if not isinstance(x, np.ndarray) else x
         if x.ndim != len(t.shape) + 1 or x.shape[1:] != t.shape:
             raise ValueError(f"model {self.name!r} input {t.layer.name!r} expects shape (N, {', '.join(map(str, t.shape))}), "
@@ -262,8 +306,9 @@ class Model:
                              f"{len(self.inputs)} and {len(self.outputs)}: call the model on each batch instead")
         x = self._check_input(x, 0)
         n = x.shape[0]
+        gpu = self._gpu()
         if n == 0:
-            return np.empty((0,) + self.output_shape, np.float32)
+            return np.empty((0,) + self.output_shape, np.float32) if gpu is None else gpu.empty((0,) + self.output_shape)
         batches = math.ceil(n / batch_size)
         outs, bar, start = [], None, time.perf_counter()
         for b in range(batches):
@@ -276,7 +321,7 @@ class Model:
                 bar.update(b + 1, elapsed)
         if bar is not None:
             bar.close()
-        return np.concatenate(outs, axis=0)
+        return np.concatenate(outs, axis=0) if gpu is None else gpu.concatenate(outs)
 
     # --- weights, summary, files -----------------------------------------------------------------
     def get_weights(self) -> dict[str, np.ndarray]:
@@ -358,7 +403,8 @@ class Model:
 class Sequential(Model):
     """A plain stack: Sequential([Conv2D(...), MaxPooling2D(...), ...], input_shape=(3, 224, 224))."""
 
-    def __init__(self, layers, input_shape, name: str = "sequential", seed: int = 0, fuse: bool = True):
+    def __init__(self, layers, input_shape, name: str = "sequential", seed: int = 0, fuse: bool = True,
+                 device: str = "cpu"):
         from .layers import Input
 
         x = inp = Input(input_shape, name="input")
@@ -366,7 +412,7 @@ class Sequential(Model):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential takes layers, got {layer!r}")
             x = layer(x)
-        super().__init__(inp, x, name=name, seed=seed, fuse=fuse)
+        super().__init__(inp, x, name=name, seed=seed, fuse=fuse, device=device)
 
 
 def _human(n: int) -> str:
@@ -404,8 +450,9 @@ def _layer_from_config(entry) -> Layer:
     return cls(**cfg, name=entry["name"])
 
 
-def load(path, fuse: bool = True) -> Model:
-    """Reads a model written by Model.save (architecture and weights; see fastconv.model for the format)."""
+def load(path, fuse: bool = True, device: str = "cpu") -> Model:
+    """Reads a model written by Model.save (architecture and weights; see fastconv.model for the format),
+    compiled for `device` ("cpu" or "cuda")."""
     with np.load(path, allow_pickle=False) as f:
         if FORMAT_KEY not in f.files:
             raise ValueError(f"{path} has no {FORMAT_KEY!r} entry: not a fastconv model file (to read weights into "
@@ -425,7 +472,7 @@ def load(path, fuse: bool = True) -> Model:
             tensors[layer.name] = layer(*[tensors[n] for n in entry["inbound"]])
     # Weights are checked (missing / mis-shaped ones named) before any initialisation happens.
     model = Model.__new__(Model)
-    model.name, model.fuse = cfg["name"], fuse
+    model.name, model.fuse, model.device = cfg["name"], fuse, _check_device(device)
     model.inputs = [tensors[n] for n in cfg["inputs"]]
     model.outputs = [tensors[n] for n in cfg["outputs"]]
     model._nodes = model._toposort()

@@ -89,6 +89,10 @@ empty = lambda shape, dtype=np.float32: _wrap(np.empty(shape, dtype))  # noqa: E
 full = lambda shape, v, dtype=np.float32: _wrap(np.full(shape, v, dtype))  # noqa: E731
 zeros = lambda shape, dtype=np.float32: _wrap(np.zeros(shape, dtype))  # noqa: E731
 ascontiguousarray = lambda a: _wrap(np.ascontiguousarray(a), like=a)  # noqa: E731
+# numpy's versions would hand back host arrays; CuPy's results stay on the device
+concatenate = lambda arrays, axis=0: _wrap(np.concatenate([np.asarray(a) for a in arrays], axis=axis),  # noqa: E731
+                                           like=arrays[0])
+where = lambda cond, a, b: _wrap(np.where(np.asarray(cond), np.asarray(a), np.asarray(b)), like=a)  # noqa: E731
 
 
 def __getattr__(name):   # einsum, sqrt, ... : numpy's

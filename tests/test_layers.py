@@ -205,3 +205,9 @@ def test_model_runs_concurrently_from_threads(rng):
         parallel = list(pool.map(model, xs))
     for a, b in zip(serial, parallel):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(__import__("fastconv.gpu").gpu.is_available(), reason="a GPU is present: tests/gpu runs the model there")
+def test_cuda_model_without_a_gpu_says_how_to_get_one():
+    with pytest.raises(ImportError, match=r"pip install fastconv\[gpu\]"):
+        fastconv.Sequential([fastconv.layers.Flatten()], input_shape=(1, 2, 2), device="cuda")
