@@ -4,8 +4,8 @@
     >>> plan = fg.ConvPlan(w, bias, padding=1, activation="relu")   # weights uploaded/transformed once
     >>> y = plan(cp.asarray(x))                                      # cupy array, stays on the GPU
 
-The op namespace (same signatures and semantics as the CPU functions, for Sequential models and
-InferenceSession(device="cuda") to dispatch to):
+The op namespace (same signatures and semantics as the CPU functions; Model / Sequential with
+device="cuda" compile to these through fastconv/gpu/model_steps.py):
   ConvPlan, conv2d          convolution: im2col + cuBLAS, 1x1 GEMM, Winograd F(2x2,3x3), depthwise;
                             fused bias / folded batch norm (ConvPlan(batch_norm=...)) / activation /
                             residual; allow_tf32=True opts in to TF32 GEMMs
