@@ -141,8 +141,9 @@ class _Plan:
                 self.frees[i].append(v)
         for i, n in enumerate(graph.nodes):  # outputs nobody reads die at once
             self.frees[i] += [o for o in n.outputs if o and o not in last and o not in outputs]
-        self.slots = None  # per node: (slot, shape) for its planned output, or None
+        self.slots = None  # per node: (slot, offset, shape, size) of its planned output, or None
         self.slot_sizes: list[int] = []
+        self.in_place: dict[int, list[tuple[int, int]]] = {}  # concat node -> (input index, offset) written there
         self._arenas: list[list[np.ndarray]] = []
         self._lock = threading.Lock()
         self._measure_lock = threading.Lock()
@@ -171,8 +172,16 @@ class _Plan:
                 args.pop()
             kwargs = {}
             if arena is not None and self.slots[i] is not None:
-                slot, shape, size = self.slots[i]
-                kwargs["out"] = arena[slot][:size].reshape(shape)
+                slot, offset, shape, size = self.slots[i]
+                kwargs["out"] = arena[slot][offset:offset + size].reshape(shape)
+                parts = self.in_place.get(i)
+                if parts is not None and all(args[k].ctypes.data == kwargs["out"].ctypes.data + 4 * off
+                                             for k, off in parts):
+                    # every input was written into its place in this concat's buffer: nothing to copy
+                    env[node.outputs[0]] = kwargs["out"]
+                    for v in self.frees[i]:
+                        env.pop(v, None)
+                    continue
             try:
                 result = kernel(*args, **kwargs)
             except _RunError:
@@ -225,30 +234,74 @@ class _Plan:
         for o in g.outputs:
             if o.name in root:
                 death[root[o.name]] = n_nodes  # never reused
+        def plannable(i):
+            y, name = record[i][1][0], g.nodes[i].outputs[0]
+            return (getattr(self.kernels[i], "accepts_out", False) and isinstance(y, np.ndarray)
+                    and y.dtype == np.float32 and root.get(name) == name and death[name] < n_nodes)
+
+        # Concats whose every input is a planned output read by nothing else: those producers write
+        # straight into their part of the concat's buffer (reserved from the first of them on), and
+        # the concat copies nothing. Channel slices are contiguous only for one image.
+        part_of: dict[int, tuple[int, int]] = {}  # producer -> (concat node, offset in floats)
+        first_part: dict[int, int] = {}  # first producer -> concat node
+        consumers: dict[str, int] = {}
+        for node in g.nodes:
+            for v in node.inputs:
+                consumers[v] = consumers.get(v, 0) + 1
+        for c, node in enumerate(g.nodes):
+            y = record[c][1][0]
+            if node.op != "Concat" or not plannable(c) or y.ndim != 4 or y.shape[0] != 1 \
+                    or int(node.attrs.get("axis", 1)) not in (1, -3):
+                continue
+            producers, offset, ok = [], 0, True
+            for v, a in zip(node.inputs, record[c][0]):
+                p = producer_index.get(v)
+                ok = ok and p is not None and plannable(p) and consumers.get(v) == 1 and p not in part_of \
+                    and p not in producers and isinstance(a, np.ndarray) and a.ndim == 4
+                if not ok:
+                    break
+                producers.append(p)
+            if not ok or not producers:
+                continue
+            for v, p, a in zip(node.inputs, producers, record[c][0]):
+                part_of[p] = (c, offset)
+                offset += a.size
+            first_part[min(producers)] = c
+            self.in_place[c] = [(k, part_of[p][1]) for k, p in enumerate(producers)]
+
         slots: list = [None] * n_nodes
         sizes: list[int] = []
         free_at: list[int] = []  # node index after which each slot is free again
-        for i, (node, (args, results)) in enumerate(zip(g.nodes, record)):
-            if not getattr(self.kernels[i], "accepts_out", False):
-                continue
-            y = results[0]
-            name = node.outputs[0]
-            if not isinstance(y, np.ndarray) or y.dtype != np.float32 or root.get(name) != name \
-                    or death[name] >= n_nodes:
-                continue
-            # best fit among slots free before node i (strictly: inputs of node i must not be overwritten)
+
+        def take_slot(i, size, until):
+            """Best fit among slots free before node i (strictly: inputs of node i must not be overwritten)."""
             best = None
-            for s, (size, free) in enumerate(zip(sizes, free_at)):
-                if free < i and (best is None or abs(size - y.size) < abs(sizes[best] - y.size)):
+            for s, (have, free) in enumerate(zip(sizes, free_at)):
+                if free < i and (best is None or abs(have - size) < abs(sizes[best] - size)):
                     best = s
             if best is None:
-                sizes.append(y.size)
-                free_at.append(death[name])
-                best = len(sizes) - 1
+                sizes.append(size)
+                free_at.append(until)
+                return len(sizes) - 1
+            sizes[best] = max(sizes[best], size)
+            free_at[best] = until
+            return best
+
+        concat_slot: dict[int, int] = {}
+        for i, node in enumerate(g.nodes):
+            if i in first_part:  # reserve the concat's buffer before its first part is written
+                c = first_part[i]
+                concat_slot[c] = take_slot(i, record[c][1][0].size, death[g.nodes[c].outputs[0]])
+            if not plannable(i):
+                continue
+            y = record[i][1][0]
+            if i in part_of:
+                c, offset = part_of[i]
+                slots[i] = (concat_slot[c], offset, y.shape, y.size)
+            elif i in concat_slot:
+                slots[i] = (concat_slot[i], 0, y.shape, y.size)
             else:
-                sizes[best] = max(sizes[best], y.size)
-                free_at[best] = death[name]
-            slots[i] = (best, y.shape, y.size)
+                slots[i] = (take_slot(i, y.size, death[node.outputs[0]]), 0, y.shape, y.size)
         self.slot_sizes = sizes
         self.slots = slots
 
