@@ -39,3 +39,31 @@ def test_conv_1x1_strided_padded(isa, rng, pads):
     oh, ow = (9 + pads[0] + pads[2] - 1) // 2 + 1, (8 + pads[1] + pads[3] - 1) // 2 + 1
     y = plan(x, out=poisoned((2, 6, oh, ow)))
     check_conv(y, x, wt, None, stride=(2, 2), pads=pads)
+
+
+@pytest.mark.parametrize("algo,k,groups", [("im2col", 3, 1), ("pointwise", 1, 1), ("winograd_2x2", 3, 1),
+                                           ("winograd_4x4", 3, 1), ("depthwise", 3, 6), ("im2col", 3, 2)])
+def test_output_may_be_a_channel_slice_of_a_larger_buffer(isa, rng, algo, k, groups):
+    """out = buf[:, 2:8] of a (3, 11, H, W) buffer (a Concat's part, images 11 planes apart): the
+    slice gets the convolution, every other element of the buffer keeps its poison."""
+    x = rng.standard_normal((3, 6, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((6, 6 // groups, k, k)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    res = rng.standard_normal((3, 6, 9, 9)).astype(np.float32)
+    ref = fastconv.conv2d(x, w, b, padding=k // 2, groups=groups, residual=res, activation="relu", algo="im2col")
+    buf = np.full((3, 11, 9, 9), np.nan, np.float32)
+    out = buf[:, 2:8]
+    y = fastconv.conv2d(x, w, b, padding=k // 2, groups=groups, residual=res, activation="relu", algo=algo, out=out)
+    assert y is out
+    np.testing.assert_allclose(buf[:, 2:8], ref, rtol=1e-4, atol=1e-5)
+    assert np.isnan(buf[:, :2]).all() and np.isnan(buf[:, 8:]).all()
+
+
+def test_output_layouts_that_cannot_be_written_are_refused(rng):
+    x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 1, 1)).astype(np.float32)
+    with pytest.raises(ValueError, match="C-contiguous within each image"):
+        fastconv.conv2d(x, w, out=np.zeros((2, 4, 5, 10), np.float32)[..., ::2])
+    with pytest.raises(ValueError, match="images must not overlap"):
+        fastconv.conv2d(x, w, out=np.lib.stride_tricks.as_strided(np.zeros(200, np.float32), (2, 4, 5, 5),
+                                                                  (40, 100, 20, 4)))

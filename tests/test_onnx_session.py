@@ -286,9 +286,10 @@ def test_layer_outputs_are_planned_too(rng):
 
 
 def test_concat_branches_write_in_place(rng):
-    """Batch 1: the branches of an inception-style Concat write straight into their channel slice
-    of its buffer and the Concat copies nothing; a branch that is also read elsewhere keeps its own
-    buffer (that Concat copies). Results equal onnxruntime's on every run, at batch 1 and 2."""
+    """The branches of an inception-style Concat write straight into their channel slice of its
+    buffer (with several images, a slice whose images lie apart) and the Concat copies nothing; a
+    branch that is also read elsewhere keeps its own buffer (that Concat copies). Results equal
+    onnxruntime's on every run, at batch 1 and 2."""
     w = {f"w{i}": (rng.standard_normal((3, 4, 1 + 2 * (i % 2), 1 + 2 * (i % 2))) * 0.3).astype(np.float32)
          for i in range(4)}
     nodes = [helper.make_node("Conv", ["x", "w0"], ["a"]),
@@ -310,5 +311,4 @@ def test_concat_branches_write_in_place(rng):
             assert rel_l2(sess.run(None, {"x": x})[0], ort_run(m, {"x": x})[0]) < RTOL
     plans = {key[0][1][0]: plan for key, plan in sess._plans.items()}
     concat_at = [i for i, node in enumerate(sess.graph.nodes) if node.op == "Concat"]
-    assert list(plans[1].in_place) == [concat_at[0]]
-    assert plans[2].in_place == {}
+    assert list(plans[1].in_place) == list(plans[2].in_place) == [concat_at[0]]

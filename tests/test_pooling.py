@@ -100,3 +100,16 @@ def test_pooling_bad_input(rng):
         fastconv.max_pool2d(x, 0)
     with pytest.raises(TypeError, match="floating-point"):
         fastconv.max_pool2d(x.astype(np.int32), 2)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("k,s,p,hw", [(3, 1, 1, (7, 9)), (3, 2, 0, (9, 9)), (7, 7, 0, (7, 7))])
+def test_pool_output_may_be_a_channel_slice(rng, kind, k, s, p, hw):
+    """out = buf[:, 1:4] of a larger buffer (a Concat's part): written there, nothing else touched."""
+    x = rng.standard_normal((2, 3) + hw).astype(np.float32)
+    fn = fastconv.max_pool2d if kind == "max" else fastconv.avg_pool2d
+    ref = fn(x, k, s, p)
+    buf = np.full((2, 6) + ref.shape[2:], np.nan, np.float32)
+    assert fn(x, k, s, p, out=buf[:, 1:4]) is not None
+    np.testing.assert_allclose(buf[:, 1:4], ref, rtol=1e-6, atol=1e-6)
+    assert np.isnan(buf[:, :1]).all() and np.isnan(buf[:, 4:]).all()

@@ -25,9 +25,10 @@ class ConvAlgorithm {
  public:
   virtual ~ConvAlgorithm() = default;
   virtual const char* name() const = 0;
-  // y[n][K][OH][OW] = act(conv(x) + bias + residual); residual has y's shape or is null.
+  // y[n][K][OH][OW] = act(conv(x) + bias + residual); residual has y's shape or is null (and
+  // is contiguous); image b of y starts at y + b * y_image (y_image >= K * OH * OW).
   // Shapes were validated by the plan; this only computes.
-  virtual void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual,
+  virtual void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
                    int nthreads) const = 0;
 };
 

@@ -27,7 +27,8 @@ class DepthwiseConv final : public ConvAlgorithm {
 
   const char* name() const override { return "depthwise"; }
 
-  void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+           int nthreads) const override {
     const size_t oh = p_.out_h(h), ow = p_.out_w(w), taps = p_.kernel_h * p_.kernel_w;
     const size_t k = p_.out_channels, mult = p_.group_out();
     // The padded, phase-split copy of the input rows (DwPlaneArgs): full vector loads of
@@ -41,7 +42,7 @@ class DepthwiseConv final : public ConvAlgorithm {
       a.w = weight_.data() + ch * taps;
       a.bias = bias_[ch];
       a.residual = residual ? residual + i * oh * ow : nullptr;
-      a.y = y + i * oh * ow;
+      a.y = y + b * y_image + ch * oh * ow;
       a.h = h;
       a.w_in = w;
       a.oh = oh;

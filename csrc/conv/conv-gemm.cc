@@ -136,26 +136,28 @@ class GemmConv final : public ConvAlgorithm {
   // whole GEMMs on its own (no synchronisation inside one, every B panel packed by the
   // thread that uses it); otherwise they run one after another, each GEMM split over the
   // threads. Batch 8 of ResNet-50's 7x7 and 14x14 layers is where this pays.
-  void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+           int nthreads) const override {
     const size_t units = n * p_.groups, nt = static_cast<size_t>(std::max(1, nthreads));
     if (nt > 1 && (units % nt == 0 || units >= 4 * nt)) {
-      parallel_for(units, nthreads, [&](size_t u) { run_one(x, u / p_.groups, u % p_.groups, h, w, y, residual, 1); });
+      parallel_for(units, nthreads,
+                   [&](size_t u) { run_one(x, u / p_.groups, u % p_.groups, h, w, y, y_image, residual, 1); });
       return;
     }
     for (size_t b = 0; b < n; ++b)
-      for (size_t g = 0; g < p_.groups; ++g) run_one(x, b, g, h, w, y, residual, nthreads);
+      for (size_t g = 0; g < p_.groups; ++g) run_one(x, b, g, h, w, y, y_image, residual, nthreads);
   }
 
  private:
-  void run_one(const float* x, size_t b, size_t g, size_t h, size_t w, float* y, const float* residual,
-               int nthreads) const {
+  void run_one(const float* x, size_t b, size_t g, size_t h, size_t w, float* y, size_t y_image,
+               const float* residual, int nthreads) const {
     const size_t oh = p_.out_h(h), ow = p_.out_w(w), spatial = oh * ow;
     const size_t cg = p_.group_in(), kg = p_.group_out();
     const float* xg = x + (b * p_.in_channels + g * cg) * h * w;
-    const size_t out_off = (b * p_.out_channels + g * kg) * spatial;
+    const size_t out_off = b * y_image + g * kg * spatial;
     Epilogue ep;
     ep.bias = bias_.empty() ? nullptr : bias_.data() + g * kg;
-    ep.residual = residual ? residual + out_off : nullptr;
+    ep.residual = residual ? residual + (b * p_.out_channels + g * kg) * spatial : nullptr;
     ep.ld_residual = static_cast<ptrdiff_t>(spatial);
     ep.act = act_;
     if (pointwise_) {

@@ -38,8 +38,11 @@ const ConvAlgorithm& ConvPlan::algorithm_for(size_t h, size_t w) const {
   return *slot;
 }
 
-void ConvPlan::run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const {
-  algorithm_for(h, w).run(x, n, h, w, y, residual, nthreads);
+void ConvPlan::run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+                   int nthreads) const {
+  FC_CHECK(y_image >= p_.out_channels * p_.out_h(h) * p_.out_w(w), "output images overlap: ", y_image,
+           " floats apart for ", p_.out_channels * p_.out_h(h) * p_.out_w(w), " per image");
+  algorithm_for(h, w).run(x, n, h, w, y, y_image, residual, nthreads);
 }
 
 }  // namespace fc

@@ -22,8 +22,10 @@ class ConvPlan {
   const std::string& algo_preference() const { return algo_; }
   // The algorithm this plan runs for an h x w input (built on first use).
   const ConvAlgorithm& algorithm_for(size_t h, size_t w) const;
-  // x: n x C x h x w; y and residual (optional): n x K x out_h(h) x out_w(w).
-  void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const;
+  // x: n x C x h x w; y and residual (optional): n x K x out_h(h) x out_w(w), y's images
+  // y_image floats apart (>= K * out_h * out_w: y may be a channel slice of a larger buffer).
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+           int nthreads) const;
 
  private:
   ConvParams p_;

@@ -89,8 +89,9 @@ class WinogradConv final : public ConvAlgorithm {
     return M == 2 ? "winograd_2x2" : M == 3 ? "winograd_3x3" : M == 4 ? "winograd_4x4" : "winograd_6x6";
   }
 
-  void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
-    Job j{x, h, w, y, residual, p_.out_h(h), p_.out_w(w), 0, 0, 0};
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+           int nthreads) const override {
+    Job j{x, h, w, y, y_image, residual, p_.out_h(h), p_.out_w(w), 0, 0, 0};
     j.th = (j.oh + M - 1) / M;
     j.tw = (j.ow + M - 1) / M;
     j.total = n * j.th * j.tw;
@@ -156,6 +157,7 @@ class WinogradConv final : public ConvAlgorithm {
     const float* x;
     size_t h, w;
     float* y;
+    size_t y_image;  // floats between images of y
     const float* residual;
     size_t oh, ow, th, tw, total;
   };
@@ -219,14 +221,14 @@ class WinogradConv final : public ConvAlgorithm {
     for_chunks(ns * kk, [&](size_t i) {
       const Segment& s = segs[i % ns];
       const size_t k = i / ns;
-      const size_t plane = (s.b * kk + k) * j.oh * j.ow;
+      const size_t plane = k * j.oh * j.ow;
       WinoOutputArgs a;
       a.m = sc.m + k * tb + s.off;
       a.m_stride = sc.ms;
       a.tiles = s.count;
       a.bias = bias_[k];
-      a.residual = j.residual ? j.residual + plane : nullptr;
-      a.y = j.y + plane;
+      a.residual = j.residual ? j.residual + s.b * kk * j.oh * j.ow + plane : nullptr;
+      a.y = j.y + s.b * j.y_image + plane;
       a.oh = j.oh;
       a.ow = j.ow;
       a.oy0 = s.ty * M;

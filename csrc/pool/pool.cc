@@ -56,13 +56,16 @@ void validate(const Pool2d& p) {
            p.pr, ") must be smaller than the window (", eh, "x", ew, ")");
 }
 
-void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y, int nthreads, Isa isa) {
+void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y, size_t y_image,
+            int nthreads, Isa isa) {
   validate(p);
   PoolParams pp{p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl, h, w, p.out_h(h), p.out_w(w)};
+  FC_CHECK(y_image >= c * pp.oh * pp.ow, "output images overlap: ", y_image, " floats apart for ", c * pp.oh * pp.ow,
+           " per image");
   // One window that is exactly the plane (ResNet's and GoogLeNet's final 7x7 average pool) is a
   // global pool: one reduction per plane instead of the row machinery and its per-plane setup.
   if (pp.oh == 1 && pp.ow == 1 && p.kh == h && p.kw == w && p.dh == 1 && p.dw == 1 && p.pt == 0 && p.pl == 0 &&
-      p.pb == 0 && p.pr == 0)
+      p.pb == 0 && p.pr == 0 && (n == 1 || y_image == c))
     return global_pool(p.kind, x, n * c, h * w, y, nthreads, isa);
   const PoolKernels k = kernels(isa);
   const bool avg = p.kind == PoolKind::avg;
@@ -87,7 +90,8 @@ void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_
   const ptrdiff_t planes = static_cast<ptrdiff_t>(n * c);
   parallel_for(static_cast<size_t>(planes), (planes > 1 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
     const ptrdiff_t i = static_cast<ptrdiff_t>(task);
-    PoolPlaneArgs a{x + i * h * w, y + i * pp.oh * pp.ow, thread_scratch(kScratchOp0, work), inv_row.data(),
+    PoolPlaneArgs a{x + i * h * w, y + (i / c) * y_image + (i % c) * pp.oh * pp.ow, thread_scratch(kScratchOp0, work),
+                    inv_row.data(),
                     inv_col.data(), left.empty() ? nullptr : left.data(), right.empty() ? nullptr : right.data()};
     plane(pp, a);
   });

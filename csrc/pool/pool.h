@@ -25,8 +25,10 @@ struct Pool2d {
 // Checks the window (sizes >= 1, padding smaller than the window); throws std::invalid_argument.
 void validate(const Pool2d& p);
 
-// y (n, c, out_h(h), out_w(w)) = pooling of x (n, c, h, w).
-void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y, int nthreads, Isa isa);
+// y (n, c, out_h(h), out_w(w)) = pooling of x (n, c, h, w); image b of y starts at y + b * y_image
+// (y_image >= c * out_h * out_w: y may be a channel slice of a larger buffer).
+void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y, size_t y_image,
+            int nthreads, Isa isa);
 
 // y[i] = mean or max of the hw floats of plane i, for planes = n * c.
 void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float* y, int nthreads, Isa isa);

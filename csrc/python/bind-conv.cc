@@ -79,11 +79,11 @@ void bind_conv(py::module_& m) {
                      p.in_channels);
             const size_t n = x.shape(0), h = x.shape(2), w = x.shape(3);
             const std::vector<size_t> yshape = {n, p.out_channels, p.out_h(h), p.out_w(w)};
-            float* y = py_arrays::require_exact(out, yshape, "out");
+            const auto [y, y_image] = py_arrays::require_image_blocks(out, yshape, "out");
             const float* res = residual ? py_arrays::require_exact(*residual, yshape, "residual") : nullptr;
             const float* xp = static_cast<const float*>(x.data());
             py::gil_scoped_release release;
-            plan.run(xp, n, h, w, y, res, num_threads());
+            plan.run(xp, n, h, w, y, y_image, res, num_threads());
           },
           py::arg("x"), py::arg("out"), py::arg("residual") = py::none());
 }

@@ -72,9 +72,9 @@ void bind_layers(py::module_& m) {
         const float* xp = input(x, "x");
         FC_CHECK(x.ndim() == 4, "x must be 4-D (N, C, H, W), got ", x.ndim(), "-D");
         const size_t n = x.shape(0), c = x.shape(1), h = x.shape(2), w = x.shape(3);
-        float* y = py_arrays::require_exact(out, {n, c, p.out_h(h), p.out_w(w)}, "out");
+        const auto [y, y_image] = py_arrays::require_image_blocks(out, {n, c, p.out_h(h), p.out_w(w)}, "out");
         py::gil_scoped_release release;
-        pool2d(p, xp, n, c, h, w, y, num_threads(), active_isa());
+        pool2d(p, xp, n, c, h, w, y, y_image, num_threads(), active_isa());
       },
       py::arg("x"), py::arg("out"), py::arg("kind"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"),
       py::arg("pads"), py::arg("ceil_mode"), py::arg("count_include_pad"));

@@ -133,6 +133,7 @@ def conv(node, ctx):
         return fastconv.ConvPlan(w4, b, strides, pads, dil, group, None, algo=ctx.algo)(x4)
 
     run.accepts_out = True
+    run.writes_strided_out = True  # out may be a channel slice of a larger buffer (a Concat's part)
     run.plans = plans  # for inspection: the ConvPlans built so far, by geometry
     return run
 
@@ -390,6 +391,7 @@ def max_pool(node, ctx):
         y = _layer("max_pool2d", x4)(x4, k, s, p, d, ceil)
         return y[:, :, 0, :] if nd == 1 else y
 
+    run.writes_strided_out = True  # out may be a channel slice of a larger buffer (a Concat's part)
     return _takes_out(run)
 
 
@@ -415,6 +417,7 @@ def avg_pool(node, ctx):
             y = _layer("avg_pool2d", x4)(x4, k, s, p, ceil, include)
         return y[:, :, 0, :] if nd == 1 else y
 
+    run.writes_strided_out = True  # out may be a channel slice of a larger buffer (a Concat's part)
     return _takes_out(run)
 
 

@@ -141,7 +141,7 @@ class _Plan:
                 self.frees[i].append(v)
         for i, n in enumerate(graph.nodes):  # outputs nobody reads die at once
             self.frees[i] += [o for o in n.outputs if o and o not in last and o not in outputs]
-        self.slots = None  # per node: (slot, offset, shape, size) of its planned output, or None
+        self.slots = None  # per node: (slot, offset, shape, size, concat shape) of its planned output, or None
         self.slot_sizes: list[int] = []
         self.in_place: dict[int, list[tuple[int, int]]] = {}  # concat node -> (input index, offset) written there
         self._arenas: list[list[np.ndarray]] = []
@@ -172,8 +172,13 @@ class _Plan:
                 args.pop()
             kwargs = {}
             if arena is not None and self.slots[i] is not None:
-                slot, offset, shape, size = self.slots[i]
-                kwargs["out"] = arena[slot][offset:offset + size].reshape(shape)
+                slot, offset, shape, size, whole = self.slots[i]
+                if whole is None or whole[0] == 1:
+                    kwargs["out"] = arena[slot][offset:offset + size].reshape(shape)
+                else:  # a Concat part of several images: its channel slice of the Concat's buffer
+                    plane = shape[2] * shape[3]
+                    buf = arena[slot][:int(np.prod(whole))].reshape(whole)
+                    kwargs["out"] = buf[:, offset // plane:offset // plane + shape[1]]
                 parts = self.in_place.get(i)
                 if parts is not None and all(args[k].ctypes.data == kwargs["out"].ctypes.data + 4 * off
                                              for k, off in parts):
@@ -241,7 +246,8 @@ class _Plan:
 
         # Concats whose every input is a planned output read by nothing else: those producers write
         # straight into their part of the concat's buffer (reserved from the first of them on), and
-        # the concat copies nothing. Channel slices are contiguous only for one image.
+        # the concat copies nothing. A channel slice is contiguous for one image; with several, the
+        # producers must write images that lie apart (kernels marked writes_strided_out).
         part_of: dict[int, tuple[int, int]] = {}  # producer -> (concat node, offset in floats)
         first_part: dict[int, int] = {}  # first producer -> concat node
         consumers: dict[str, int] = {}
@@ -250,22 +256,23 @@ class _Plan:
                 consumers[v] = consumers.get(v, 0) + 1
         for c, node in enumerate(g.nodes):
             y = record[c][1][0]
-            if node.op != "Concat" or not plannable(c) or y.ndim != 4 or y.shape[0] != 1 \
+            if node.op != "Concat" or not plannable(c) or y.ndim != 4 or y.shape[0] == 0 \
                     or int(node.attrs.get("axis", 1)) not in (1, -3):
                 continue
             producers, offset, ok = [], 0, True
             for v, a in zip(node.inputs, record[c][0]):
                 p = producer_index.get(v)
                 ok = ok and p is not None and plannable(p) and consumers.get(v) == 1 and p not in part_of \
-                    and p not in producers and isinstance(a, np.ndarray) and a.ndim == 4
+                    and p not in producers and isinstance(a, np.ndarray) and a.ndim == 4 \
+                    and (y.shape[0] == 1 or getattr(self.kernels[p], "writes_strided_out", False))
                 if not ok:
                     break
                 producers.append(p)
             if not ok or not producers:
                 continue
             for v, p, a in zip(node.inputs, producers, record[c][0]):
-                part_of[p] = (c, offset)
-                offset += a.size
+                part_of[p] = (c, offset)  # floats from the start of each image
+                offset += a.size // a.shape[0]
             first_part[min(producers)] = c
             self.in_place[c] = [(k, part_of[p][1]) for k, p in enumerate(producers)]
 
@@ -297,11 +304,11 @@ class _Plan:
             y = record[i][1][0]
             if i in part_of:
                 c, offset = part_of[i]
-                slots[i] = (concat_slot[c], offset, y.shape, y.size)
+                slots[i] = (concat_slot[c], offset, y.shape, y.size, record[c][1][0].shape)
             elif i in concat_slot:
-                slots[i] = (concat_slot[i], 0, y.shape, y.size)
+                slots[i] = (concat_slot[i], 0, y.shape, y.size, None)
             else:
-                slots[i] = (take_slot(i, y.size, death[node.outputs[0]]), 0, y.shape, y.size)
+                slots[i] = (take_slot(i, y.size, death[node.outputs[0]]), 0, y.shape, y.size, None)
         self.slot_sizes = sizes
         self.slots = slots
 
