@@ -1,0 +1,144 @@
+// The direct 3x3 depthwise plane (dilation 1, strides 1 or 2 each way) over vector traits V:
+// no padded copy of the input, every tap read straight from the input rows.
+//
+// A tile is R output rows x NV vectors of output columns, accumulated in registers. Each
+// input row the tile needs is loaded once per vector as its three column taps and feeds every
+// output row it belongs to (up to 3 at stride 1), so a 4-row tile does 36 FMAs per 18 loads
+// instead of 9 per 9. Stride 2 along width splits two input vectors into even and odd
+// columns in registers (V::deinterleave). Rows above and below the image point at a zero row;
+// columns left and right of it are masked loads (V::load_range) in the edge tiles only, so
+// interior tiles have no bounds logic at all.
+#pragma once
+#include <cstddef>
+
+#include "conv/dwconv-kernels.h"
+#include "conv/dwconv-store.h"
+
+namespace fc {
+
+// Tile shape per vector width: R rows x NV vectors keeps R * NV accumulators, the 9 weights
+// and the taps of one input row in the register file (32 zmm; 16 ymm/xmm, where NV = 1).
+template <class V>
+struct Dw3x3Tile {
+  static constexpr int R = 4;
+  static constexpr int NV = V::W >= 16 ? 2 : 1;
+};
+
+// The three column taps of one input row for output columns c0 .. c0 + W - 1.
+template <class V, int SW, bool kEdge>
+inline void dw3x3_taps(const float* row, ptrdiff_t c0, ptrdiff_t pl, ptrdiff_t w_in, typename V::reg* x) {
+  constexpr int W = V::W;
+  const ptrdiff_t base = SW * c0 - pl;
+  auto load = [&](ptrdiff_t at) {
+    if (!kEdge) return V::load(row + at);
+    const ptrdiff_t lo = at < 0 ? (-at < W ? -at : W) : 0;
+    const ptrdiff_t hi = w_in - at < W ? (w_in - at > 0 ? w_in - at : 0) : W;
+    return V::load_range(row + at, static_cast<int>(lo), static_cast<int>(hi));
+  };
+  if (SW == 1) {
+    for (int s = 0; s < 3; ++s) x[s] = load(base + s);
+  } else {
+    typename V::reg odd2;
+    V::deinterleave(load(base), load(base + W), x[0], x[1]);
+    V::deinterleave(load(base + 2), load(base + 2 + W), x[2], odd2);
+  }
+}
+
+// One tile: output rows oh .. oh + R - 1 (their input rows in `rows`) at columns c0 .. c0 + NV*W - 1.
+template <class V, int R, int NV, int SH, int SW, bool kEdge>
+inline void dw3x3_tile(const typename V::reg* wt, typename V::reg bias, const float* const* rows, ptrdiff_t c0,
+                       ptrdiff_t pl, ptrdiff_t w_in, size_t ow, float* const* out, const float* const* res) {
+  using reg = typename V::reg;
+  constexpr int W = V::W, kRows = (R - 1) * SH + 3;
+  reg acc[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = bias;
+#pragma GCC unroll 16
+  for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      reg x[3];
+      dw3x3_taps<V, SW, kEdge>(rows[i], c0 + v * W, pl, w_in, x);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const int k = i - r * SH;  // kernel row of input row i for output row r
+        if (k < 0 || k > 2) continue;
+#pragma GCC unroll 3
+        for (int s = 0; s < 3; ++s) acc[r][v] = V::fma(wt[k * 3 + s], x[s], acc[r][v]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) dw_store<V>(acc[r][v], c0 + v * W, ow, out[r], res ? res[r] : nullptr);
+}
+
+// Output rows oh .. oh + R - 1 across the whole width: NV-vector tiles, then single vectors;
+// only tiles that read outside [0, w_in) take the masked loads.
+template <class V, int R, int SH, int SW>
+inline void dw3x3_rows(const fc::ConvParams& p, const fc::DwPlaneArgs& a, const typename V::reg* wt,
+                       typename V::reg bias, const float* zero_row, size_t oh) {
+  constexpr int W = V::W, NV = Dw3x3Tile<V>::NV, kRows = (R - 1) * SH + 3;
+  const ptrdiff_t pl = p.pad_left, w_in = a.w_in, ow = a.ow;
+  const float* rows[kRows];
+  for (int i = 0; i < kRows; ++i) {
+    const ptrdiff_t ih = static_cast<ptrdiff_t>(oh) * SH - static_cast<ptrdiff_t>(p.pad_top) + i;
+    rows[i] = ih >= 0 && ih < static_cast<ptrdiff_t>(a.h) ? a.x + ih * w_in : zero_row;
+  }
+  float* out[R];
+  const float* res[R];
+  for (int r = 0; r < R; ++r) {
+    out[r] = a.y + (oh + r) * a.ow;
+    res[r] = a.residual ? a.residual + (oh + r) * a.ow : nullptr;
+  }
+  const float* const* resp = a.residual ? res : nullptr;
+  // A tile of n vectors at c0 reads input columns SW * c0 - pl .. SW * (c0 + n W) - pl + 1.
+  auto inside = [&](ptrdiff_t c0, int n) { return SW * c0 - pl >= 0 && SW * (c0 + n * W) - pl + 1 < w_in; };
+  ptrdiff_t c0 = 0;
+  for (; c0 + NV * W <= ow; c0 += NV * W) {
+    if (inside(c0, NV))
+      dw3x3_tile<V, R, NV, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+    else
+      dw3x3_tile<V, R, NV, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+  }
+  for (; c0 < ow; c0 += W) {
+    if (c0 + W <= ow && inside(c0, 1))
+      dw3x3_tile<V, R, 1, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+    else
+      dw3x3_tile<V, R, 1, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+  }
+}
+
+// Output rows [a.oh0, a.oh1) of the plane; `a.work` holds at least a.w_in floats for the zero row.
+template <class V, int SH, int SW>
+inline void dw3x3_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
+  using reg = typename V::reg;
+  constexpr int R = Dw3x3Tile<V>::R;
+  static_assert(R == 4, "the switch below finishes the last 1 .. 3 rows");
+  reg wt[9];
+  for (int t = 0; t < 9; ++t) wt[t] = V::set1(a.w[t]);
+  const reg bias = V::set1(a.bias);
+  float* zero_row = a.work;
+  for (size_t j = 0; j < a.w_in; ++j) zero_row[j] = 0.f;
+  size_t oh = a.oh0;
+  for (; oh + R <= a.oh1; oh += R) dw3x3_rows<V, R, SH, SW>(p, a, wt, bias, zero_row, oh);
+  switch (a.oh1 - oh) {  // the last 1 .. R-1 rows
+    case 3: dw3x3_rows<V, 3, SH, SW>(p, a, wt, bias, zero_row, oh); break;
+    case 2: dw3x3_rows<V, 2, SH, SW>(p, a, wt, bias, zero_row, oh); break;
+    case 1: dw3x3_rows<V, 1, SH, SW>(p, a, wt, bias, zero_row, oh); break;
+    default: break;
+  }
+}
+
+template <class V>
+inline void dw3x3_plane_direct(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
+  if (p.stride_h == 1 && p.stride_w == 1) return dw3x3_plane<V, 1, 1>(p, a);
+  if (p.stride_h == 1 && p.stride_w == 2) return dw3x3_plane<V, 1, 2>(p, a);
+  if (p.stride_h == 2 && p.stride_w == 1) return dw3x3_plane<V, 2, 1>(p, a);
+  return dw3x3_plane<V, 2, 2>(p, a);
+}
+
+}  // namespace fc
