@@ -36,7 +36,7 @@ inline void dw3x3_taps(const float* row, ptrdiff_t c0, ptrdiff_t pl, ptrdiff_t w
     return V::load_range(row + at, static_cast<int>(lo), static_cast<int>(hi));
   };
   if (SW == 1) {
-    for (int s = 0; s < 3; ++s) x[s] = load(base + s);
+    for (int s = 0; s < 3; ++s) x[s] = V::in_reg(load(base + s));
   } else {
     typename V::reg odd2;
     V::deinterleave(load(base), load(base + W), x[0], x[1]);

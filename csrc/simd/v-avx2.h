@@ -27,6 +27,11 @@ struct VAvx2 {
     odd = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
   }
   static inline void store_n(float* p, reg v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  // x, held in a register: GCC would fold a load that feeds several FMAs into each of them.
+  static inline reg in_reg(reg x) {
+    asm("" : "+x"(x));
+    return x;
+  }
   static inline reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static inline reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static inline reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }

@@ -30,6 +30,7 @@ struct VScalar {
   static inline void store_n(float* p, reg v, int n) {
     for (int i = 0; i < n; ++i) p[i] = v[i];
   }
+  static inline reg in_reg(reg x) { return x; }  // portable: no register pinning
   static inline reg add(reg a, reg b) { return a + b; }
   static inline reg sub(reg a, reg b) { return a - b; }
   static inline reg mul(reg a, reg b) { return a * b; }
