@@ -24,32 +24,48 @@ struct Dw3x3Tile {
   static constexpr int NV = V::W >= 16 ? 2 : 1;
 };
 
-// The three column taps of one input row for output columns c0 .. c0 + W - 1.
+// Where the loads of one input row start, relative to the output columns' first input column:
+// stride 1 loads the three taps; stride 2 loads two vectors for taps 0/1 and two for tap 2.
+template <int SW, int W>
+constexpr ptrdiff_t kDwLoadAt[4] = {0, SW == 1 ? 1 : W, 2, SW == 1 ? 0 : 2 + W};
+template <int SW>
+constexpr int kDwLoads = SW == 1 ? 3 : 4;
+
+// The three column taps of one input row for the output columns whose first input column is
+// `base`. Edge tiles pass the lanes [lo, hi) of each load that lie inside the row.
 template <class V, int SW, bool kEdge>
-inline void dw3x3_taps(const float* row, ptrdiff_t c0, ptrdiff_t pl, ptrdiff_t w_in, typename V::reg* x) {
+inline void dw3x3_taps(const float* row, ptrdiff_t base, const int* lo, const int* hi, typename V::reg* x) {
   constexpr int W = V::W;
-  const ptrdiff_t base = SW * c0 - pl;
-  auto load = [&](ptrdiff_t at) {
-    if (!kEdge) return V::load(row + at);
-    const ptrdiff_t lo = at < 0 ? (-at < W ? -at : W) : 0;
-    const ptrdiff_t hi = w_in - at < W ? (w_in - at > 0 ? w_in - at : 0) : W;
-    return V::load_range(row + at, static_cast<int>(lo), static_cast<int>(hi));
+  auto load = [&](int j) {
+    const float* p = row + base + kDwLoadAt<SW, W>[j];
+    return kEdge ? V::load_range(p, lo[j], hi[j]) : V::load(p);
   };
   if (SW == 1) {
-    for (int s = 0; s < 3; ++s) x[s] = V::in_reg(load(base + s));
+    for (int s = 0; s < 3; ++s) x[s] = V::in_reg(load(s));
   } else {
     typename V::reg odd2;
-    V::deinterleave(load(base), load(base + W), x[0], x[1]);
-    V::deinterleave(load(base + 2), load(base + 2 + W), x[2], odd2);
+    V::deinterleave(load(0), load(1), x[0], x[1]);
+    V::deinterleave(load(2), load(3), x[2], odd2);
   }
 }
 
 // One tile: output rows oh .. oh + R - 1 (their input rows in `rows`) at columns c0 .. c0 + NV*W - 1.
+// Interior tiles (!kEdge) read only inside the rows and write NV whole vectors; edge tiles
+// (NV = 1) mask both.
 template <class V, int R, int NV, int SH, int SW, bool kEdge>
 inline void dw3x3_tile(const typename V::reg* wt, typename V::reg bias, const float* const* rows, ptrdiff_t c0,
                        ptrdiff_t pl, ptrdiff_t w_in, size_t ow, float* const* out, const float* const* res) {
   using reg = typename V::reg;
-  constexpr int W = V::W, kRows = (R - 1) * SH + 3;
+  constexpr int W = V::W, kRows = (R - 1) * SH + 3, kLoads = kDwLoads<SW>;
+  static_assert(NV == 1 || !kEdge, "edge tiles are one vector wide");
+  int lo[kLoads] = {}, hi[kLoads] = {};
+  if (kEdge) {
+    for (int j = 0; j < kLoads; ++j) {
+      const ptrdiff_t at = SW * c0 - pl + kDwLoadAt<SW, W>[j];
+      lo[j] = static_cast<int>(at >= 0 ? 0 : -at < W ? -at : W);
+      hi[j] = static_cast<int>(w_in - at >= W ? W : w_in - at > 0 ? w_in - at : 0);
+    }
+  }
   reg acc[R][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
@@ -60,7 +76,7 @@ inline void dw3x3_tile(const typename V::reg* wt, typename V::reg bias, const fl
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       reg x[3];
-      dw3x3_taps<V, SW, kEdge>(rows[i], c0 + v * W, pl, w_in, x);
+      dw3x3_taps<V, SW, kEdge>(rows[i], SW * (c0 + v * W) - pl, lo, hi, x);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const int k = i - r * SH;  // kernel row of input row i for output row r
@@ -70,14 +86,23 @@ inline void dw3x3_tile(const typename V::reg* wt, typename V::reg bias, const fl
       }
     }
   }
+  if (kEdge) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) dw_store<V>(acc[r][0], c0, ow, out[r], res ? res[r] : nullptr);
+    return;
+  }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) dw_store<V>(acc[r][v], c0 + v * W, ow, out[r], res ? res[r] : nullptr);
+    for (int v = 0; v < NV; ++v) {
+      reg y = acc[r][v];
+      if (res) y = V::add(y, V::load(res[r] + c0 + v * W));
+      V::store(out[r] + c0 + v * W, y);
+    }
 }
 
-// Output rows oh .. oh + R - 1 across the whole width: NV-vector tiles, then single vectors;
-// only tiles that read outside [0, w_in) take the masked loads.
+// Output rows oh .. oh + R - 1 across the whole width: one-vector edge tiles where the loads
+// leave the row, NV-vector interior tiles between them.
 template <class V, int R, int SH, int SW>
 inline void dw3x3_rows(const fc::ConvParams& p, const fc::DwPlaneArgs& a, const typename V::reg* wt,
                        typename V::reg bias, const float* zero_row, size_t oh) {
@@ -98,17 +123,22 @@ inline void dw3x3_rows(const fc::ConvParams& p, const fc::DwPlaneArgs& a, const 
   // A tile of n vectors at c0 reads input columns SW * c0 - pl .. SW * (c0 + n W) - pl + 1.
   auto inside = [&](ptrdiff_t c0, int n) { return SW * c0 - pl >= 0 && SW * (c0 + n * W) - pl + 1 < w_in; };
   ptrdiff_t c0 = 0;
-  for (; c0 + NV * W <= ow; c0 += NV * W) {
-    if (inside(c0, NV))
-      dw3x3_tile<V, R, NV, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
-    else
-      dw3x3_tile<V, R, NV, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
-  }
-  for (; c0 < ow; c0 += W) {
-    if (c0 + W <= ow && inside(c0, 1))
-      dw3x3_tile<V, R, 1, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
-    else
-      dw3x3_tile<V, R, 1, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+  for (; c0 < ow && !inside(c0, 1); c0 += W)
+    dw3x3_tile<V, R, 1, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+  for (; inside(c0, NV); c0 += NV * W)
+    dw3x3_tile<V, R, NV, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+  for (; NV > 1 && inside(c0, 1); c0 += W)
+    dw3x3_tile<V, R, 1, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+  for (; c0 < ow; c0 += W) dw3x3_tile<V, R, 1, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+}
+
+// The last rows of the plane, fewer than a full tile: one tile of exactly `left` rows.
+template <class V, int R, int SH, int SW>
+inline void dw3x3_last_rows(const fc::ConvParams& p, const fc::DwPlaneArgs& a, const typename V::reg* wt,
+                            typename V::reg bias, const float* zero_row, size_t oh, size_t left) {
+  if constexpr (R > 0) {
+    if (left == R) return dw3x3_rows<V, R, SH, SW>(p, a, wt, bias, zero_row, oh);
+    dw3x3_last_rows<V, R - 1, SH, SW>(p, a, wt, bias, zero_row, oh, left);
   }
 }
 
@@ -117,7 +147,6 @@ template <class V, int SH, int SW>
 inline void dw3x3_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
   using reg = typename V::reg;
   constexpr int R = Dw3x3Tile<V>::R;
-  static_assert(R == 4, "the switch below finishes the last 1 .. 3 rows");
   reg wt[9];
   for (int t = 0; t < 9; ++t) wt[t] = V::set1(a.w[t]);
   const reg bias = V::set1(a.bias);
@@ -125,12 +154,7 @@ inline void dw3x3_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
   for (size_t j = 0; j < a.w_in; ++j) zero_row[j] = 0.f;
   size_t oh = a.oh0;
   for (; oh + R <= a.oh1; oh += R) dw3x3_rows<V, R, SH, SW>(p, a, wt, bias, zero_row, oh);
-  switch (a.oh1 - oh) {  // the last 1 .. R-1 rows
-    case 3: dw3x3_rows<V, 3, SH, SW>(p, a, wt, bias, zero_row, oh); break;
-    case 2: dw3x3_rows<V, 2, SH, SW>(p, a, wt, bias, zero_row, oh); break;
-    case 1: dw3x3_rows<V, 1, SH, SW>(p, a, wt, bias, zero_row, oh); break;
-    default: break;
-  }
+  dw3x3_last_rows<V, R - 1, SH, SW>(p, a, wt, bias, zero_row, oh, a.oh1 - oh);
 }
 
 template <class V>
