@@ -73,10 +73,28 @@ inline void dw3x3_tile(const typename V::reg* wt, typename V::reg bias, const fl
     for (int v = 0; v < NV; ++v) acc[r][v] = bias;
 #pragma GCC unroll 16
   for (int i = 0; i < kRows; ++i) {
+    reg xs[NV][3];
+    if constexpr (SW == 1 && !kEdge) {
+      // Centre vectors loaded once; the taps between two of them are shifted in registers
+      // (the outer two are loads: the neighbours past them may lie outside the row).
+      const float* ctr = rows[i] + c0 - pl + 1;
+      reg c[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) c[v] = V::in_reg(V::load(ctr + v * W));
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        const int prev = v > 0 ? v - 1 : 0, next = v + 1 < NV ? v + 1 : v;
+        xs[v][0] = v == 0 ? V::in_reg(V::load(ctr - 1)) : V::template shift_in<W - 1>(c[prev], c[v]);
+        xs[v][1] = c[v];
+        xs[v][2] = v == NV - 1 ? V::in_reg(V::load(ctr + v * W + 1)) : V::template shift_in<1>(c[v], c[next]);
+      }
+    } else {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) dw3x3_taps<V, SW, kEdge>(rows[i], SW * (c0 + v * W) - pl, lo, hi, xs[v]);
+    }
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      reg x[3];
-      dw3x3_taps<V, SW, kEdge>(rows[i], SW * (c0 + v * W) - pl, lo, hi, x);
+      const reg* x = xs[v];
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const int k = i - r * SH;  // kernel row of input row i for output row r

@@ -26,6 +26,15 @@ struct VAvx2 {
     even = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
     odd = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
   }
+  // Lanes K .. K + 7 of the 16 lanes [a, b] (a first): a row shifted left by K columns.
+  template <int K>
+  static inline reg shift_in(reg a, reg b) {
+    const __m256i mid = _mm256_castps_si256(_mm256_permute2f128_ps(a, b, 0x21));  // a.hi, b.lo
+    if constexpr (K < 4)
+      return _mm256_castsi256_ps(_mm256_alignr_epi8(mid, _mm256_castps_si256(a), 4 * K));
+    else
+      return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(b), mid, 4 * (K - 4)));
+  }
   static inline void store_n(float* p, reg v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
   // x, held in a register: GCC would fold a load that feeds several FMAs into each of them.
   static inline reg in_reg(reg x) {

@@ -27,6 +27,11 @@ struct VScalar {
     even = __builtin_shufflevector(a, b, 0, 2, 4, 6);
     odd = __builtin_shufflevector(a, b, 1, 3, 5, 7);
   }
+  // Lanes K .. K + 3 of the 8 lanes [a, b] (a first): a row shifted left by K columns.
+  template <int K>
+  static inline reg shift_in(reg a, reg b) {
+    return __builtin_shufflevector(a, b, K, K + 1, K + 2, K + 3);
+  }
   static inline void store_n(float* p, reg v, int n) {
     for (int i = 0; i < n; ++i) p[i] = v[i];
   }
