@@ -19,8 +19,8 @@ dwconv_plane_fn dw_kernel(Isa isa) {
 }
 
 // Outputs per task worth the cost of claiming it; bands are whole multiples of the 3x3
-// kernel's 4-row tile (dwconv-3x3.h).
-constexpr size_t kTaskOutputs = 16384, kBandRows = 4;
+// kernel's row tiles (4 or 6 rows: dwconv-3x3.h).
+constexpr size_t kTaskOutputs = 16384, kBandRows = 12;
 
 class DepthwiseConv final : public ConvAlgorithm {
  public:
