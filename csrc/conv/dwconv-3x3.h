@@ -25,44 +25,67 @@ struct Dw3x3Tile {
   static constexpr int NV = V::W >= 16 ? 2 : 1;
 };
 
-// Where the loads of one input row start, relative to the output columns' first input column:
-// stride 1 loads the three taps; stride 2 loads two vectors for taps 0/1 and two for tap 2.
-template <int SW, int W>
-constexpr ptrdiff_t kDwLoadAt[4] = {0, SW == 1 ? 1 : W, 2, SW == 1 ? 0 : 2 + W};
-template <int SW>
-constexpr int kDwLoads = SW == 1 ? 3 : 4;
+// The loads of one input row for NV output vectors at c0, as offsets from SW * c0 - pl (the
+// first input column): stride 1 loads each centre vector once plus the outer left and right
+// taps (the taps between centre vectors are shifted in registers); stride 2 loads, per
+// vector, two vectors split into taps 0/1 and two for tap 2.
+template <int SW, int NV, int W>
+constexpr int kDwLoads = SW == 1 ? NV + 2 : 4 * NV;
+template <int SW, int NV, int W>
+constexpr ptrdiff_t dw_load_at(int j) {
+  if (SW == 1) return j < NV ? 1 + j * W : j == NV ? 0 : 2 + (NV - 1) * W;
+  return 2 * (j / 4) * W + (j % 2) * W + (j % 4 >= 2) * 2;
+}
 
-// The three column taps of one input row for the output columns whose first input column is
-// `base`. Edge tiles pass the lanes [lo, hi) of each load that lie inside the row.
-template <class V, int SW, bool kEdge>
-inline void dw3x3_taps(const float* row, ptrdiff_t base, const int* lo, const int* hi, typename V::reg* x) {
+// Load j of one input row; `row` is already offset to the tile's first input column. Edge
+// tiles mask it to lanes [lo[j], hi[j]).
+template <class V, int SW, int NV, bool kEdge>
+inline typename V::reg dw3x3_load(const float* row, const int* lo, const int* hi, int j) {
+  const float* p = row + dw_load_at<SW, NV, V::W>(j);
+  return kEdge ? V::load_range(p, lo[j], hi[j]) : V::load(p);
+}
+
+// Stride 1: the three column taps x[v][0..2] of one input row for all NV vectors of the tile.
+template <class V, int NV, bool kEdge>
+inline void dw3x3_taps_s1(const float* row, const int* lo, const int* hi, typename V::reg (*x)[3]) {
   constexpr int W = V::W;
-  auto load = [&](int j) {
-    const float* p = row + base + kDwLoadAt<SW, W>[j];
-    return kEdge ? V::load_range(p, lo[j], hi[j]) : V::load(p);
-  };
-  if (SW == 1) {
-    for (int s = 0; s < 3; ++s) x[s] = V::in_reg(load(s));
-  } else {
-    typename V::reg odd2;
-    V::deinterleave(load(0), load(1), x[0], x[1]);
-    V::deinterleave(load(2), load(3), x[2], odd2);
+  typename V::reg c[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) c[v] = V::in_reg(dw3x3_load<V, 1, NV, kEdge>(row, lo, hi, v));
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const int prev = v > 0 ? v - 1 : 0, next = v + 1 < NV ? v + 1 : v;
+    x[v][0] = v == 0 ? V::in_reg(dw3x3_load<V, 1, NV, kEdge>(row, lo, hi, NV))
+                     : V::template shift_in<W - 1>(c[prev], c[v]);
+    x[v][1] = c[v];
+    x[v][2] = v == NV - 1 ? V::in_reg(dw3x3_load<V, 1, NV, kEdge>(row, lo, hi, NV + 1))
+                          : V::template shift_in<1>(c[v], c[next]);
   }
+}
+
+// Stride 2: the three column taps of one input row for vector v of the tile.
+template <class V, int NV, bool kEdge>
+inline void dw3x3_taps_s2(const float* row, const int* lo, const int* hi, int v, typename V::reg* x) {
+  typename V::reg odd2;
+  V::deinterleave(dw3x3_load<V, 2, NV, kEdge>(row, lo, hi, 4 * v), dw3x3_load<V, 2, NV, kEdge>(row, lo, hi, 4 * v + 1),
+                  x[0], x[1]);
+  V::deinterleave(dw3x3_load<V, 2, NV, kEdge>(row, lo, hi, 4 * v + 2),
+                  dw3x3_load<V, 2, NV, kEdge>(row, lo, hi, 4 * v + 3), x[2], odd2);
 }
 
 // One tile: output rows oh .. oh + R - 1 (their input rows in `rows`) at columns c0 .. c0 + NV*W - 1.
 // Interior tiles (!kEdge) read only inside the rows and write NV whole vectors; edge tiles
-// (NV = 1) mask both.
+// mask the loads that leave the row and the stores past ow.
 template <class V, int R, int NV, int SH, int SW, bool kEdge>
 inline void dw3x3_tile(const typename V::reg* wt, typename V::reg bias, const float* const* rows, ptrdiff_t c0,
                        ptrdiff_t pl, ptrdiff_t w_in, size_t ow, float* const* out, const float* const* res) {
   using reg = typename V::reg;
-  constexpr int W = V::W, kRows = (R - 1) * SH + 3, kLoads = kDwLoads<SW>;
-  static_assert(NV == 1 || !kEdge, "edge tiles are one vector wide");
+  constexpr int W = V::W, kRows = (R - 1) * SH + 3, kLoads = kDwLoads<SW, NV, W>;
+  const ptrdiff_t base = SW * c0 - pl;
   int lo[kLoads] = {}, hi[kLoads] = {};
   if (kEdge) {
     for (int j = 0; j < kLoads; ++j) {
-      const ptrdiff_t at = SW * c0 - pl + kDwLoadAt<SW, W>[j];
+      const ptrdiff_t at = base + dw_load_at<SW, NV, W>(j);
       lo[j] = static_cast<int>(at >= 0 ? 0 : -at < W ? -at : W);
       hi[j] = static_cast<int>(w_in - at >= W ? W : w_in - at > 0 ? w_in - at : 0);
     }
@@ -74,40 +97,25 @@ inline void dw3x3_tile(const typename V::reg* wt, typename V::reg bias, const fl
     for (int v = 0; v < NV; ++v) acc[r][v] = bias;
 #pragma GCC unroll 16
   for (int i = 0; i < kRows; ++i) {
-    reg xs[NV][3];
-    if constexpr (SW == 1 && !kEdge) {
-      // Centre vectors loaded once; the taps between two of them are shifted in registers
-      // (the outer two are loads: the neighbours past them may lie outside the row).
-      const float* ctr = rows[i] + c0 - pl + 1;
-      reg c[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) c[v] = V::in_reg(V::load(ctr + v * W));
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        const int prev = v > 0 ? v - 1 : 0, next = v + 1 < NV ? v + 1 : v;
-        xs[v][0] = v == 0 ? V::in_reg(V::load(ctr - 1)) : V::template shift_in<W - 1>(c[prev], c[v]);
-        xs[v][1] = c[v];
-        xs[v][2] = v == NV - 1 ? V::in_reg(V::load(ctr + v * W + 1)) : V::template shift_in<1>(c[v], c[next]);
-      }
-    } else {
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) dw3x3_taps<V, SW, kEdge>(rows[i], SW * (c0 + v * W) - pl, lo, hi, xs[v]);
-    }
+    reg x[NV][3];
+    if constexpr (SW == 1) dw3x3_taps_s1<V, NV, kEdge>(rows[i] + base, lo, hi, x);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      const reg* x = xs[v];
+      if constexpr (SW == 2) dw3x3_taps_s2<V, NV, kEdge>(rows[i] + base, lo, hi, v, x[v]);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const int k = i - r * SH;  // kernel row of input row i for output row r
         if (k < 0 || k > 2) continue;
 #pragma GCC unroll 3
-        for (int s = 0; s < 3; ++s) acc[r][v] = V::fma(wt[k * 3 + s], x[s], acc[r][v]);
+        for (int s = 0; s < 3; ++s) acc[r][v] = V::fma(wt[k * 3 + s], x[v][s], acc[r][v]);
       }
     }
   }
   if (kEdge) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV && c0 + v * W < static_cast<ptrdiff_t>(ow); ++v)
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) dw_store<V>(acc[r][0], c0, ow, out[r], res ? res[r] : nullptr);
+      for (int r = 0; r < R; ++r) dw_store<V>(acc[r][v], c0 + v * W, ow, out[r], res ? res[r] : nullptr);
     return;
   }
 #pragma GCC unroll 8
@@ -120,8 +128,8 @@ inline void dw3x3_tile(const typename V::reg* wt, typename V::reg bias, const fl
     }
 }
 
-// Output rows oh .. oh + R - 1 across the whole width: one-vector edge tiles where the loads
-// leave the row, NV-vector interior tiles between them.
+// Output rows oh .. oh + R - 1 across the whole width in NV-vector tiles (one vector for the
+// last W columns or fewer); only tiles whose loads leave the row take the masked path.
 template <class V, int R, int SH, int SW>
 inline void dw3x3_rows(const fc::ConvParams& p, const fc::DwPlaneArgs& a, const typename V::reg* wt,
                        typename V::reg bias, const float* zero_row, size_t oh) {
@@ -141,14 +149,23 @@ inline void dw3x3_rows(const fc::ConvParams& p, const fc::DwPlaneArgs& a, const 
   const float* const* resp = a.residual ? res : nullptr;
   // A tile of n vectors at c0 reads input columns SW * c0 - pl .. SW * (c0 + n W) - pl + 1.
   auto inside = [&](ptrdiff_t c0, int n) { return SW * c0 - pl >= 0 && SW * (c0 + n * W) - pl + 1 < w_in; };
-  ptrdiff_t c0 = 0;
-  for (; c0 < ow && !inside(c0, 1); c0 += W)
-    dw3x3_tile<V, R, 1, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
-  for (; inside(c0, NV); c0 += NV * W)
-    dw3x3_tile<V, R, NV, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
-  for (; NV > 1 && inside(c0, 1); c0 += W)
-    dw3x3_tile<V, R, 1, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
-  for (; c0 < ow; c0 += W) dw3x3_tile<V, R, 1, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+  for (ptrdiff_t c0 = 0; c0 < ow;) {
+    // Masked stride-2 loads cost 4 per vector, so there the edge tiles are one vector wide.
+    const bool wide = ow - c0 > W;
+    if (wide && inside(c0, NV)) {
+      dw3x3_tile<V, R, NV, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+      c0 += NV * W;
+    } else if (wide && SW == 1) {
+      dw3x3_tile<V, R, NV, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+      c0 += NV * W;
+    } else {
+      if (inside(c0, 1))
+        dw3x3_tile<V, R, 1, SH, SW, false>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+      else
+        dw3x3_tile<V, R, 1, SH, SW, true>(wt, bias, rows, c0, pl, w_in, a.ow, out, resp);
+      c0 += W;
+    }
+  }
 }
 
 // The last rows of the plane, fewer than a full tile: one tile of exactly `left` rows.
