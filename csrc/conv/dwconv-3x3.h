@@ -2,12 +2,13 @@
 // no padded copy of the input, every tap read straight from the input rows.
 //
 // A tile is R output rows x NV vectors of output columns, accumulated in registers. Each
-// input row the tile needs is loaded once per vector as its three column taps and feeds every
-// output row it belongs to (up to 3 at stride 1), so a 4-row tile does 36 FMAs per 18 loads
-// instead of 9 per 9. Stride 2 along width splits two input vectors into even and odd
-// columns in registers (V::deinterleave). Rows above and below the image point at a zero row;
-// columns left and right of it are masked loads (V::load_range) in the edge tiles only, so
-// interior tiles have no bounds logic at all.
+// input row the tile needs is loaded once and its three column taps feed every output row it
+// belongs to (up to 3 at stride 1): a 4-row tile does 36 FMAs per 6 input rows instead of 9
+// per 3. Stride 1 loads each centre vector once and shifts the taps between two of them in
+// registers (V::shift_in); stride 2 splits two input vectors into even and odd columns
+// (V::deinterleave). Rows above and below the image point at a zero row; columns left and
+// right of it are masked loads (V::load_range) in the edge tiles only, so interior tiles have
+// no bounds logic at all.
 #pragma once
 #include <cstddef>
 
