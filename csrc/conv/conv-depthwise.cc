@@ -25,7 +25,7 @@ constexpr size_t kTaskOutputs = 16384, kBandRows = 12;
 class DepthwiseConv final : public ConvAlgorithm {
  public:
   explicit DepthwiseConv(const ConvLayer& l)
-      : p_(l.p), act_(l.act), kernel_(dw_kernel(l.isa)), act_fn_(act_kernel(l.isa)),
+      : p_(l.p), isa_(l.isa), act_(l.act), kernel_(dw_kernel(l.isa)), act_fn_(act_kernel(l.isa)),
         weight_(l.weight, l.weight + l.p.out_channels * l.p.kernel_h * l.p.kernel_w),
         bias_(l.p.out_channels, 0.f) {
     if (l.bias) bias_.assign(l.bias, l.bias + l.p.out_channels);
@@ -36,7 +36,7 @@ class DepthwiseConv final : public ConvAlgorithm {
   void run(const float* x, size_t n, size_t h, size_t w, float* y, const float* residual, int nthreads) const override {
     const size_t oh = p_.out_h(h), ow = p_.out_w(w), taps = p_.kernel_h * p_.kernel_w;
     const size_t k = p_.out_channels, mult = p_.group_out(), planes = n * k;
-    const bool direct = dwconv_is_direct_3x3(p_);
+    const bool direct = isa_ != Isa::generic && dwconv_is_direct_3x3(p_);
     // The padded, phase-split copy of the input rows (DwPlaneArgs): full vector loads of
     // the last output vector stay inside it, for vectors of up to 16 floats.
     const size_t work_rows = (oh - 1) * p_.stride_h + (p_.kernel_h - 1) * p_.dilation_h + 1;
@@ -83,6 +83,7 @@ class DepthwiseConv final : public ConvAlgorithm {
 
  private:
   ConvParams p_;
+  Isa isa_;
   Activation act_;
   dwconv_plane_fn kernel_;
   act_kernel_fn act_fn_;

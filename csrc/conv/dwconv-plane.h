@@ -203,7 +203,9 @@ template <class V>
 inline void dwconv_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
   constexpr int W = V::W, kBlock = 4;
   constexpr size_t kMaxTaps = 256;  // larger kernels take the per-row pointer table in chunks
-  if (fc::dwconv_is_direct_3x3(p)) return fc::dw3x3_plane_direct<V>(p, a);
+  if constexpr (V::W >= 8) {  // AVX2, AVX-512: see dwconv_is_direct_3x3
+    if (fc::dwconv_is_direct_3x3(p)) return fc::dw3x3_plane_direct<V>(p, a);
+  }
   if (p.kernel_h == 3 && p.kernel_w == 3) return dwconv_plane_fixed<V, 3, 3>(p, a);
   if (p.kernel_h == 5 && p.kernel_w == 5) return dwconv_plane_fixed<V, 5, 5>(p, a);
   dwconv_pad_split<V>(p, a);
