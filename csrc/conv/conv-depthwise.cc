@@ -1,5 +1,7 @@
 // Direct depthwise convolution: each (image, output channel) plane is independent, so
-// threads take planes; the activation runs on each plane while it is still in cache.
+// threads take groups of planes (or row bands of few large ones); the activation runs on
+// each plane while it is still in cache.
+#include <algorithm>
 #include <vector>
 
 #include "common/isa.h"
@@ -16,10 +18,14 @@ dwconv_plane_fn dw_kernel(Isa isa) {
   return FC_KERNEL_FOR_ISA(isa, f32_dwconv_plane);
 }
 
+// Outputs per task worth the cost of claiming it; bands are whole multiples of the 3x3
+// kernel's row tiles (4 or 6 rows: dwconv-3x3.h).
+constexpr size_t kTaskOutputs = 16384, kBandRows = 12;
+
 class DepthwiseConv final : public ConvAlgorithm {
  public:
   explicit DepthwiseConv(const ConvLayer& l)
-      : p_(l.p), act_(l.act), kernel_(dw_kernel(l.isa)), act_fn_(act_kernel(l.isa)),
+      : p_(l.p), isa_(l.isa), act_(l.act), kernel_(dw_kernel(l.isa)), act_fn_(act_kernel(l.isa)),
         weight_(l.weight, l.weight + l.p.out_channels * l.p.kernel_h * l.p.kernel_w),
         bias_(l.p.out_channels, 0.f) {
     if (l.bias) bias_.assign(l.bias, l.bias + l.p.out_channels);
@@ -30,33 +36,55 @@ class DepthwiseConv final : public ConvAlgorithm {
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
            int nthreads) const override {
     const size_t oh = p_.out_h(h), ow = p_.out_w(w), taps = p_.kernel_h * p_.kernel_w;
-    const size_t k = p_.out_channels, mult = p_.group_out();
+    const size_t k = p_.out_channels, mult = p_.group_out(), planes = n * k;
+    const bool direct = isa_ != Isa::generic && dwconv_is_direct_3x3(p_);
     // The padded, phase-split copy of the input rows (DwPlaneArgs): full vector loads of
     // the last output vector stay inside it, for vectors of up to 16 floats.
     const size_t work_rows = (oh - 1) * p_.stride_h + (p_.kernel_h - 1) * p_.dilation_h + 1;
     const size_t work_w = (ow + 15) / 16 * 16 + (p_.kernel_w - 1) * p_.dilation_w / p_.stride_w;
-    parallel_for(n * k, nthreads, [&](size_t i) {
-      const size_t b = i / k, ch = i % k, c = ch / mult;
-      DwPlaneArgs a;
-      a.x = x + (b * p_.in_channels + c) * h * w;
-      a.w = weight_.data() + ch * taps;
-      a.bias = bias_[ch];
-      a.residual = residual ? residual + i * oh * ow : nullptr;
-      a.y = y + b * y_image + ch * oh * ow;
-      a.h = h;
-      a.w_in = w;
-      a.oh = oh;
-      a.ow = ow;
-      a.work_rows = work_rows;
-      a.work_w = work_w;
-      a.work = thread_scratch(kScratchOp0, p_.stride_w * work_rows * work_w);
-      kernel_(p_, a);
-      act_fn_(act_, a.y, oh * ow);
+    const size_t work = direct ? w : p_.stride_w * work_rows * work_w;
+    // Tasks: a group of whole planes, enough outputs to outweigh claiming a task, while leaving
+    // ~4 tasks per thread to balance; with fewer planes than that (direct 3x3 only) row bands.
+    const size_t want = 4 * static_cast<size_t>(nthreads > 1 ? nthreads : 1);
+    size_t group = 1, bands = 1;
+    if (direct && planes >= want) {
+      group = std::max<size_t>(1, std::min((kTaskOutputs + oh * ow - 1) / (oh * ow), planes / want));
+    } else if (direct) {
+      bands = std::min((want + planes - 1) / planes, (oh + kBandRows - 1) / kBandRows);
+    }
+    const size_t band_rows = ((oh + bands - 1) / bands + kBandRows - 1) / kBandRows * kBandRows;
+    bands = (oh + band_rows - 1) / band_rows;
+    const size_t ntasks = (planes + group - 1) / group * bands;
+    parallel_for(ntasks, nthreads, [&](size_t task) {
+      const size_t i0 = task / bands * group, i1 = std::min(planes, i0 + group);
+      const size_t oh0 = task % bands * band_rows, oh1 = std::min(oh, oh0 + band_rows);
+      float* scratch = thread_scratch(kScratchOp0, work);
+      for (size_t i = i0; i < i1; ++i) {
+        const size_t b = i / k, ch = i % k, c = ch / mult;
+        DwPlaneArgs a;
+        a.x = x + (b * p_.in_channels + c) * h * w;
+        a.w = weight_.data() + ch * taps;
+        a.bias = bias_[ch];
+        a.residual = residual ? residual + i * oh * ow : nullptr;
+        a.y = y + b * y_image + ch * oh * ow;
+        a.h = h;
+        a.w_in = w;
+        a.oh = oh;
+        a.ow = ow;
+        a.oh0 = oh0;
+        a.oh1 = oh1;
+        a.work_rows = work_rows;
+        a.work_w = work_w;
+        a.work = scratch;
+        kernel_(p_, a);
+        if (act_.kind != ActKind::none) act_fn_(act_, a.y + oh0 * ow, (oh1 - oh0) * ow);
+      }
     });
   }
 
  private:
   ConvParams p_;
+  Isa isa_;
   Activation act_;
   dwconv_plane_fn kernel_;
   act_kernel_fn act_fn_;

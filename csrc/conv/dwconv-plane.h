@@ -8,22 +8,9 @@
 #pragma once
 #include <cstddef>
 
+#include "conv/dwconv-3x3.h"
 #include "conv/dwconv-kernels.h"
-
-// Stores one finished output vector at column col of a row of width ow (masked at the row's
-// end), adding the residual first when there is one.
-template <class V>
-inline void dw_store(typename V::reg x, size_t col, size_t ow, float* out, const float* res) {
-  constexpr int W = V::W;
-  const int lanes = ow - col < static_cast<size_t>(W) ? static_cast<int>(ow - col) : W;
-  if (lanes == W) {
-    if (res) x = V::add(x, V::load(res + col));
-    V::store(out + col, x);
-  } else {
-    if (res) x = V::add(x, V::load_n(res + col, lanes));
-    V::store_n(out + col, x, lanes);
-  }
-}
+#include "conv/dwconv-store.h"
 
 // Writes padded input row i (every column phase) into ring slot `slot` of `ring` rows.
 template <class V>
@@ -216,6 +203,9 @@ template <class V>
 inline void dwconv_plane(const fc::ConvParams& p, const fc::DwPlaneArgs& a) {
   constexpr int W = V::W, kBlock = 4;
   constexpr size_t kMaxTaps = 256;  // larger kernels take the per-row pointer table in chunks
+  if constexpr (V::W >= 8) {  // AVX2, AVX-512: see dwconv_is_direct_3x3
+    if (fc::dwconv_is_direct_3x3(p)) return fc::dw3x3_plane_direct<V>(p, a);
+  }
   if (p.kernel_h == 3 && p.kernel_w == 3) return dwconv_plane_fixed<V, 3, 3>(p, a);
   if (p.kernel_h == 5 && p.kernel_w == 5) return dwconv_plane_fixed<V, 5, 5>(p, a);
   dwconv_pad_split<V>(p, a);

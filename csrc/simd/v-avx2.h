@@ -13,7 +13,34 @@ struct VAvx2 {
   static inline reg load(const float* p) { return _mm256_loadu_ps(p); }
   static inline void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
   static inline reg load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
+  // Lanes [lo, hi) from p + lo .. p + hi - 1, zeros elsewhere; the other lanes' addresses are not read.
+  static inline reg load_range(const float* p, int lo, int hi) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), idx),
+                                       _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo - 1)));
+    return _mm256_maskload_ps(p, m);
+  }
+  // even = a0 a2 a4 a6 b0 b2 b4 b6, odd = a1 a3 .. b7: the columns of stride 2.
+  static inline void deinterleave(reg a, reg b, reg& even, reg& odd) {
+    const reg lo = _mm256_permute2f128_ps(a, b, 0x20), hi = _mm256_permute2f128_ps(a, b, 0x31);
+    even = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    odd = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+  }
+  // Lanes K .. K + 7 of the 16 lanes [a, b] (a first): a row shifted left by K columns.
+  template <int K>
+  static inline reg shift_in(reg a, reg b) {
+    const __m256i mid = _mm256_castps_si256(_mm256_permute2f128_ps(a, b, 0x21));  // a.hi, b.lo
+    if constexpr (K < 4)
+      return _mm256_castsi256_ps(_mm256_alignr_epi8(mid, _mm256_castps_si256(a), 4 * K));
+    else
+      return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(b), mid, 4 * (K - 4)));
+  }
   static inline void store_n(float* p, reg v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  // x, held in a register: GCC would fold a load that feeds several FMAs into each of them.
+  static inline reg in_reg(reg x) {
+    asm("" : "+x"(x));
+    return x;
+  }
   static inline reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static inline reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static inline reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }

@@ -11,7 +11,26 @@ struct VAvx512 {
   static inline reg load(const float* p) { return _mm512_loadu_ps(p); }
   static inline void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
   static inline reg load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  // Lanes [lo, hi) from p + lo .. p + hi - 1, zeros elsewhere; the other lanes' addresses are not read.
+  static inline reg load_range(const float* p, int lo, int hi) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
+  }
+  // even = a0 a2 .. a14 b0 b2 .. b14, odd = a1 a3 .. b15: the columns of stride 2.
+  static inline void deinterleave(reg a, reg b, reg& even, reg& odd) {
+    even = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+    odd = _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+  }
+  // Lanes K .. K + 15 of the 32 lanes [a, b] (a first): a row shifted left by K columns.
+  template <int K>
+  static inline reg shift_in(reg a, reg b) {
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(a), K));
+  }
   static inline void store_n(float* p, reg v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  // x, held in a register: GCC would fold a load that feeds several FMAs into each of them.
+  static inline reg in_reg(reg x) {
+    asm("" : "+v"(x));
+    return x;
+  }
   static inline reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static inline reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static inline reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }

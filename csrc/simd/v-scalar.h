@@ -16,9 +16,26 @@ struct VScalar {
     for (int i = 0; i < n; ++i) r[i] = p[i];
     return r;
   }
+  // Lanes [lo, hi) from p + lo .. p + hi - 1, zeros elsewhere; the other lanes' addresses are not read.
+  static inline reg load_range(const float* p, int lo, int hi) {
+    reg r = set1(0.f);
+    for (int i = lo; i < hi; ++i) r[i] = p[i];
+    return r;
+  }
+  // even = a0 a2 b0 b2, odd = a1 a3 b1 b3: the columns of stride 2.
+  static inline void deinterleave(reg a, reg b, reg& even, reg& odd) {
+    even = __builtin_shufflevector(a, b, 0, 2, 4, 6);
+    odd = __builtin_shufflevector(a, b, 1, 3, 5, 7);
+  }
+  // Lanes K .. K + 3 of the 8 lanes [a, b] (a first): a row shifted left by K columns.
+  template <int K>
+  static inline reg shift_in(reg a, reg b) {
+    return __builtin_shufflevector(a, b, K, K + 1, K + 2, K + 3);
+  }
   static inline void store_n(float* p, reg v, int n) {
     for (int i = 0; i < n; ++i) p[i] = v[i];
   }
+  static inline reg in_reg(reg x) { return x; }  // portable: no register pinning
   static inline reg add(reg a, reg b) { return a + b; }
   static inline reg sub(reg a, reg b) { return a - b; }
   static inline reg mul(reg a, reg b) { return a * b; }
