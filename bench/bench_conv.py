@@ -35,12 +35,14 @@ from layers import GEMM_SIZES, LAYERS, onnx_conv_model, ort_session  # noqa: E40
 CLOCK = time.perf_counter  # --cpu-time: time.thread_time (single-threaded runs only)
 
 
-def interleaved_medians(fns, reps: int, warmup: int = 2, min_time: float = 0.0, block: int = 3):
+def interleaved_medians(fns, reps: int, warmup: int = 2, min_time: float = 0.0, block: int = 3,
+                        settle: float = 2e-3):
     """Median seconds of each fn over rounds that run every fn in turn, `block` calls each.
 
-    The first call of each block is not timed: both engines keep their worker threads
-    spinning for a while after a call (OpenMP, onnxruntime's pool, OpenBLAS), and those
-    spinning threads would otherwise slow down whichever engine runs next.
+    Each block starts with untimed calls, at least one and for at least `settle` seconds: both
+    engines keep their worker threads spinning for a while after a call (onnxruntime's pool,
+    OpenBLAS, fastconv's for ~50 us), and those spinning threads would otherwise take a core from
+    whichever engine runs next (on small layers, for several of its calls).
     """
     for _ in range(warmup):
         for f in fns:
@@ -50,7 +52,10 @@ def interleaved_medians(fns, reps: int, warmup: int = 2, min_time: float = 0.0, 
     r = 0
     while r * (block - 1) < reps or time.perf_counter() - t_start < min_time:
         for i, f in enumerate(fns):
+            t_settle = time.perf_counter()
             f()
+            while time.perf_counter() - t_settle < settle:
+                f()
             for _ in range(block - 1):
                 t = CLOCK()
                 f()

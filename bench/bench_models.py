@@ -26,19 +26,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]  # bench/ and the repository (an in-place build) first
 
 import fastconv  # noqa: E402
+from fastconv import benchmark  # noqa: E402
 from onnx_export import to_onnx  # noqa: E402
 
 MODELS = ["alexnet", "vgg16", "vgg19", "googlenet", "resnet50", "resnet18"]
 
 
 def ort_session(model, threads):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(to_onnx(model).SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return benchmark.ort_session(to_onnx(model).SerializeToString(), threads)
 
 
 def bench_one(name, batch, warmup, repeats, threads):

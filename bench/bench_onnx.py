@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # the repository (an in-place build) first
 
 import fastconv  # noqa: E402
+from fastconv import benchmark  # noqa: E402
 from fastconv.onnx import zoo  # noqa: E402
 
 MODELS = ["alexnet", "vgg19", "resnet50", "googlenet", "squeezenet", "densenet121"]
@@ -37,7 +38,6 @@ BEGIN, END = "<!-- bench_onnx:begin -->", "<!-- bench_onnx:end -->"
 def model_flops(model, batch: int) -> float:
     """Multiply-adds x 2 of every Conv and Gemm/MatMul, from ONNX shape inference at this batch."""
     import onnx
-    from onnx import numpy_helper
 
     m = onnx.ModelProto()
     m.CopyFrom(model)
@@ -59,19 +59,8 @@ def model_flops(model, batch: int) -> float:
     return total
 
 
-def ort_session(data: bytes, threads: int, spinning: bool = False):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    # onnxruntime's idle threads spin for a while after each run; in a loop that alternates engines on few
-    # cores they steal the next engine's cores (measured: fastconv's SqueezeNet 25 ms -> 10 ms with spinning
-    # off, and onnxruntime itself 10.5 -> 7 ms). Off by default; --ort-spinning turns it back on.
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+def ort_session(data: bytes, threads: int, spinning: str = "in-run"):
+    return benchmark.ort_session(data, threads, spinning)
 
 
 def openvino_runner(data: bytes, threads: int):
@@ -102,7 +91,7 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def bench_model(name: str, batches, repeats: int, threads: int, use_openvino: bool, spinning: bool) -> list[dict]:
+def bench_model(name: str, batches, repeats: int, threads: int, use_openvino: bool, spinning: str) -> list[dict]:
     model = zoo.random_weight_model(name, seed=0)
     data = model.SerializeToString()
     load_fc = statistics.median(timed(lambda: fastconv.InferenceSession(data)) for _ in range(3))
@@ -151,7 +140,7 @@ def format_row(r: dict) -> str:
             f"{r['load_fastconv_s']:.2f} / {r['load_ort_s']:.2f} | {r['rel_err']:.1e} |")
 
 
-def write_results(rows, threads: int, repeats: int, spinning: bool, path: str) -> None:
+def write_results(rows, threads: int, repeats: int, spinning: str, path: str) -> None:
     import onnxruntime
 
     cpu = platform.processor() or platform.machine()
@@ -163,7 +152,7 @@ def write_results(rows, threads: int, repeats: int, spinning: bool, path: str) -
     lines = [BEGIN, "## ONNX models: fastconv.InferenceSession vs onnxruntime", "",
              f"`python bench/bench_onnx.py` on {cpu}, {threads} threads, median of {repeats} interleaved runs "
              f"after warm-up; fastconv {fastconv.__version__} (ISA {fastconv.get_isa()}), onnxruntime "
-             f"{onnxruntime.__version__} (intra-op spinning {'on' if spinning else 'off'}). Random-weight zoo "
+             f"{onnxruntime.__version__} (intra-op spinning: {spinning}). Random-weight zoo "
              "models (fastconv.onnx.zoo). 'vs ort' = onnxruntime "
              "time / fastconv time (> 1: fastconv faster). Load = session creation from bytes.", "", HEADER]
     lines += [format_row(r) for r in rows]
@@ -185,7 +174,10 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--no-openvino", action="store_true")
-    p.add_argument("--ort-spinning", action="store_true", help="let onnxruntime's idle threads spin (see ort_session)")
+    p.add_argument("--ort-spinning", choices=["in-run", "always", "off"], default="in-run",
+                   help="onnxruntime's thread spinning (fastconv.benchmark.ort_session): in-run (default) spins "
+                        "during its runs only; always keeps idle threads spinning after a run, taking the cores "
+                        "fastconv runs on next")
     p.add_argument("--no-write", action="store_true", help="print only; do not update bench/RESULTS.md")
     args = p.parse_args(argv)
     fastconv.set_num_threads(args.threads)

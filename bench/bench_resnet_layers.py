@@ -60,7 +60,6 @@ def resnet50_layers(batch: int):
 
 
 def onnx_conv_relu_model(layer: Layer, weight, bias, relu: bool):
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     n, c, h, w = layer.x

@@ -24,6 +24,7 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]  # the in-place build of this checkout
 import fastconv  # noqa: E402
+from fastconv import benchmark  # noqa: E402
 from reference import conv2d_ref  # noqa: E402
 
 # name: (N, C, K, H, W); all 3x3, stride 1, pad 1.
@@ -40,8 +41,6 @@ ALGOS = ["im2col", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6
 
 
 def ort_session(w, b, threads):
-    import onnx
-    import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
     k, c = w.shape[:2]
@@ -50,11 +49,7 @@ def ort_session(w, b, threads):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
                               [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return benchmark.ort_session(model.SerializeToString(), threads)
 
 
 def bench_layer(name, shape, repeats, warmup, clock=time.perf_counter):

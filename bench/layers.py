@@ -52,7 +52,6 @@ GEMM_SIZES = [256, 1024, 4096]
 
 def onnx_conv_model(layer: Layer, weight, bias):
     """A one-node ONNX model computing the layer, with the given weights as initializers."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     n, c, h, w = layer.x
@@ -68,10 +67,6 @@ def onnx_conv_model(layer: Layer, weight, bias):
 
 
 def ort_session(model, threads: int):
-    import onnxruntime as ort
+    from fastconv import benchmark
 
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return benchmark.ort_session(model.SerializeToString(), threads)

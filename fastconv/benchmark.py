@@ -107,6 +107,31 @@ def fastconv_runtime(model_bytes: bytes, input_name: str, threads: int) -> Runti
     return Runtime("fastconv", lambda x: sess.run(None, {input_name: x}), fastconv.__version__)
 
 
+def ort_session(model_bytes: bytes, threads: int, spinning: str = "in-run"):
+    """An onnxruntime CPU session on `threads` threads, set up as every benchmark here compares with.
+
+    spinning: "in-run" (default) lets its threads spin while a run is in progress, its fastest
+    setting, and stops them when the run returns (session.force_spinning_stop); "always" is
+    onnxruntime's default, where idle threads keep spinning after a run and, on a machine with
+    few cores, take them from whatever runs next (measured: fastconv's GoogLeNet 16.5 -> 31.9 ms
+    when interleaved with it); "off" never spins (onnxruntime's own small-op latency suffers).
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3  # errors only: the zoo files carry unused initializers ort warns about
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if spinning == "in-run":
+        opts.add_session_config_entry("session.force_spinning_stop", "1")
+    elif spinning == "off":
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    elif spinning != "always":
+        raise ValueError(f"spinning must be 'in-run', 'always' or 'off', got {spinning!r}")
+    return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+
+
 def peer_runtime(name: str, model_bytes: bytes, input_name: str, threads: int) -> Runtime:
     """A peer runtime on `threads` threads, or PeerUnavailable with the install line."""
     if name == "onnxruntime":
@@ -114,12 +139,7 @@ def peer_runtime(name: str, model_bytes: bytes, input_name: str, threads: int) -
             import onnxruntime as ort
         except ImportError:
             raise PeerUnavailable(f"onnxruntime is not installed: {PEERS[name]}") from None
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3  # errors only: the zoo files carry unused initializers ort warns about
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+        sess = ort_session(model_bytes, threads)
         return Runtime(name, lambda x: sess.run(None, {input_name: x}), ort.__version__)
     if name == "openvino":
         try:

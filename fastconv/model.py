@@ -31,7 +31,6 @@ import time
 
 import numpy as np
 
-from . import elementwise as _E
 from . import normalization as _N
 from . import _memory
 from .layers import (LAYERS, Activation, Add, BatchNormalization, Conv2D, Dense, Dropout, Flatten, InputLayer, Layer,
@@ -155,7 +154,7 @@ class Model:
             return c[0] if self.fuse and len(c) == 1 and c[0] >= 0 and isinstance(nodes[c[0]].layer, cls) else None
 
         gpu = self._gpu()
-        absorbed, steps, placed_at = set(), [], {}
+        absorbed, steps = set(), []
         for i, t in enumerate(nodes):
             layer = t.layer
             if i in absorbed or isinstance(layer, InputLayer):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx", reason="ONNX import needs the optional onnx package")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import helper  # noqa: E402
 
 import fastconv  # noqa: E402
 from fastconv.onnx import InferenceSession, OnnxLoadError  # noqa: E402

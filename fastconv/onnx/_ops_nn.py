@@ -6,7 +6,6 @@ fused into the epilogue); a fused Conv has a 4th input, the residual added befor
 a fused MatMul a 3rd input, the bias."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from . import _layers, _numpy_layers
+from . import _layers
 from ._registry import OpError, op
 
 

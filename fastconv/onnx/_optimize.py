@@ -323,7 +323,7 @@ def fuse_activation(g: Graph) -> Graph:
     """Conv/Gemm/MatMul/BatchNorm followed by Relu, Clip, LeakyRelu, HardSwish, Sigmoid, Tanh, Elu,
     HardSigmoid, or by Sigmoid and Mul (x * sigmoid(x) = SiLU), applies it in the kernel's epilogue."""
     g = g.copy()
-    users, producers = g.consumers(), g.producers()
+    users = g.consumers()
     drop = set()
     for n in g.nodes:
         if n.op not in _FUSES_ACTIVATION or n.attrs.get("_activation") or len([o for o in n.outputs if o]) != 1:
