@@ -27,4 +27,22 @@ void parallel_for(size_t ntasks, int nthreads, F&& f) {
                const_cast<void*>(static_cast<const void*>(&f)));
 }
 
+// f(i) for items 0..n-1 of about `cost` floats of work each, run as tasks of consecutive
+// items: each task at least kMinTaskFloats of work where that still leaves ~4 tasks per
+// thread (claiming a task and the cache misses of starting one cost more than a small plane
+// of pooling), and all on the calling thread when the whole is below one task's worth.
+constexpr size_t kMinTaskFloats = 16384;
+
+template <class F>
+void parallel_for_items(size_t n, size_t cost, int nthreads, F&& f) {
+  const size_t nt = static_cast<size_t>(nthreads > 1 ? nthreads : 1);
+  cost = cost > 0 ? cost : 1;
+  const size_t per_task = (kMinTaskFloats + cost - 1) / cost, most = n / (4 * nt);
+  const size_t group = per_task < most ? per_task : (most > 0 ? most : 1);
+  const int threads = n * cost > kMinTaskFloats ? nthreads : 1;
+  parallel_for((n + group - 1) / group, threads, [&](size_t t) {
+    for (size_t i = t * group, end = (t + 1) * group < n ? (t + 1) * group : n; i < end; ++i) f(i);
+  });
+}
+
 }  // namespace fc

@@ -87,12 +87,10 @@ void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_
   }
   const pool_plane_fn plane = avg ? k.avg_plane : k.max_plane;
   const size_t work = pool_work_floats(pp);
-  const ptrdiff_t planes = static_cast<ptrdiff_t>(n * c);
-  parallel_for(static_cast<size_t>(planes), (planes > 1 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
-    const ptrdiff_t i = static_cast<ptrdiff_t>(task);
+  parallel_for_items(n * c, h * w + pp.oh * pp.ow, nthreads, [&](size_t i) {
     PoolPlaneArgs a{x + i * h * w, y + (i / c) * y_image + (i % c) * pp.oh * pp.ow, thread_scratch(kScratchOp0, work),
-                    inv_row.data(),
-                    inv_col.data(), left.empty() ? nullptr : left.data(), right.empty() ? nullptr : right.data()};
+                    inv_row.data(), inv_col.data(), left.empty() ? nullptr : left.data(),
+                    right.empty() ? nullptr : right.data()};
     plane(pp, a);
   });
 }
@@ -102,9 +100,7 @@ void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float*
   const PoolKernels k = kernels(isa);
   const global_pool_fn reduce = kind == PoolKind::avg ? k.sum : k.max;
   const float scale = kind == PoolKind::avg ? 1.f / static_cast<float>(hw) : 1.f;
-  const ptrdiff_t np = static_cast<ptrdiff_t>(planes);
-  parallel_for(static_cast<size_t>(np), (np * hw > 32768 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
-    const ptrdiff_t i = static_cast<ptrdiff_t>(task);
+  parallel_for_items(planes, hw, nthreads, [&](size_t i) {
     const float r = reduce(x + i * hw, hw);
     y[i] = kind == PoolKind::avg ? r * scale : r;
   });
