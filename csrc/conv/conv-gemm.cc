@@ -22,18 +22,21 @@ class Im2colB final : public BSource {
   Im2colB(const ConvParams& p, const float* x, size_t h, size_t w, size_t oh, size_t ow, const float* phases = nullptr)
       : p_(p), x_(x), phases_(phases), h_(h), w_(w), oh_(oh), ow_(ow), wq_((w + p.stride_w - 1) / p.stride_w) {}
 
-  // phases[(c * sw + q) * h * wq + i * wq + jj] = x[c][i][jj * sw + q] (0 past the row's end).
-  static void split_phases(const ConvParams& p, const float* x, size_t channels, size_t h, size_t w, float* phases) {
+  // phases[(c * sw + q) * h * wq + i * wq + jj] = x[c][i][jj * sw + q] (0 past the row's end),
+  // rows shared out over the threads (the RGB stem: 3 channels, 224 rows each).
+  static void split_phases(const ConvParams& p, const float* x, size_t channels, size_t h, size_t w, float* phases,
+                           int nthreads) {
     const size_t sw = p.stride_w, wq = (w + sw - 1) / sw;
-    for (size_t c = 0; c < channels; ++c)
-      for (size_t q = 0; q < sw; ++q)
-        for (size_t i = 0; i < h; ++i) {
-          const float* src = x + (c * h + i) * w;
-          float* dst = phases + ((c * sw + q) * h + i) * wq;
-          size_t jj = 0;
-          for (; jj * sw + q < w; ++jj) dst[jj] = src[jj * sw + q];
-          for (; jj < wq; ++jj) dst[jj] = 0.f;
-        }
+    parallel_for_items(channels * h, w, nthreads, [&](size_t row) {
+      const size_t c = row / h, i = row % h;
+      const float* src = x + (c * h + i) * w;
+      for (size_t q = 0; q < sw; ++q) {
+        float* dst = phases + ((c * sw + q) * h + i) * wq;
+        size_t jj = 0;
+        for (; jj * sw + q < w; ++jj) dst[jj] = src[jj * sw + q];
+        for (; jj < wq; ++jj) dst[jj] = 0.f;
+      }
+    });
   }
 
   // Each im2col row is formed contiguously in a small per-thread buffer (long memcpy
@@ -171,7 +174,7 @@ class GemmConv final : public ConvAlgorithm {
     if (p_.stride_w > 1 && p_.kernel_h * p_.kernel_w >= p_.stride_w) {
       const size_t wq = (w + p_.stride_w - 1) / p_.stride_w;
       float* buf = thread_scratch(kScratchOp1, cg * p_.stride_w * h * wq);
-      Im2colB::split_phases(p_, xg, cg, h, w, buf);
+      Im2colB::split_phases(p_, xg, cg, h, w, buf, nthreads);
       phases = buf;
     }
     Im2colB src(p_, xg, h, w, oh, ow, phases);
