@@ -424,12 +424,14 @@ def avg_pool(node, ctx):
 def global_pool(node, ctx):
     name = "global_avg_pool2d" if node.op == "GlobalAveragePool" else "global_max_pool2d"
 
-    def run(x):
+    def run(x, out=None):
         if x.ndim == 4:
+            if _layers.is_f32(x):
+                return _layer(name, x)(x, out=_fits(out, x.shape[:2] + (1, 1)))
             return _layer(name, x)(x)
         return getattr(_numpy_layers, name)(x)
 
-    return run
+    return _takes_out(run)
 
 
 @op("BatchNormalization")
