@@ -1,7 +1,9 @@
-"""Every distinct conv layer of ResNet-50: fastconv's ConvPlan vs onnxruntime, one layer at a time.
+"""Every distinct conv layer of ResNet-50 (or --model, any zoo model's ungrouped convs): fastconv's
+ConvPlan vs onnxruntime, one layer at a time.
 
     python bench/bench_resnet_layers.py                # 2 threads, batch 1
     python bench/bench_resnet_layers.py --batch 8 --threads 2
+    python bench/bench_resnet_layers.py --model squeezenet
 
 The layer shapes (and their fused activation) come from the zoo model itself, so the table
 covers exactly what `python -m fastconv info resnet50` lists. Each layer runs interleaved
@@ -28,13 +30,13 @@ from bench_conv import interleaved_medians, markdown  # noqa: E402
 from layers import Layer, ort_session  # noqa: E402
 
 
-def resnet50_layers(batch: int):
-    """(Layer, relu fused, occurrences) for each distinct conv of the ResNet-50 zoo model."""
+def model_layers(batch: int, model_name: str = "resnet50"):
+    """(Layer, relu fused, occurrences) for each distinct ungrouped conv of a zoo model."""
     import onnx
     from onnx import shape_inference
     from fastconv.onnx.zoo import random_weight_model
 
-    model = shape_inference.infer_shapes(random_weight_model("resnet50", batch=batch))
+    model = shape_inference.infer_shapes(random_weight_model(model_name, batch=batch))
     g = model.graph
     shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
               for v in list(g.value_info) + list(g.input) + list(g.output)}
@@ -49,6 +51,8 @@ def resnet50_layers(batch: int):
         if n.op_type != "Conv":
             continue
         a = {x.name: onnx.helper.get_attribute_value(x) for x in n.attribute}
+        if a.get("group", 1) != 1:
+            continue  # the single-Conv models here are ungrouped
         w = inits[n.input[1]]
         stride = a.get("strides", [1, 1])[0]
         pad = a.get("pads", [0, 0, 0, 0])[0]
@@ -75,10 +79,10 @@ def onnx_conv_relu_model(layer: Layer, weight, bias, relu: bool):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
-def bench(batch: int, threads: int, reps: int, only: str | None):
+def bench(batch: int, threads: int, reps: int, only: str | None, model_name: str = "resnet50"):
     rng = np.random.default_rng(0)
     rows = []
-    for layer, relu, count in resnet50_layers(batch):
+    for layer, relu, count in model_layers(batch, model_name):
         if only and only not in layer.name:
             continue
         x = rng.standard_normal(layer.x, dtype=np.float32)
@@ -108,10 +112,11 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--only", default=None, help="only layers whose name contains this")
+    ap.add_argument("--model", default="resnet50", help="any fastconv.onnx.zoo model (its ungrouped convs)")
     args = ap.parse_args(argv)
     fastconv.set_num_threads(args.threads)
-    rows = bench(args.batch, args.threads, args.reps, args.only)
-    print(f"ResNet-50 conv layers, batch {args.batch}, {args.threads} threads "
+    rows = bench(args.batch, args.threads, args.reps, args.only, args.model)
+    print(f"{args.model} conv layers, batch {args.batch}, {args.threads} threads "
           "(lost = count x (fastconv - onnxruntime) ms; ratio > 1: fastconv faster)\n")
     print(markdown(rows, [("layer", "layer", "{}"), ("count", "count", "{}"), ("algo", "algo", "{}"),
                           ("fastconv ms", "ms", "{:.3f}"), ("ort ms", "ort_ms", "{:.3f}"),
