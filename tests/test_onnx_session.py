@@ -312,3 +312,13 @@ def test_concat_branches_write_in_place(rng):
     plans = {key[0][1][0]: plan for key, plan in sess._plans.items()}
     concat_at = [i for i, node in enumerate(sess.graph.nodes) if node.op == "Concat"]
     assert list(plans[1].in_place) == list(plans[2].in_place) == [concat_at[0]]
+
+
+def test_device_argument(rng):
+    m = model([helper.make_node("Relu", ["x"], ["y"])], [("x", [1, 2])], [("y", None)])
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', got 'gpu'"):
+        InferenceSession(m, device="gpu")
+    import fastconv.gpu
+    if not fastconv.gpu.is_available():  # with a GPU, tests/gpu/test_gpu_session.py runs the session there
+        with pytest.raises(ImportError, match=r"pip install fastconv\[gpu\]"):
+            InferenceSession(m, device="cuda")

@@ -5,7 +5,8 @@
     >>> y = plan(cp.asarray(x))                                      # cupy array, stays on the GPU
 
 The op namespace (same signatures and semantics as the CPU functions; Model / Sequential with
-device="cuda" compile to these through fastconv/gpu/model_steps.py):
+device="cuda" compile to these through fastconv/gpu/model_steps.py, InferenceSession(device="cuda")
+through fastconv/onnx/_ops_gpu.py):
   ConvPlan, conv2d          convolution: im2col + cuBLAS, 1x1 GEMM, Winograd F(2x2,3x3), depthwise;
                             fused bias / folded batch norm (ConvPlan(batch_norm=...)) / activation /
                             residual; allow_tf32=True opts in to TF32 GEMMs

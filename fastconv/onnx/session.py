@@ -10,7 +10,7 @@ import numpy as np
 from .. import _memory
 from . import _optimize
 from ._ir import Graph
-from ._load import load_proto, to_graph
+from ._load import OnnxLoadError, load_proto, to_graph
 from ._registry import OPS, OpContext
 
 
@@ -36,14 +36,23 @@ class InferenceSession:
     False runs the graph node by node as written (a list of passes from fastconv.onnx._optimize runs
     just those, for testing). threads: fastconv's thread count (process-wide).
     algo: convolution algorithm preference for every Conv ("auto" or a ConvPlan algorithm name).
+    device: "cpu", or "cuda" to run on fastconv.gpu's kernels (CuPy arrays in, or numpy uploaded once;
+    CuPy arrays out; the CNN subset of the ops, fastconv/onnx/_ops_gpu.py: a model with others is
+    refused at load with the list).
     providers / sess_options are accepted, and ignored, so onnxruntime code runs unchanged.
     run() may be called from several threads at once.
     """
 
     def __init__(self, model, *, optimize=True, threads: int | None = None, algo: str = "auto",
-                 providers=None, sess_options=None):
+                 device: str = "cpu", providers=None, sess_options=None):
         import fastconv
 
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+        if device == "cuda":
+            from ..gpu import _backend
+            _backend.require_device()  # ImportError naming `pip install fastconv[gpu]` without a GPU
+        self.device = device
         if threads is not None:
             fastconv.set_num_threads(threads)
         proto, base = load_proto(model)
@@ -54,7 +63,20 @@ class InferenceSession:
         self.optimized = bool(passes)
         self._graph: Graph = graph
         ctx = OpContext(graph.opset, graph.constants, algo)
-        self._kernels = [OPS[n.op](n, ctx) for n in graph.nodes]
+        if device == "cuda":
+            from . import _ops_gpu
+            missing = _ops_gpu.unsupported(graph)
+            if missing:
+                raise OnnxLoadError(f"{len(missing)} operator type(s) have no GPU implementation (run this model "
+                                    "with device='cpu'): " + "; ".join(f"{op} (first: {where})"
+                                                                      for op, where in missing.items()))
+            self._kernels = [_ops_gpu.GPU_OPS[n.op](n, ctx) for n in graph.nodes]
+            last = {v: i for i, n in enumerate(graph.nodes) for v in n.inputs if v}
+            outputs = graph.output_names()
+            self._gpu_frees = [[v for v in dict.fromkeys(n.inputs) if v and last.get(v) == i and v not in outputs
+                                and v not in graph.constants] for i, n in enumerate(graph.nodes)]
+        else:
+            self._kernels = [OPS[n.op](n, ctx) for n in graph.nodes]
         self._plans: dict = {}
         self._lock = threading.Lock()
 
@@ -111,6 +133,8 @@ class InferenceSession:
         bad = [n for n in names if n not in known]
         if bad:
             raise ValueError(f"unknown output name(s) {bad}; the model's outputs are {sorted(known)}")
+        if self.device == "cuda":
+            return self._run_gpu(names, input_feed)
         feeds = self._check_feeds(input_feed)
         key = tuple((k, feeds[k].shape) for k in sorted(feeds))
         plan = self._plans.get(key)
@@ -122,6 +146,44 @@ class InferenceSession:
                         self._plans.pop(next(iter(self._plans)))
                     plan = self._plans[key] = _Plan(self._graph, self._kernels)
         return plan.run(feeds, names)
+
+
+    def _run_gpu(self, names, input_feed) -> list:
+        """device="cuda": every node on the GPU in graph order, values kept as CuPy arrays until they
+        die; no planned buffers (CuPy's memory pool reuses the freed ones)."""
+        from ..gpu._arrays import as_gpu_float32
+
+        if not isinstance(input_feed, dict):
+            raise TypeError(f"input_feed must be a dict {{input name: array}}, got {type(input_feed).__name__}")
+        expected = {v.name: v for v in self._graph.inputs}
+        unknown, missing = [k for k in input_feed if k not in expected], [k for k in expected if k not in input_feed]
+        if unknown or missing:
+            raise ValueError(f"inputs {sorted(input_feed)} do not match the model's inputs {list(expected)}")
+        env = {}
+        for name, v in expected.items():
+            x = as_gpu_float32(input_feed[name], f"input {name!r}")
+            if v.shape is not None and (x.ndim != len(v.shape) or any(isinstance(d, int) and d != s
+                                                                      for d, s in zip(v.shape, x.shape))):
+                want = tuple(d if d is not None else "?" for d in v.shape)
+                raise ValueError(f"input {name!r} has shape {tuple(x.shape)}, expected {want} "
+                                 "(named dimensions may be any size)")
+            env[name] = x
+        g = self._graph
+        for node, kernel, frees in zip(g.nodes, self._kernels, self._gpu_frees):
+            args = [env.get(v, g.constants.get(v)) if v else None for v in node.inputs]
+            while args and args[-1] is None:
+                args.pop()
+            try:
+                result = kernel(*args)
+            except Exception as e:
+                raise _RunError(f"{node.label()} failed on device='cuda' with inputs "
+                                f"{[None if a is None else getattr(a, 'shape', a) for a in args]}: {e}") from e
+            for out_name, val in zip(node.outputs, result if isinstance(result, tuple) else (result,)):
+                if out_name:
+                    env[out_name] = val
+            for v in frees:  # dead: back to CuPy's memory pool
+                env.pop(v, None)
+        return [env[n] for n in names]
 
 
 class _Plan:
