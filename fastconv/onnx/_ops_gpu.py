@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _ops_nn, _ops_tensor  # noqa: F401  (fill OPS, whose shape-only ops are reused below)
 from ._ops_nn import _as2d, _pads2d, _spatial_pads
+from ._registry import OPS as _CPU_OPS
 from ._registry import OpError
 
 GPU_OPS: dict = {}
@@ -35,13 +37,6 @@ def _cp():
 def _upload(a, name):
     from fastconv.gpu._arrays import as_gpu_float32
     return as_gpu_float32(a, name)
-
-
-def _host_ints(ctx, node, i, what):
-    v = ctx.const(node, i)
-    if v is None:
-        raise OpError(f"{node.label()}: its {what} (input {i}) must be a constant on device='cuda'")
-    return [int(d) for d in np.asarray(v).reshape(-1)]
 
 
 def _act_args(act):
@@ -199,60 +194,10 @@ def concat(node, ctx):
     return lambda *xs: _cp().concatenate([x for x in xs if x is not None], axis=axis)
 
 
-@_op("Flatten")
-def flatten(node, ctx):
-    axis = int(node.attrs.get("axis", 1))
-
-    def run(x):
-        ax = axis + x.ndim if axis < 0 else axis
-        return x.reshape(int(np.prod(x.shape[:ax], dtype=np.int64)), -1)
-
-    return run
-
-
-@_op("Reshape")
-def reshape(node, ctx):
-    shape = _host_ints(ctx, node, 1, "shape")
-    allowzero = int(node.attrs.get("allowzero", 0))
-
-    def run(x, _shape=None):
-        target = [x.shape[i] if d == 0 and not allowzero else d for i, d in enumerate(shape)]
-        return x.reshape(target)
-
-    return run
-
-
-@_op("Squeeze", "Unsqueeze")
-def squeeze(node, ctx):
-    axes = node.attrs.get("axes")
-    if axes is None and ctx.has(node, 1):
-        axes = _host_ints(ctx, node, 1, "axes")
-    squeeze_ = node.op == "Squeeze"
-
-    def run(x, _axes=None):
-        if squeeze_:
-            ax = tuple(a + x.ndim if a < 0 else a for a in axes) if axes is not None else \
-                tuple(i for i, d in enumerate(x.shape) if d == 1)
-            return x.reshape([d for i, d in enumerate(x.shape) if i not in ax])
-        out_nd = x.ndim + len(axes)
-        ax = sorted(a + out_nd if a < 0 else a for a in axes)
-        shape = list(x.shape)
-        for a in ax:
-            shape.insert(a, 1)
-        return x.reshape(shape)
-
-    return run
-
-
-@_op("Transpose")
-def transpose(node, ctx):
-    perm = node.attrs.get("perm")
-    return lambda x: _cp().ascontiguousarray(x.transpose(perm))
-
-
-@_op("Identity", "Dropout")
-def identity(node, ctx):
-    return lambda x, *_: x
+# Shape-only ops: the CPU session's own functions, which only call .reshape / numpy functions that
+# CuPy arrays take too (np.squeeze, np.transpose dispatch to CuPy); their shape inputs are constants.
+for _name in ("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Identity", "Dropout"):
+    GPU_OPS[_name] = _CPU_OPS[_name]
 
 
 @_op("Gemm", "MatMul")

@@ -72,3 +72,18 @@ def test_gpu_session_refuses_what_it_cannot_run(cp, rng):
     sess = fastconv.InferenceSession(small_cnn(rng), device="cuda")
     with pytest.raises(ValueError, match=r"input 'x' has shape \(1, 3, 5, 5\), expected \('N', 3, 12, 12\)"):
         sess.run(None, {"x": np.zeros((1, 3, 5, 5), np.float32)})
+
+
+def test_shape_ops_on_gpu(cp, rng):
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1, 3]),
+             helper.make_node("Reshape", ["t", "shape"], ["r"]),
+             helper.make_node("Unsqueeze", ["r", "axes"], ["u"]),
+             helper.make_node("Squeeze", ["u", "axes"], ["s"]),
+             helper.make_node("Sigmoid", ["s"], ["y"])]
+    m = model(nodes, [("x", [2, 3, 4, 5])], [("y", None)],
+              {"shape": np.array([2, 0, -1], np.int64), "axes": np.array([1], np.int64)})
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    (ref,) = fastconv.InferenceSession(m, optimize=False).run(None, {"x": x})
+    (y,) = fastconv.InferenceSession(m, optimize=False, device="cuda").run(None, {"x": x})
+    assert y.shape == ref.shape == (2, 4, 15)
+    assert rel_err(y.get(), ref) <= RTOL
