@@ -242,7 +242,7 @@ class _Plan:
                     buf = arena[slot][:int(np.prod(whole))].reshape(whole)
                     kwargs["out"] = buf[:, offset // plane:offset // plane + shape[1]]
                 parts = self.in_place.get(i)
-                if parts is not None and all(args[k].ctypes.data == kwargs["out"].ctypes.data + 4 * off
+                if parts is not None and all(_address(args[k]) == _address(kwargs["out"]) + 4 * off
                                              for k, off in parts):
                     # every input was written into its place in this concat's buffer: nothing to copy
                     env[node.outputs[0]] = kwargs["out"]
@@ -373,6 +373,11 @@ class _Plan:
                 slots[i] = (take_slot(i, y.size, death[node.outputs[0]]), 0, y.shape, y.size, None)
         self.slot_sizes = sizes
         self.slots = slots
+
+
+def _address(a: np.ndarray) -> int:
+    """The address of a's first element (cheaper than a.ctypes.data, which builds a ctypes view)."""
+    return a.__array_interface__["data"][0]
 
 
 class _RunError(RuntimeError):
