@@ -95,23 +95,31 @@ def bench_gemm(shapes, reps, peak, rng):
     return rows
 
 
+def time_conv_layer(layer, threads, reps, rng, relu=False, flop_budget=2e10, min_time=0.5):
+    """One layer on fresh He-scaled weights in fastconv (a ConvPlan) and onnxruntime (the same
+    single-Conv model), interleaved: (fastconv's algorithm, fastconv s, onnxruntime s, max rel diff)."""
+    x = rng.standard_normal(layer.x, dtype=np.float32)
+    w = (rng.standard_normal(layer.w, dtype=np.float32) / np.sqrt(np.prod(layer.w[1:]))).astype(np.float32)
+    bias = rng.standard_normal(layer.w[0], dtype=np.float32)
+    plan = fastconv.ConvPlan(w, bias, stride=layer.stride, padding=layer.pad, groups=layer.groups,
+                             activation="relu" if relu else None)
+    sess = ort_session(onnx_conv_model(layer, w, bias, relu), threads)
+    y = plan(x)
+    y_ort = sess.run(None, {"x": x})[0]
+    err = float(np.max(np.abs(y - y_ort)) / (np.max(np.abs(y_ort)) + 1e-30))
+    out = np.empty_like(y)
+    feed = {"x": x}
+    r = max(5, min(reps, int(flop_budget / layer.flops) + 5))
+    t_fc, t_ort = interleaved_medians([lambda: plan(x, out=out), lambda: sess.run(None, feed)], r, min_time=min_time)
+    return plan.algo, t_fc, t_ort, err
+
+
 def bench_conv(layers, reps, peak, threads, rng):
     rows = []
     for layer in layers:
-        x = rng.standard_normal(layer.x, dtype=np.float32)
-        w = (rng.standard_normal(layer.w, dtype=np.float32) / np.sqrt(np.prod(layer.w[1:]))).astype(np.float32)
-        bias = rng.standard_normal(layer.w[0], dtype=np.float32)
-        plan = fastconv.ConvPlan(w, bias, stride=layer.stride, padding=layer.pad, groups=layer.groups)
-        sess = ort_session(onnx_conv_model(layer, w, bias), threads)
-        y = plan(x)
-        y_ort = sess.run(None, {"x": x})[0]
-        err = float(np.max(np.abs(y - y_ort)) / (np.max(np.abs(y_ort)) + 1e-30))
-        out = np.empty_like(y)
-        feed = {"x": x}
-        r = max(5, min(reps, int(2e10 / layer.flops) + 5))
-        t_fc, t_ort = interleaved_medians([lambda: plan(x, out=out), lambda: sess.run(None, feed)], r, min_time=0.5)
+        algo, t_fc, t_ort, err = time_conv_layer(layer, threads, reps, rng)
         gf = layer.flops / t_fc * 1e-9
-        rows.append(dict(layer=layer.name, algo=plan.algo, ms=t_fc * 1e3, ort_ms=t_ort * 1e3, gflops=gf,
+        rows.append(dict(layer=layer.name, algo=algo, ms=t_fc * 1e3, ort_ms=t_ort * 1e3, gflops=gf,
                          ort_gflops=layer.flops / t_ort * 1e-9, pct_peak=100 * gf / peak, ratio=t_ort / t_fc,
                          max_rel_diff=err))
     return rows

@@ -26,8 +26,8 @@ sys.path.insert(0, ROOT)  # the in-place build of this checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fastconv  # noqa: E402
-from bench_conv import interleaved_medians, markdown  # noqa: E402
-from layers import Layer, ort_session  # noqa: E402
+from bench_conv import markdown, time_conv_layer  # noqa: E402
+from layers import Layer  # noqa: E402
 
 
 def model_layers(batch: int, model_name: str = "resnet50"):
@@ -63,42 +63,14 @@ def model_layers(batch: int, model_name: str = "resnet50"):
     return [(layer, relu, count) for (layer, relu), count in found.items()]
 
 
-def onnx_conv_relu_model(layer: Layer, weight, bias, relu: bool):
-    from onnx import TensorProto, helper, numpy_helper
-
-    n, c, h, w = layer.x
-    oh, ow = layer.out_hw
-    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c" if relu else "y"], kernel_shape=list(layer.w[2:]),
-                              strides=[layer.stride] * 2, pads=[layer.pad] * 4)]
-    if relu:
-        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
-    graph = helper.make_graph(
-        nodes, "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, c, h, w])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, layer.w[0], oh, ow])],
-        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-
-
 def bench(batch: int, threads: int, reps: int, only: str | None, model_name: str = "resnet50"):
     rng = np.random.default_rng(0)
     rows = []
     for layer, relu, count in model_layers(batch, model_name):
         if only and only not in layer.name:
             continue
-        x = rng.standard_normal(layer.x, dtype=np.float32)
-        w = (rng.standard_normal(layer.w, dtype=np.float32) / np.sqrt(np.prod(layer.w[1:]))).astype(np.float32)
-        bias = rng.standard_normal(layer.w[0], dtype=np.float32)
-        plan = fastconv.ConvPlan(w, bias, stride=layer.stride, padding=layer.pad,
-                                 activation="relu" if relu else None)
-        sess = ort_session(onnx_conv_relu_model(layer, w, bias, relu), threads)
-        y = plan(x)
-        y_ort = sess.run(None, {"x": x})[0]
-        err = float(np.max(np.abs(y - y_ort)) / (np.max(np.abs(y_ort)) + 1e-30))
-        out = np.empty_like(y)
-        feed = {"x": x}
-        r = max(5, min(reps, int(2e9 / layer.flops) + 5))
-        t_fc, t_ort = interleaved_medians([lambda: plan(x, out=out), lambda: sess.run(None, feed)], r, min_time=0.3)
-        rows.append(dict(layer=layer.name + (" +relu" if relu else ""), count=count, algo=plan.algo,
+        algo, t_fc, t_ort, err = time_conv_layer(layer, threads, reps, rng, relu, flop_budget=2e9, min_time=0.3)
+        rows.append(dict(layer=layer.name + (" +relu" if relu else ""), count=count, algo=algo,
                          ms=t_fc * 1e3, ort_ms=t_ort * 1e3, ratio=t_ort / t_fc,
                          gflops=layer.flops / t_fc * 1e-9, lost_ms=count * (t_fc - t_ort) * 1e3,
                          max_rel_diff=err))

@@ -50,16 +50,18 @@ LAYERS = [
 GEMM_SIZES = [256, 1024, 4096]
 
 
-def onnx_conv_model(layer: Layer, weight, bias):
-    """A one-node ONNX model computing the layer, with the given weights as initializers."""
+def onnx_conv_model(layer: Layer, weight, bias, relu: bool = False):
+    """A one-node ONNX model computing the layer (then Relu, with relu), the given weights as initializers."""
     from onnx import TensorProto, helper, numpy_helper
 
     n, c, h, w = layer.x
     oh, ow = layer.out_hw
-    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=list(layer.w[2:]),
-                            strides=[layer.stride] * 2, pads=[layer.pad] * 4, group=layer.groups)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c" if relu else "y"], kernel_shape=list(layer.w[2:]),
+                              strides=[layer.stride] * 2, pads=[layer.pad] * 4, group=layer.groups)]
+    if relu:
+        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
     graph = helper.make_graph(
-        [node], "conv",
+        nodes, "conv",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, c, h, w])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, layer.w[0], oh, ow])],
         [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])

@@ -133,7 +133,7 @@ class Model:
 
     def _gpu(self):
         """fastconv.gpu's step builders when the model runs on the GPU, else None."""
-        if getattr(self, "device", "cpu") != "cuda":
+        if self.device != "cuda":
             return None
         from .gpu import model_steps
         return model_steps

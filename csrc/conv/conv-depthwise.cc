@@ -1,5 +1,5 @@
 // Direct depthwise convolution: each (image, output channel) plane is independent, so
-// threads take groups of planes (or row bands of few large ones); the activation runs on
+// threads take runs of planes (or row bands of few large ones); the activation runs on
 // each plane while it is still in cache.
 #include <algorithm>
 #include <vector>
@@ -18,9 +18,8 @@ dwconv_plane_fn dw_kernel(Isa isa) {
   return FC_KERNEL_FOR_ISA(isa, f32_dwconv_plane);
 }
 
-// Outputs per task worth the cost of claiming it; bands are whole multiples of the 3x3
-// kernel's row tiles (4 or 6 rows: dwconv-3x3.h).
-constexpr size_t kTaskOutputs = 16384, kBandRows = 12;
+// Row bands are whole multiples of the 3x3 kernel's row tiles (4 or 6 rows: dwconv-3x3.h).
+constexpr size_t kBandRows = 12;
 
 class DepthwiseConv final : public ConvAlgorithm {
  public:
@@ -43,42 +42,33 @@ class DepthwiseConv final : public ConvAlgorithm {
     const size_t work_rows = (oh - 1) * p_.stride_h + (p_.kernel_h - 1) * p_.dilation_h + 1;
     const size_t work_w = (ow + 15) / 16 * 16 + (p_.kernel_w - 1) * p_.dilation_w / p_.stride_w;
     const size_t work = direct ? w : p_.stride_w * work_rows * work_w;
-    // Tasks: a group of whole planes, enough outputs to outweigh claiming a task, while leaving
-    // ~4 tasks per thread to balance; with fewer planes than that (direct 3x3 only) row bands.
+    // Items: (plane, row band). Whole planes when there are ~4 per thread (parallel_for_items
+    // runs small ones several to a task); with fewer, the direct 3x3 kernel splits them into bands.
     const size_t want = 4 * static_cast<size_t>(nthreads > 1 ? nthreads : 1);
-    size_t group = 1, bands = 1;
-    if (direct && planes >= want) {
-      group = std::max<size_t>(1, std::min((kTaskOutputs + oh * ow - 1) / (oh * ow), planes / want));
-    } else if (direct) {
-      bands = std::min((want + planes - 1) / planes, (oh + kBandRows - 1) / kBandRows);
-    }
+    size_t bands = direct && planes < want ? std::min((want + planes - 1) / planes, (oh + kBandRows - 1) / kBandRows)
+                                           : 1;
     const size_t band_rows = ((oh + bands - 1) / bands + kBandRows - 1) / kBandRows * kBandRows;
     bands = (oh + band_rows - 1) / band_rows;
-    const size_t ntasks = (planes + group - 1) / group * bands;
-    parallel_for(ntasks, nthreads, [&](size_t task) {
-      const size_t i0 = task / bands * group, i1 = std::min(planes, i0 + group);
-      const size_t oh0 = task % bands * band_rows, oh1 = std::min(oh, oh0 + band_rows);
-      float* scratch = thread_scratch(kScratchOp0, work);
-      for (size_t i = i0; i < i1; ++i) {
-        const size_t b = i / k, ch = i % k, c = ch / mult;
-        DwPlaneArgs a;
-        a.x = x + (b * p_.in_channels + c) * h * w;
-        a.w = weight_.data() + ch * taps;
-        a.bias = bias_[ch];
-        a.residual = residual ? residual + i * oh * ow : nullptr;
-        a.y = y + b * y_image + ch * oh * ow;
-        a.h = h;
-        a.w_in = w;
-        a.oh = oh;
-        a.ow = ow;
-        a.oh0 = oh0;
-        a.oh1 = oh1;
-        a.work_rows = work_rows;
-        a.work_w = work_w;
-        a.work = scratch;
-        kernel_(p_, a);
-        if (act_.kind != ActKind::none) act_fn_(act_, a.y + oh0 * ow, (oh1 - oh0) * ow);
-      }
+    parallel_for_items(planes * bands, band_rows * ow, nthreads, [&](size_t item) {
+      const size_t i = item / bands, oh0 = item % bands * band_rows, oh1 = std::min(oh, oh0 + band_rows);
+      const size_t b = i / k, ch = i % k, c = ch / mult;
+      DwPlaneArgs a;
+      a.x = x + (b * p_.in_channels + c) * h * w;
+      a.w = weight_.data() + ch * taps;
+      a.bias = bias_[ch];
+      a.residual = residual ? residual + i * oh * ow : nullptr;
+      a.y = y + b * y_image + ch * oh * ow;
+      a.h = h;
+      a.w_in = w;
+      a.oh = oh;
+      a.ow = ow;
+      a.oh0 = oh0;
+      a.oh1 = oh1;
+      a.work_rows = work_rows;
+      a.work_w = work_w;
+      a.work = thread_scratch(kScratchOp0, work);
+      kernel_(p_, a);
+      if (act_.kind != ActKind::none) act_fn_(act_, a.y + oh0 * ow, (oh1 - oh0) * ow);
     });
   }
 

@@ -2,7 +2,6 @@
 #include "eltwise/eltwise.h"
 #include "common/parallel.h"
 
-#include <algorithm>
 #include <vector>
 
 namespace fc {
@@ -18,13 +17,11 @@ EltwiseKernels kernels(Isa isa) {
   return {FC_KERNEL_FOR_ISA(isa, f32_vaffine), FC_KERNEL_FOR_ISA(isa, f32_vaffine_v), FC_KERNEL_FOR_ISA(isa, f32_vbinary)};
 }
 
-// Work is cut into pieces of at least this many floats (a few pages) so that per-piece
+// Work is cut into pieces of at least kMinTaskFloats (a few pages) so that per-piece
 // overhead stays small, and at most as large as needed to give every thread several pieces.
-constexpr size_t kMinPiece = 16384;
-
 size_t piece_len(size_t total, size_t pieces_wanted) {
   size_t len = (total + pieces_wanted - 1) / pieces_wanted;
-  len = len < kMinPiece ? kMinPiece : len;
+  len = len < kMinTaskFloats ? kMinTaskFloats : len;
   return (len + 63) / 64 * 64;  // whole cache lines
 }
 
@@ -38,30 +35,23 @@ void channel_affine(const float* x, float* y, size_t n, size_t c, size_t hw, con
     if (!scale) ones.assign(c, 1.f), scale = ones.data();
     if (!shift) zeros.assign(c, 0.f), shift = zeros.data();
     const ptrdiff_t rows = static_cast<ptrdiff_t>(n);
-    parallel_for(static_cast<size_t>(rows), (rows * c > kMinPiece && nthreads > 1) ? nthreads : 1, [&](size_t task) {
+    parallel_for(static_cast<size_t>(rows), (rows * c > kMinTaskFloats && nthreads > 1) ? nthreads : 1, [&](size_t task) {
       const ptrdiff_t i = static_cast<ptrdiff_t>(task);
       k.affine_v(x + i * c, y + i * c, c, scale, shift, act);
     });
     return;
   }
-  // Pieces: runs of whole planes when there are enough planes (small planes grouped up to
-  // about kMinPiece floats: a 14 x 14 plane alone is less work than a task), else planes
-  // cut along hw.
+  // Pieces: whole planes when there are enough of them (parallel_for_items runs small ones
+  // several to a task), else planes cut along hw.
   const size_t planes = n * c, nt = static_cast<size_t>(nthreads > 1 ? nthreads : 1);
   const size_t chunk = planes >= 4 * nt ? hw : piece_len(hw, (4 * nt + planes - 1) / planes);
   const size_t per_plane = (hw + chunk - 1) / chunk;
-  size_t group = 1;
-  if (chunk == hw) group = std::max<size_t>(1, std::min(kMinPiece / hw, planes / (4 * nt)));
-  const size_t items = (planes * per_plane + group - 1) / group;
-  parallel_for(items, (planes * hw > kMinPiece && nthreads > 1) ? nthreads : 1, [&](size_t task) {
-    for (size_t it = task * group, end = std::min(planes * per_plane, (task + 1) * group); it < end; ++it) {
-      const size_t plane = it / per_plane, ch = plane % c, start = (it % per_plane) * chunk;
-      const size_t len = hw - start < chunk ? hw - start : chunk;
-      Activation a = act;
-      if (slope) a = Activation{ActKind::leaky_relu, slope[ch], 0.f};
-      k.affine(x + plane * hw + start, y + plane * hw + start, len, scale ? scale[ch] : 1.f, shift ? shift[ch] : 0.f,
-               a);
-    }
+  parallel_for_items(planes * per_plane, chunk, nthreads, [&](size_t it) {
+    const size_t plane = it / per_plane, ch = plane % c, start = (it % per_plane) * chunk;
+    const size_t len = hw - start < chunk ? hw - start : chunk;
+    Activation a = act;
+    if (slope) a = Activation{ActKind::leaky_relu, slope[ch], 0.f};
+    k.affine(x + plane * hw + start, y + plane * hw + start, len, scale ? scale[ch] : 1.f, shift ? shift[ch] : 0.f, a);
   });
 }
 

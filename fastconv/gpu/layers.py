@@ -117,6 +117,14 @@ def batch_norm(x, scale, bias, mean, var, eps=1e-5, activation=None, *, out=None
     return out
 
 
+def activate(x, spec):
+    """x = spec(x) in place, for an activation spec as the conv epilogues take it (None, a name,
+    or (name, params...)); None leaves x as it is. For the layers a compiled step ends with."""
+    if spec is None or spec == "none":
+        return x
+    return activation(x, *((spec,) if isinstance(spec, str) else tuple(spec)), out=x)
+
+
 def activation(x, kind, *params, out=None):
     """An element-wise activation, as fastconv.activation: activation(x, "relu"),
     activation(x, "leaky_relu", 0.1), activation(x, "clip", 0, 6), ... (the conv epilogue's kinds)."""

@@ -24,15 +24,13 @@ def dense_fn(layer, act):
     wt = cp.ascontiguousarray(as_gpu_float32(layer.weights["weight"], "weight", ndim=2).T)
     b = layer.weights.get("bias")
     b = None if b is None else as_gpu_float32(b, "bias", ndim=1)
-    spec = norm_act(act)
+    norm_act(act)  # an unknown activation fails here, when the model compiles
 
     def run(x):
         y = cp.matmul(x, wt)
         if b is not None:
             y += b
-        if spec[0] != "none":
-            _ops.activation(y, *_act_args(spec), out=y)
-        return y
+        return _ops.activate(y, act)
     return run
 
 
@@ -68,13 +66,11 @@ def layer_fn(layer):
         slope = as_gpu_float32(layer.weights["slope"], "slope", ndim=1)
         return lambda x: cp.where(x >= 0, x, x * slope.reshape((1, -1) + (1,) * (x.ndim - 2)))
     if isinstance(layer, L.Add):
-        spec = norm_act(layer.activation)
-
         def add(*xs):
             y = xs[0] + xs[1]
             for x in xs[2:]:
                 y += x
-            return y if spec[0] == "none" else _ops.activation(y, *_act_args(spec), out=y)
+            return _ops.activate(y, layer.activation)
         return add
     if isinstance(layer, L.Concatenate):
         return lambda *xs: cp.concatenate(xs, axis=layer.axis)
@@ -95,16 +91,6 @@ def concatenate(parts):
 def empty(shape):
     cp = require_device()
     return cp.empty(shape, dtype=cp.float32)
-
-
-def _act_args(spec):
-    """(kind, *params) for fastconv.gpu.activation from a normalised (kind, alpha, beta) spec."""
-    kind, alpha, beta = spec
-    if kind == "leaky_relu" or kind == "elu":
-        return (kind, alpha)
-    if kind == "clip" or kind == "hard_sigmoid":
-        return (kind, alpha, beta)
-    return (kind,)
 
 
 __all__ = ["conv_plan", "dense_fn", "bn_fn", "layer_fn", "upload_input", "concatenate", "empty"]

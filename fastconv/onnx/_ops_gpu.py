@@ -39,16 +39,6 @@ def _upload(a, name):
     return as_gpu_float32(a, name)
 
 
-def _act_args(act):
-    """(kind, *params) for fastconv.gpu.activation from an optimizer spec (None, name or tuple)."""
-    return None if act is None else ((act,) if isinstance(act, str) else tuple(act))
-
-
-def _activate(y, act):
-    args = _act_args(act)
-    return y if args is None else _fg().activation(y, *args, out=y)
-
-
 @_op("Conv")
 def conv(node, ctx):
     w, b = ctx.const(node, 1), ctx.const(node, 2)
@@ -183,7 +173,7 @@ def binary(node, ctx):
         y = getattr(_cp(), name)(xs[0], xs[1])
         for x in xs[2:]:
             y += x
-        return _activate(y, act)
+        return _fg().layers.activate(y, act)
 
     return run
 
@@ -223,7 +213,7 @@ def matmul(node, ctx):
         y = _cp().matmul(a.T if ta else a, w)
         if bias is not None:
             y += bias
-        return _activate(y, act)
+        return _fg().layers.activate(y, act)
 
     return run
 

@@ -94,6 +94,8 @@ class InferenceSession:
 
     # -- running ------------------------------------------------------------------------------
     def _check_feeds(self, feeds) -> dict:
+        """{input name: array} checked against the model's inputs: names, dtype (other floats convert)
+        and shape; on device="cuda" each array is uploaded (or kept, if already a CuPy array)."""
         if not isinstance(feeds, dict):
             raise TypeError(f"input_feed must be a dict {{input name: array}}, got {type(feeds).__name__}")
         expected = {v.name: v for v in self._graph.inputs}
@@ -107,7 +109,10 @@ class InferenceSession:
         out = {}
         for name, v in expected.items():
             x = feeds[name]
-            if not isinstance(x, np.ndarray):
+            if self.device == "cuda":
+                from ..gpu._arrays import as_gpu_float32
+                x = as_gpu_float32(x, f"input {name!r}")
+            elif not isinstance(x, np.ndarray):
                 if hasattr(x, "__cuda_array_interface__"):
                     raise TypeError(f"input {name!r} is a GPU array; pass a numpy array")
                 x = np.asarray(x)
@@ -121,7 +126,7 @@ class InferenceSession:
                                                     for d, s in zip(v.shape, x.shape))
                 if not ok:
                     want = tuple(d if d is not None else "?" for d in v.shape)
-                    raise ValueError(f"input {name!r} has shape {x.shape}, expected {want} "
+                    raise ValueError(f"input {name!r} has shape {tuple(x.shape)}, expected {want} "
                                      "(named dimensions may be any size)")
             out[name] = x
         return out
@@ -147,27 +152,10 @@ class InferenceSession:
                     plan = self._plans[key] = _Plan(self._graph, self._kernels)
         return plan.run(feeds, names)
 
-
     def _run_gpu(self, names, input_feed) -> list:
         """device="cuda": every node on the GPU in graph order, values kept as CuPy arrays until they
         die; no planned buffers (CuPy's memory pool reuses the freed ones)."""
-        from ..gpu._arrays import as_gpu_float32
-
-        if not isinstance(input_feed, dict):
-            raise TypeError(f"input_feed must be a dict {{input name: array}}, got {type(input_feed).__name__}")
-        expected = {v.name: v for v in self._graph.inputs}
-        unknown, missing = [k for k in input_feed if k not in expected], [k for k in expected if k not in input_feed]
-        if unknown or missing:
-            raise ValueError(f"inputs {sorted(input_feed)} do not match the model's inputs {list(expected)}")
-        env = {}
-        for name, v in expected.items():
-            x = as_gpu_float32(input_feed[name], f"input {name!r}")
-            if v.shape is not None and (x.ndim != len(v.shape) or any(isinstance(d, int) and d != s
-                                                                      for d, s in zip(v.shape, x.shape))):
-                want = tuple(d if d is not None else "?" for d in v.shape)
-                raise ValueError(f"input {name!r} has shape {tuple(x.shape)}, expected {want} "
-                                 "(named dimensions may be any size)")
-            env[name] = x
+        env = self._check_feeds(input_feed)
         g = self._graph
         for node, kernel, frees in zip(g.nodes, self._kernels, self._gpu_frees):
             args = [env.get(v, g.constants.get(v)) if v else None for v in node.inputs]
@@ -203,9 +191,11 @@ class _Plan:
                 self.frees[i].append(v)
         for i, n in enumerate(graph.nodes):  # outputs nobody reads die at once
             self.frees[i] += [o for o in n.outputs if o and o not in last and o not in outputs]
-        self.slots = None  # per node: (slot, offset, shape, size, concat shape) of its planned output, or None
+        # per node: (slot, shape, size, part) of its planned output, or None; part: (the Concat's shape,
+        # first channel) when it is written into a Concat's buffer
+        self.slots = None
         self.slot_sizes: list[int] = []
-        self.in_place: dict[int, list[tuple[int, int]]] = {}  # concat node -> (input index, offset) written there
+        self.in_place: dict[int, list[tuple[int, int]]] = {}  # concat node -> (input index, offset in floats)
         self._arenas: list[list[np.ndarray]] = []
         self._lock = threading.Lock()
         self._measure_lock = threading.Lock()
@@ -234,13 +224,12 @@ class _Plan:
                 args.pop()
             kwargs = {}
             if arena is not None and self.slots[i] is not None:
-                slot, offset, shape, size, whole = self.slots[i]
-                if whole is None or whole[0] == 1:
-                    kwargs["out"] = arena[slot][offset:offset + size].reshape(shape)
-                else:  # a Concat part of several images: its channel slice of the Concat's buffer
-                    plane = shape[2] * shape[3]
-                    buf = arena[slot][:int(np.prod(whole))].reshape(whole)
-                    kwargs["out"] = buf[:, offset // plane:offset // plane + shape[1]]
+                slot, shape, size, part = self.slots[i]
+                if part is None:
+                    kwargs["out"] = arena[slot][:size].reshape(shape)
+                else:  # its channel slice of the Concat's buffer (images lie apart when N > 1)
+                    (whole, whole_size), c0 = part
+                    kwargs["out"] = arena[slot][:whole_size].reshape(whole)[:, c0:c0 + shape[1]]
                 parts = self.in_place.get(i)
                 if parts is not None and all(_address(args[k]) == _address(kwargs["out"]) + 4 * off
                                              for k, off in parts):
@@ -310,21 +299,18 @@ class _Plan:
         # straight into their part of the concat's buffer (reserved from the first of them on), and
         # the concat copies nothing. A channel slice is contiguous for one image; with several, the
         # producers must write images that lie apart (kernels marked writes_strided_out).
-        part_of: dict[int, tuple[int, int]] = {}  # producer -> (concat node, offset in floats)
+        part_of: dict[int, tuple[int, int]] = {}  # producer -> (concat node, first channel)
         first_part: dict[int, int] = {}  # first producer -> concat node
-        consumers: dict[str, int] = {}
-        for node in g.nodes:
-            for v in node.inputs:
-                consumers[v] = consumers.get(v, 0) + 1
+        consumers = g.consumers()
         for c, node in enumerate(g.nodes):
             y = record[c][1][0]
             if node.op != "Concat" or not plannable(c) or y.ndim != 4 or y.shape[0] == 0 \
                     or int(node.attrs.get("axis", 1)) not in (1, -3):
                 continue
-            producers, offset, ok = [], 0, True
+            producers, c0, ok = [], 0, True
             for v, a in zip(node.inputs, record[c][0]):
                 p = producer_index.get(v)
-                ok = ok and p is not None and plannable(p) and consumers.get(v) == 1 and p not in part_of \
+                ok = ok and p is not None and plannable(p) and len(consumers.get(v, ())) == 1 and p not in part_of \
                     and p not in producers and isinstance(a, np.ndarray) and a.ndim == 4 \
                     and (y.shape[0] == 1 or getattr(self.kernels[p], "writes_strided_out", False))
                 if not ok:
@@ -332,11 +318,12 @@ class _Plan:
                 producers.append(p)
             if not ok or not producers:
                 continue
-            for v, p, a in zip(node.inputs, producers, record[c][0]):
-                part_of[p] = (c, offset)  # floats from the start of each image
-                offset += a.size // a.shape[0]
+            plane = y.shape[2] * y.shape[3]
+            for k, (p, a) in enumerate(zip(producers, record[c][0])):
+                part_of[p] = (c, c0)
+                self.in_place.setdefault(c, []).append((k, c0 * plane))
+                c0 += a.shape[1]
             first_part[min(producers)] = c
-            self.in_place[c] = [(k, part_of[p][1]) for k, p in enumerate(producers)]
 
         slots: list = [None] * n_nodes
         sizes: list[int] = []
@@ -365,12 +352,13 @@ class _Plan:
                 continue
             y = record[i][1][0]
             if i in part_of:
-                c, offset = part_of[i]
-                slots[i] = (concat_slot[c], offset, y.shape, y.size, record[c][1][0].shape)
+                c, c0 = part_of[i]
+                whole = record[c][1][0]
+                slots[i] = (concat_slot[c], y.shape, y.size, ((whole.shape, whole.size), c0))
             elif i in concat_slot:
-                slots[i] = (concat_slot[i], 0, y.shape, y.size, None)
+                slots[i] = (concat_slot[i], y.shape, y.size, None)
             else:
-                slots[i] = (take_slot(i, y.size, death[node.outputs[0]]), 0, y.shape, y.size, None)
+                slots[i] = (take_slot(i, y.size, death[node.outputs[0]]), y.shape, y.size, None)
         self.slot_sizes = sizes
         self.slots = slots
 
