@@ -44,7 +44,7 @@ conv_cases = st.fixed_dictionaries({
 
 
 @fixture_ok
-@given(case=conv_cases, algo=st.sampled_from(["auto", "im2col"]))
+@given(case=conv_cases, algo=st.sampled_from(["auto", "im2col", "im2col_t"]))
 def test_conv_random_layers(isa, case, algo):
     c = case
     pt, pl, pb, pr = c["pads"]
@@ -60,7 +60,7 @@ def test_conv_random_layers(isa, case, algo):
     check_conv(y, x, w, b, c["stride"], c["pads"], c["dilation"], g)
 
 
-@pytest.mark.parametrize("algo", ["auto", "im2col", "pointwise"])
+@pytest.mark.parametrize("algo", ["auto", "im2col", "pointwise", "im2col_t", "pointwise_t"])
 @pytest.mark.parametrize("shape", [(1, 1, 1, 1, 1), (2, 17, 5, 7, 33), (1, 64, 7, 7, 130), (3, 3, 1, 40, 5)])
 def test_conv_pointwise(isa, rng, algo, shape):
     n, c, h, w, k = shape
@@ -69,7 +69,7 @@ def test_conv_pointwise(isa, rng, algo, shape):
     b = rng.standard_normal(k).astype(np.float32)
     plan = fastconv.ConvPlan(wt, b, algo=algo)
     y = plan(x, out=poisoned((n, k, h, w)))
-    assert plan.algo == ("pointwise" if algo == "auto" else algo)
+    assert plan.algo in ("pointwise", "pointwise_t") if algo == "auto" else plan.algo == algo
     check_conv(y, x, wt, b)
 
 

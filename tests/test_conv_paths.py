@@ -2,8 +2,9 @@
 poisoned outputs.
 
 1x1 convolutions with stride > 1 (ResNet's downsample) run through im2col as a strided
-gather (no phase split: kh*kw < stride), with and without padding. Error bound as in
-test_conv.py (check_conv).
+gather (no phase split: kh*kw < stride), with and without padding. The transposed product
+(im2col_t, pointwise_t: output positions as GEMM rows, tiles stored transposed) with every
+epilogue. Error bound as in test_conv.py (check_conv).
 """
 import numpy as np
 import pytest
@@ -31,6 +32,46 @@ def test_conv_1x1_strided(isa, rng, n, c, k, h, w, stride, groups, act):
     check_conv(y, x, wt, bias, stride=stride, groups=groups, act=act)
 
 
+# Positions 1..17 end in row tiles of every height below MR; 600 input channels need two
+# k blocks (KC = 512), so the second accumulates into transposed tiles.
+@pytest.mark.parametrize("n,c,k,hw,ks,stride,groups", [
+    (1, 600, 70, (7, 7), 1, 1, 1),
+    (2, 9, 33, (1, 1), 1, 1, 1),
+    (1, 13, 40, (3, 5), 1, 1, 1),
+    (3, 24, 18, (4, 3), 3, 1, 2),
+    (1, 70, 64, (9, 9), 3, 2, 1),
+    (1, 5, 31, (17, 1), 1, 1, 1),
+])
+@pytest.mark.parametrize("act", [None, "relu", ("clip", -0.5, 0.7), ("leaky_relu", 0.1), "sigmoid", "silu"])
+def test_transposed_product(isa, rng, n, c, k, hw, ks, stride, groups, act):
+    h, w = hw
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    wt = rng.standard_normal((k, c // groups, ks, ks), dtype=np.float32)
+    bias = rng.standard_normal(k, dtype=np.float32)
+    pad = ks // 2
+    oh, ow = (h + 2 * pad - ks) // stride + 1, (w + 2 * pad - ks) // stride + 1
+    res = rng.standard_normal((n, k, oh, ow), dtype=np.float32)
+    algos = ["im2col_t"] + (["pointwise_t"] if ks == 1 and stride == 1 else [])
+    name, params = (act, ()) if act is None or isinstance(act, str) else (act[0], act[1:])
+    for algo in algos:
+        plan = fastconv.ConvPlan(wt, bias, stride=stride, padding=pad, groups=groups, activation=act, algo=algo)
+        y = plan(x, residual=res, out=poisoned((n, k, oh, ow)))
+        assert plan.algo == algo
+        check_conv(y, x, wt, bias, stride=(stride, stride), pads=(pad,) * 4, groups=groups, residual=res,
+                   act=name, act_params=params)
+
+
+def test_auto_takes_the_transposed_product_where_positions_pad_badly():
+    """7x7 outputs (49 positions: 64 as 32-wide panels, 50 as 8-row tiles) run transposed;
+    56x56 and 14x14 ones do not (bench/RESULTS.md: 1.07-1.2x and 0.9x measured)."""
+    w = np.ones((2048, 512, 1, 1), np.float32)
+    plan = fastconv.ConvPlan(w)
+    assert plan.algo_for(7, 7) == "pointwise_t"
+    assert plan.algo_for(14, 14) == "pointwise"
+    assert plan.algo_for(56, 56) == "pointwise"
+    assert fastconv.ConvPlan(np.ones((2048, 1024, 1, 1), np.float32), stride=2).algo_for(14, 14) == "im2col_t"
+
+
 @pytest.mark.parametrize("pads", [(0, 0, 1, 1), (1, 1, 0, 0), (0, 1, 0, 2)])
 def test_conv_1x1_strided_padded(isa, rng, pads):
     x = rng.standard_normal((2, 5, 9, 8), dtype=np.float32)
@@ -42,7 +83,8 @@ def test_conv_1x1_strided_padded(isa, rng, pads):
 
 
 @pytest.mark.parametrize("algo,k,groups", [("im2col", 3, 1), ("pointwise", 1, 1), ("winograd_2x2", 3, 1),
-                                           ("winograd_4x4", 3, 1), ("depthwise", 3, 6), ("im2col", 3, 2)])
+                                           ("winograd_4x4", 3, 1), ("depthwise", 3, 6), ("im2col", 3, 2),
+                                           ("im2col_t", 3, 2), ("pointwise_t", 1, 1)])
 def test_output_may_be_a_channel_slice_of_a_larger_buffer(isa, rng, algo, k, groups):
     """out = buf[:, 2:8] of a (3, 11, H, W) buffer (a Concat's part, images 11 planes apart): the
     slice gets the convolution, every other element of the buffer keeps its poison."""

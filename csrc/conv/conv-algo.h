@@ -33,9 +33,11 @@ class ConvAlgorithm {
 };
 
 // im2col + packed GEMM: the im2col matrix is formed while packing B. Any layer.
-std::unique_ptr<ConvAlgorithm> make_im2col_conv(const ConvLayer& layer);
+// transposed: the same product with output positions as rows (the im2col matrix packed
+// as A, the weights as B), for outputs with few positions.
+std::unique_ptr<ConvAlgorithm> make_im2col_conv(const ConvLayer& layer, bool transposed);
 // Packed GEMM on the input itself, no im2col: 1x1, stride 1, unpadded layers.
-std::unique_ptr<ConvAlgorithm> make_pointwise_conv(const ConvLayer& layer);
+std::unique_ptr<ConvAlgorithm> make_pointwise_conv(const ConvLayer& layer, bool transposed);
 // Direct depthwise kernel (groups == in_channels, any channel multiplier).
 std::unique_ptr<ConvAlgorithm> make_depthwise_conv(const ConvLayer& layer);
 // Winograd F(m x m, 3x3), m in {2, 3, 4, 6}: 3x3, stride 1, dilation 1, groups 1 (conv-winograd.cc).

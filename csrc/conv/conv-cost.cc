@@ -19,6 +19,11 @@ namespace {
 constexpr double kIm2colPerGemmFlop = 9.897e-12;  // flops of the GEMM, M and N padded to MR/NR
 constexpr double kIm2colPerElem = 5.168e-10;      // elements of the im2col matrix packed
 constexpr double kIm2colPerCall = 1.133e-05;      // fixed cost of a call
+// The transposed product (im2col_t, pointwise_t) runs its padded flops this much slower:
+// the weights are then the wide operand, streamed 32 floats per k step instead of 8, and
+// tiles are stored transposed (1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
+// 512->1000 13x13: 1.12-1.16). It wins where positions pad badly to 32 columns (7x7).
+constexpr double kTransposedSlowdown = 1.15;
 // Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
 // arithmetic, alpha^3 per tile and input (output) channel.
 constexpr double kWinoPerGemmFlop[4] = {1.121e-11, 1.258e-11, 1.332e-11, 1.45e-11};
@@ -29,6 +34,21 @@ constexpr double kWinoPerGemmCall = 7.784e-07;  // per GEMM call (alpha^2 per bl
 constexpr double kWino6Margin = 0.10;
 
 size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+// Columns a product of n columns computes: whole NR panels, and an edge panel narrowed to
+// whole vectors (NR/2: every kernel's tile is two vectors wide).
+double padded_cols(size_t n, const GemmConfig& cfg) {
+  return static_cast<double>(n / cfg.nr * cfg.nr + round_up(n % cfg.nr, cfg.nr / 2));
+}
+
+// Rows a product of m rows costs: whole MR tiles, and an edge tile of r rows run as the
+// next power-of-two tile, and no cheaper than two rows (one row's two accumulators wait
+// on the FMA latency).
+double padded_rows(size_t m, const GemmConfig& cfg) {
+  size_t tail = m % cfg.mr, t = tail ? 2 : 0;
+  while (t < tail) t *= 2;
+  return static_cast<double>(m / cfg.mr * cfg.mr + std::min(t, cfg.mr));
+}
 
 int wino_m(const std::string& algo) {
   if (algo == "winograd_2x2") return 2;
@@ -67,12 +87,16 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
     return kWinoPerGemmFlop[v] * a * a * 2 * k_padded * t_padded * c + kWinoPerInOp[v] * a * a * a * c * tiles +
            kWinoPerOutOp[v] * a * a * a * k * tiles + kWinoPerGemmCall * a * a;
   }
-  // im2col / pointwise: one GEMM per group over the whole image.
-  const double spatial = oh * ow, depth = static_cast<double>(p.gemm_depth());
-  const double n_padded = static_cast<double>(round_up(static_cast<size_t>(spatial), cfg.nr));
-  const double m_padded = static_cast<double>(p.groups * round_up(p.group_out(), cfg.mr));
-  const double im2col = algo == "pointwise" ? 0.0 : depth * spatial * p.groups;
-  return kIm2colPerGemmFlop * 2 * m_padded * n_padded * depth + kIm2colPerElem * im2col + kIm2colPerCall * p.groups;
+  // im2col / pointwise: one GEMM per group over the whole image; "_t": the same product
+  // transposed (positions as rows, channels as columns).
+  const size_t spatial = p.out_h(h) * p.out_w(w);
+  const double depth = static_cast<double>(p.gemm_depth()), groups = static_cast<double>(p.groups);
+  const bool transposed = algo == "im2col_t" || algo == "pointwise_t";
+  const double padded = transposed ? padded_rows(spatial, cfg) * padded_cols(p.group_out(), cfg)
+                                   : padded_rows(p.group_out(), cfg) * padded_cols(spatial, cfg);
+  const double im2col = algo == "pointwise" || algo == "pointwise_t" ? 0.0 : depth * spatial * groups;
+  const double gemm = kIm2colPerGemmFlop * 2 * groups * padded * depth * (transposed ? kTransposedSlowdown : 1.0);
+  return gemm + kIm2colPerElem * im2col + kIm2colPerCall * groups;
 }
 
 bool winograd_variant_accurate(const std::string& algo, const ConvParams& p) {

@@ -125,15 +125,25 @@ class Im2colB final : public BSource {
 
 class GemmConv final : public ConvAlgorithm {
  public:
-  GemmConv(const ConvLayer& l, bool pointwise)
-      : p_(l.p), pointwise_(pointwise), act_(l.act), cfg_(gemm_config(l.isa)) {
+  // transposed: compute y^T = x^T w^T, output positions as the GEMM's rows (kTileTransposed
+  // stores it back as NCHW). Few positions (7x7 = 49) pad to MR = 8 rows instead of
+  // NR = 32 columns: 56 instead of 64, the last row tile running 1 row.
+  GemmConv(const ConvLayer& l, bool pointwise, bool transposed)
+      : p_(l.p), pointwise_(pointwise), transposed_(transposed), act_(l.act), cfg_(gemm_config(l.isa)) {
     const size_t kg = p_.group_out(), depth = p_.gemm_depth();
-    for (size_t g = 0; g < p_.groups; ++g)
-      weights_.emplace_back(cfg_, kg, depth, StridedMatrix{l.weight + g * kg * depth, static_cast<ptrdiff_t>(depth), 1});
+    for (size_t g = 0; g < p_.groups; ++g) {
+      const float* wg = l.weight + g * kg * depth;
+      if (transposed_)
+        weights_t_.emplace_back(cfg_, depth, kg, StridedMatrix{wg, 1, static_cast<ptrdiff_t>(depth)});
+      else
+        weights_.emplace_back(cfg_, kg, depth, StridedMatrix{wg, static_cast<ptrdiff_t>(depth), 1});
+    }
     if (l.bias) bias_.assign(l.bias, l.bias + p_.out_channels);
   }
 
-  const char* name() const override { return pointwise_ ? "pointwise" : "im2col"; }
+  const char* name() const override {
+    return pointwise_ ? (transposed_ ? "pointwise_t" : "pointwise") : (transposed_ ? "im2col_t" : "im2col");
+  }
 
   // One GEMM per (image, group). With enough of them to share out evenly, each thread runs
   // whole GEMMs on its own (no synchronisation inside one, every B panel packed by the
@@ -163,9 +173,14 @@ class GemmConv final : public ConvAlgorithm {
     ep.residual = residual ? residual + (b * p_.out_channels + g * kg) * spatial : nullptr;
     ep.ld_residual = static_cast<ptrdiff_t>(spatial);
     ep.act = act_;
+    ep.bias_per_column = transposed_;
+    ep.transposed = transposed_;
     if (pointwise_) {
-      StridedB src({xg, static_cast<ptrdiff_t>(h * w), 1});
-      gemm(cfg_, kg, spatial, cg, weights_[g], src, y + out_off, spatial, ep, nthreads);
+      const ptrdiff_t plane = static_cast<ptrdiff_t>(h * w);
+      if (transposed_)
+        gemm(cfg_, spatial, kg, cg, StridedA({xg, 1, plane}), weights_t_[g], y + out_off, spatial, ep, nthreads);
+      else
+        gemm(cfg_, kg, spatial, cg, weights_[g], StridedB({xg, plane, 1}), y + out_off, spatial, ep, nthreads);
       return;
     }
     // Split by column phase when strided and the split pays: each input element is
@@ -178,26 +193,31 @@ class GemmConv final : public ConvAlgorithm {
       phases = buf;
     }
     Im2colB src(p_, xg, h, w, oh, ow, phases);
-    gemm(cfg_, kg, spatial, p_.gemm_depth(), weights_[g], src, y + out_off, spatial, ep, nthreads);
+    if (transposed_)
+      gemm(cfg_, spatial, kg, p_.gemm_depth(), ASourceFromB(src), weights_t_[g], y + out_off, spatial, ep, nthreads);
+    else
+      gemm(cfg_, kg, spatial, p_.gemm_depth(), weights_[g], src, y + out_off, spatial, ep, nthreads);
   }
 
  private:
   ConvParams p_;
   bool pointwise_;  // B is the input itself: 1x1, stride 1, no padding
+  bool transposed_;
   Activation act_;
   const GemmConfig& cfg_;
-  std::vector<PackedA> weights_;
+  std::vector<PackedA> weights_;    // A = weights (kg x depth), one per group
+  std::vector<PackedB> weights_t_;  // transposed: B = weights^T (depth x kg)
   std::vector<float> bias_;
 };
 
 }  // namespace
 
-std::unique_ptr<ConvAlgorithm> make_im2col_conv(const ConvLayer& layer) {
-  return std::make_unique<GemmConv>(layer, false);
+std::unique_ptr<ConvAlgorithm> make_im2col_conv(const ConvLayer& layer, bool transposed) {
+  return std::make_unique<GemmConv>(layer, false, transposed);
 }
 
-std::unique_ptr<ConvAlgorithm> make_pointwise_conv(const ConvLayer& layer) {
-  return std::make_unique<GemmConv>(layer, true);
+std::unique_ptr<ConvAlgorithm> make_pointwise_conv(const ConvLayer& layer, bool transposed) {
+  return std::make_unique<GemmConv>(layer, true, transposed);
 }
 
 }  // namespace fc

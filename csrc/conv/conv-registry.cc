@@ -15,6 +15,10 @@ std::string depthwise_only(const ConvParams& p) {
   return p.is_depthwise() ? std::string() : "depthwise needs groups == input channels (> 1)";
 }
 
+std::unique_ptr<ConvAlgorithm> make_im2col(const ConvLayer& l) { return make_im2col_conv(l, false); }
+std::unique_ptr<ConvAlgorithm> make_im2col_t(const ConvLayer& l) { return make_im2col_conv(l, true); }
+std::unique_ptr<ConvAlgorithm> make_pointwise(const ConvLayer& l) { return make_pointwise_conv(l, false); }
+std::unique_ptr<ConvAlgorithm> make_pointwise_t(const ConvLayer& l) { return make_pointwise_conv(l, true); }
 std::unique_ptr<ConvAlgorithm> make_winograd_2x2(const ConvLayer& l) { return make_winograd_conv(l, 2); }
 std::unique_ptr<ConvAlgorithm> make_winograd_3x3(const ConvLayer& l) { return make_winograd_conv(l, 3); }
 std::unique_ptr<ConvAlgorithm> make_winograd_4x4(const ConvLayer& l) { return make_winograd_conv(l, 4); }
@@ -24,8 +28,11 @@ std::unique_ptr<ConvAlgorithm> make_winograd_6x6(const ConvLayer& l) { return ma
 
 const std::vector<ConvAlgoInfo>& conv_algorithms() {
   static const std::vector<ConvAlgoInfo> table = {
-      {"im2col", any_layer, make_im2col_conv},
-      {"pointwise", pointwise_only, make_pointwise_conv},
+      {"im2col", any_layer, make_im2col},
+      {"pointwise", pointwise_only, make_pointwise},
+      // The same GEMMs transposed: output positions as rows (few positions pad less).
+      {"im2col_t", any_layer, make_im2col_t},
+      {"pointwise_t", pointwise_only, make_pointwise_t},
       {"depthwise", depthwise_only, make_depthwise_conv},
       // "winograd" resolves per input size to the variant choose_winograd_variant picks.
       {"winograd", winograd_cannot_run, make_winograd_4x4},
@@ -49,12 +56,13 @@ const ConvAlgoInfo& conv_algorithm(const std::string& name) {
 
 std::string choose_conv_algo(const ConvParams& p, size_t h, size_t w, Isa isa) {
   if (p.is_depthwise()) return "depthwise";
-  if (p.is_pointwise()) return "pointwise";
-  if (winograd_cannot_run(p).empty()) {
-    const std::string wino = choose_winograd_variant(p, h, w, isa);
-    if (conv_cost(wino, p, h, w, isa) < conv_cost("im2col", p, h, w, isa)) return wino;
-  }
-  return "im2col";
+  auto cheaper = [&](const std::string& a, const std::string& b) {
+    return conv_cost(b, p, h, w, isa) < conv_cost(a, p, h, w, isa) ? b : a;
+  };
+  if (p.is_pointwise()) return cheaper("pointwise", "pointwise_t");
+  const std::string gemm = cheaper("im2col", "im2col_t");
+  if (winograd_cannot_run(p).empty()) return cheaper(gemm, choose_winograd_variant(p, h, w, isa));
+  return gemm;
 }
 
 std::vector<std::string> auto_candidates(const ConvParams& p) {

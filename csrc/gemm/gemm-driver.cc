@@ -24,6 +24,7 @@ GemmTileParams final_tile_params(const Epilogue& ep) {
   if (ep.bias) p.flags |= ep.bias_per_column ? kTileBiasCol : kTileBiasRow;
   if (ep.residual) p.flags |= kTileResidual;
   p.ld_residual = ep.ld_residual;
+  if (ep.transposed) p.flags |= kTileTransposed;
   switch (ep.act.kind) {
     case ActKind::relu: p.flags |= kTileClamp; p.lo = 0.f; p.hi = __builtin_inff(); break;
     case ActKind::clip: p.flags |= kTileClamp; p.lo = ep.act.alpha; p.hi = ep.act.beta; break;
@@ -35,13 +36,13 @@ GemmTileParams final_tile_params(const Epilogue& ep) {
 
 // All of B packed once, shared by every task: for each k block, every NR panel (the
 // layout of PackedA, transposed roles). Null when each task packs its own B blocks.
-struct PackedB {
+struct SharedB {
   const float* data = nullptr;
   size_t n_padded = 0;
 };
 
 void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource& b, float* c, ptrdiff_t ldc,
-                const Epilogue& ep, Range rg, size_t nc_blk, PackedB bp = {}) {
+                const Epilogue& ep, Range rg, size_t nc_blk, SharedB bp = {}) {
   const size_t kc_max = std::min(cfg.kc, std::max<size_t>(k, 1));
   float* bbuf = bp.data ? nullptr : thread_scratch(kScratchPackB, kc_max * round_up(std::min(nc_blk, rg.n1 - rg.n0), cfg.nr));
   float* abuf = thread_scratch(kScratchPackA, kc_max * round_up(std::min(cfg.mc, rg.m1 - rg.m0), cfg.mr));
@@ -66,17 +67,24 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
           for (size_t ir = 0; ir < mc; ir += cfg.mr) {  // MR: one micro-kernel call
             const size_t m = std::min(cfg.mr, mc - ir);
             const size_t i = ic + ir, j = jc + jr;
-            float* ct = c + i * ldc + j;
+            // Tile (i, j) of C, stored transposed or not.
+            float* ct = ep.transposed ? c + j * ldc + i : c + i * ldc + j;
             GemmTileParams p{};
             if (last) {
               p = fin;
               if (ep.bias) p.bias = ep.bias + (ep.bias_per_column ? j : i);
-              if (ep.residual) p.residual = ep.residual + i * ep.ld_residual + j;
+              if (ep.residual)
+                p.residual = ep.residual + (ep.transposed ? j * ep.ld_residual + i : i * ep.ld_residual + j);
             }
             if (pc > 0) p.flags |= kTileAccumulate;
+            if (ep.transposed) p.flags |= kTileTransposed;
             cfg.ukernel(m, n, kc, ablk + ir * kc, bblk + jr * kc, ct, ldc, &p);
-            if (last && post)
-              for (size_t r = 0; r < m; ++r) post(ep.act, ct + r * ldc, n);
+            if (last && post) {
+              if (ep.transposed)
+                for (size_t col = 0; col < n; ++col) post(ep.act, ct + col * ldc, m);
+              else
+                for (size_t r = 0; r < m; ++r) post(ep.act, ct + r * ldc, n);
+            }
           }
         }
       }
@@ -119,11 +127,12 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
   if (m == 0 || n == 0) return;
   const size_t nc_blk = gemm_block_n(cfg, m);
   const size_t tiles_m = (m + cfg.mr - 1) / cfg.mr, tiles_n = (n + cfg.nr - 1) / cfg.nr;
+  const SharedB prepacked{b.packed(), tiles_n * cfg.nr};  // B packed once by its source (weights)
   // Below ~1 MFLOP waking another thread costs more than it saves.
   const double flops = 2.0 * m * n * std::max<size_t>(k, 1);
   const size_t nt = flops < 1e6 ? 1 : static_cast<size_t>(std::max(1, nthreads));
   if (nt <= 1) {
-    gemm_range(cfg, k, a, b, c, ldc, ep, Range{0, m, 0, n}, nc_blk);
+    gemm_range(cfg, k, a, b, c, ldc, ep, Range{0, m, 0, n}, nc_blk, prepacked);
     return;
   }
   constexpr size_t kTasksPerThread = 4;
@@ -134,12 +143,12 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
     const size_t tasks = (m + rows - 1) / rows;
     // Narrow B: pack it once for all tasks when it is small enough to stay in L2/L3;
     // otherwise each task packs the B blocks it needs.
-    PackedB bp;
+    SharedB bp = prepacked;
     const size_t n_padded = tiles_n * cfg.nr;
-    if (tasks > 1 && k * n_padded <= kMaxSharedB) {
+    if (!bp.data && tasks > 1 && k * n_padded <= kMaxSharedB) {
       float* buf = thread_scratch(kScratchPackAll, n_padded * std::max<size_t>(k, 1));
       pack_b_all(cfg, n, k, b, buf, n_padded, static_cast<int>(nt));
-      bp = PackedB{buf, n_padded};
+      bp = SharedB{buf, n_padded};
     }
     parallel_for(tasks, static_cast<int>(nt), [&](size_t t) {
       gemm_range(cfg, k, a, b, c, ldc, ep, Range{t * rows, std::min(m, (t + 1) * rows), 0, n}, nc_blk, bp);
@@ -161,7 +170,7 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
     asrc = &packed;
   }
   parallel_for(tasks, static_cast<int>(nt), [&](size_t t) {
-    gemm_range(cfg, k, *asrc, b, c, ldc, ep, Range{0, m, t * cols, std::min(n, (t + 1) * cols)}, nc_blk);
+    gemm_range(cfg, k, *asrc, b, c, ldc, ep, Range{0, m, t * cols, std::min(n, (t + 1) * cols)}, nc_blk, prepacked);
   });
 }
 

@@ -16,6 +16,9 @@ void pack_a_strided(StridedMatrix a, size_t mc, size_t kc, size_t mr, float* dst
         const float* src = a.data + (i0 + r) * a.rs;
         for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
       }
+    } else if (a.rs == 1) {
+      // Column-major A (activations as rows of a transposed product): MR floats per k.
+      for (size_t k = 0; k < kc; ++k) std::memcpy(dst + k * mr, a.data + i0 + k * a.cs, rows * sizeof(float));
     } else {
       for (size_t k = 0; k < kc; ++k)
         for (size_t r = 0; r < rows; ++r) dst[k * mr + r] = a.data[(i0 + r) * a.rs + k * a.cs];
@@ -64,6 +67,19 @@ PackedA::PackedA(const GemmConfig& cfg, size_t m, size_t k, StridedMatrix a)
 
 const float* PackedA::block(const GemmConfig& cfg, size_t i0, size_t, size_t k0, size_t kc, float*) const {
   return data_.data() + k0 * m_padded_ + i0 * kc;  // i0 is a multiple of MR
+}
+
+PackedB::PackedB(const GemmConfig& cfg, size_t k, size_t n, StridedMatrix b)
+    : n_padded_((n + cfg.nr - 1) / cfg.nr * cfg.nr), data_(n_padded_ * std::max<size_t>(k, 1)) {
+  for (size_t k0 = 0; k0 < k; k0 += cfg.kc) {
+    const size_t kc = std::min(cfg.kc, k - k0);
+    pack_b_strided({b.data + k0 * b.rs, b.rs, b.cs}, kc, n, cfg.nr, data_.data() + k0 * n_padded_);
+  }
+}
+
+void PackedB::pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const {
+  const float* src = data_.data() + k0 * n_padded_ + j0 * kc;  // j0 is a multiple of NR
+  std::copy(src, src + (nc + cfg.nr - 1) / cfg.nr * cfg.nr * kc, buf);
 }
 
 }  // namespace fc

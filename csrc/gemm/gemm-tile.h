@@ -3,17 +3,91 @@
 // Each ISA file instantiates it once per tile size with its own vector traits.
 #pragma once
 #include <cstddef>
+#include <type_traits>
 
 #include "gemm/gemm-ukernel.h"
 
-// NV vectors of the NB-vector-wide packed B panel are computed (NV < NB: an edge panel).
-template <class V, int MR, int NV, int NB = NV>
+// Adds what the flags ask for to one vector of results and stores its `lanes` values
+// (all W when full): the old c (k blocks after the first), then on the last k block the
+// bias (already a vector), the residual, leaky and clamp.
+template <class V>
+inline void store_lanes(typename V::reg x, float* dst, bool full, int lanes, typename V::reg bias, const float* res,
+                        const fc::GemmTileParams* p) {
+  const uint32_t f = p->flags;
+  if (f & fc::kTileAccumulate) x = V::add(x, full ? V::load(dst) : V::load_n(dst, lanes));
+  if (f & fc::kTileFinal) {
+    if (f & (fc::kTileBiasRow | fc::kTileBiasCol)) x = V::add(x, bias);
+    if (f & fc::kTileResidual) x = V::add(x, full ? V::load(res) : V::load_n(res, lanes));
+    if (f & fc::kTileLeaky) x = V::select_neg(x, V::mul(x, V::set1(p->leaky)), x);
+    if (f & fc::kTileClamp) x = V::min(V::max(x, V::set1(p->lo)), V::set1(p->hi));
+  }
+  if (full)
+    V::store(dst, x);
+  else
+    V::store_n(dst, x, lanes);
+}
+
+// Whether V can transpose 8 rows of 16 floats in registers (V::transpose_8x16).
+template <class V, class = void>
+struct has_transpose_8x16 : std::false_type {};
+template <class V>
+struct has_transpose_8x16<V, std::void_t<decltype(&V::transpose_8x16)>> : std::true_type {};
+
+// A transposed tile (kTileTransposed): the accumulators go through the stack as columns of
+// MR floats (transposed in registers where V can, else element by element), and each of
+// the n columns is stored as m contiguous values.
+template <class V, int MR, int NV>
+inline void store_tile_transposed(typename V::reg (&acc)[MR][NV], size_t m, size_t n, float* c, ptrdiff_t ldc,
+                                  const fc::GemmTileParams* p) {
+  constexpr int W = V::W, NC = NV * W;
+  alignas(64) float cols[NC * MR + W];  // column j at cols + j * MR; W spare so a full vector load stays inside
+  if constexpr (MR == 8 && W == 16 && has_transpose_8x16<V>::value) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const typename V::reg rows[8] = {acc[0][v], acc[1][v], acc[2][v], acc[3][v],
+                                       acc[4][v], acc[5][v], acc[6][v], acc[7][v]};
+      V::transpose_8x16(rows, cols + v * W * MR);
+    }
+  } else {
+    alignas(64) float t[MR][NC];
+#pragma GCC unroll 32
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) V::store(t[r] + v * W, acc[r][v]);
+    for (size_t j = 0; j < n; ++j)
+#pragma GCC unroll 32
+      for (int r = 0; r < MR; ++r) cols[j * MR + r] = t[r][j];
+  }
+  const uint32_t f = p->flags;
+  const int rows = static_cast<int>(m);
+  for (size_t j = 0; j < n; ++j) {
+    float* cj = c + j * ldc;
+    const float* res = (f & fc::kTileResidual) ? p->residual + j * p->ld_residual : nullptr;
+    for (int r0 = 0; r0 < rows; r0 += W) {
+      const bool full = rows - r0 >= W;
+      const int lanes = full ? W : rows - r0;
+      typename V::reg bias = V::set1(0.f);
+      if (f & fc::kTileBiasCol) bias = V::set1(p->bias[j]);
+      if (f & fc::kTileBiasRow) bias = full ? V::load(p->bias + r0) : V::load_n(p->bias + r0, lanes);
+      const float* src = cols + j * MR + r0;
+      store_lanes<V>(full ? V::load(src) : V::load_n(src, lanes), cj + r0, full, lanes, bias, res ? res + r0 : nullptr, p);
+    }
+  }
+}
+
+// NV vectors of the NB-vector-wide packed B panel are computed (NV < NB: an edge panel);
+// MR of the MA-row packed A panel (MR < MA: an edge tile of m <= MR rows).
+template <class V, int MR, int NV, int NB = NV, int MA = MR>
 inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c, ptrdiff_t ldc,
                       const fc::GemmTileParams* p) {
   // An edge panel whose columns fit in fewer vectors runs the narrower tile: the
   // unused vectors would cost full FMAs (N = 196 as 32-wide panels ends in 4 columns).
   if constexpr (NV > 1) {
-    if (n <= static_cast<size_t>((NV - 1) * V::W)) return gemm_tile<V, MR, NV - 1, NB>(m, n, kc, a, b, c, ldc, p);
+    if (n <= static_cast<size_t>((NV - 1) * V::W)) return gemm_tile<V, MR, NV - 1, NB, MA>(m, n, kc, a, b, c, ldc, p);
+  }
+  // Likewise an edge tile of few rows (49 output positions as rows end in one).
+  if constexpr (MR > 1) {
+    if (m <= static_cast<size_t>(MR / 2)) return gemm_tile<V, MR / 2, NV, NB, MA>(m, n, kc, a, b, c, ldc, p);
   }
   using reg = typename V::reg;
   constexpr int W = V::W;
@@ -33,12 +107,13 @@ inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(ar, bv[v], acc[r][v]);
     }
-    a += MR;
+    a += MA;
     b += NB * W;
   }
 
   // Store phase: branches here are per tile, not per k step.
   const uint32_t f = p->flags;
+  if (f & fc::kTileTransposed) return store_tile_transposed<V, MR, NV>(acc, m, n, c, ldc, p);
 #pragma GCC unroll 32
   for (int r = 0; r < MR; ++r) {
     if (static_cast<size_t>(r) >= m) break;
@@ -49,23 +124,11 @@ inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float
       if (left <= 0) break;
       const bool full = left >= W;
       const int lanes = full ? W : static_cast<int>(left);
-      reg x = acc[r][v];
-      if (f & fc::kTileAccumulate) x = V::add(x, full ? V::load(cr + v * W) : V::load_n(cr + v * W, lanes));
-      if (f & fc::kTileFinal) {
-        if (f & fc::kTileBiasRow) x = V::add(x, V::set1(p->bias[r]));
-        if (f & fc::kTileBiasCol)
-          x = V::add(x, full ? V::load(p->bias + v * W) : V::load_n(p->bias + v * W, lanes));
-        if (f & fc::kTileResidual) {
-          const float* res = p->residual + r * p->ld_residual + v * W;
-          x = V::add(x, full ? V::load(res) : V::load_n(res, lanes));
-        }
-        if (f & fc::kTileLeaky) x = V::select_neg(x, V::mul(x, V::set1(p->leaky)), x);
-        if (f & fc::kTileClamp) x = V::min(V::max(x, V::set1(p->lo)), V::set1(p->hi));
-      }
-      if (full)
-        V::store(cr + v * W, x);
-      else
-        V::store_n(cr + v * W, x, lanes);
+      reg bias = V::set1(0.f);
+      if (f & fc::kTileBiasRow) bias = V::set1(p->bias[r]);
+      if (f & fc::kTileBiasCol) bias = full ? V::load(p->bias + v * W) : V::load_n(p->bias + v * W, lanes);
+      const float* res = (f & fc::kTileResidual) ? p->residual + r * p->ld_residual + v * W : nullptr;
+      store_lanes<V>(acc[r][v], cr + v * W, full, lanes, bias, res, p);
     }
   }
 }

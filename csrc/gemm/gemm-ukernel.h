@@ -5,6 +5,8 @@
 // Only the first m rows and n columns (m <= MR, n <= NR) of c are read or written.
 // On the last k block it applies the epilogue in registers:
 //   c = clamp(leaky(acc + bias + residual), lo, hi)
+// With kTileTransposed, c and residual hold the tile transposed: element (r, j) lives at
+// c[j * ldc + r] (a convolution computed with output positions as rows, conv-gemm.cc).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +21,7 @@ enum GemmTileFlags : uint32_t {
   kTileResidual = 1u << 4,    // residual[r * ld_residual + j] added
   kTileLeaky = 1u << 5,       // x < 0 ? leaky * x : x
   kTileClamp = 1u << 6,       // min(max(x, lo), hi)
+  kTileTransposed = 1u << 7,  // c and residual are column-major (see above)
 };
 
 struct GemmTileParams {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "act/act-params.h"
+#include "common/aligned.h"
 #include "gemm/gemm-config.h"
 
 namespace fc {
@@ -49,6 +50,8 @@ class BSource {
  public:
   virtual ~BSource() = default;
   virtual void pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const = 0;
+  // All of B already packed in PackedB's layout (the driver reads it in place), or null.
+  virtual const float* packed() const { return nullptr; }
 };
 
 class StridedA final : public ASource {
@@ -83,12 +86,43 @@ class PackedA final : public ASource {
   std::vector<float> data_;
 };
 
+// B packed once (a plan's weights when the activations are A): for each k block of KC,
+// every NR panel of kc x NR floats.
+class PackedB final : public BSource {
+ public:
+  PackedB(const GemmConfig& cfg, size_t k, size_t n, StridedMatrix b);
+  void pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const override;
+  const float* packed() const override { return data_.data(); }
+
+ private:
+  size_t n_padded_;
+  AlignedFloats data_;  // read with full-vector loads
+};
+
+// A BSource read as the A operand: its columns become A's rows, packed MR wide. An
+// im2col source so yields output positions as rows (the transposed product, conv-gemm.cc).
+class ASourceFromB final : public ASource {
+ public:
+  explicit ASourceFromB(const BSource& b) : b_(b) {}
+  const float* block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const override {
+    GemmConfig rows = cfg;
+    rows.nr = cfg.mr;
+    b_.pack(rows, k0, kc, i0, mc, buf);
+    return buf;
+  }
+
+ private:
+  const BSource& b_;
+};
+
 struct Epilogue {
   const float* bias = nullptr;  // length M (bias_per_column false) or N (true)
   bool bias_per_column = false;
   const float* residual = nullptr;  // M x N, row stride ld_residual
   ptrdiff_t ld_residual = 0;
   Activation act;
+  // C (and residual) stored transposed: element (i, j) at c[j * ldc + i].
+  bool transposed = false;
 };
 
 // C = epilogue(A * B); C has row stride ldc (columns contiguous). Uses up to nthreads threads.

@@ -26,6 +26,32 @@ struct VAvx512 {
     return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(a), K));
   }
   static inline void store_n(float* p, reg v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  // dst[j * 8 + i] = r[i][j] (j < 16, i < 8): eight rows stored as sixteen columns, through
+  // unpack -> shuffle -> two-source permute; each result holds columns c and c + 4 (or
+  // c + 8 and c + 12), written as two masked halves.
+  static inline void transpose_8x16(const reg (&r)[8], float* dst) {
+    reg t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);      // per lane: cols 0, 1 of rows 2i, 2i+1
+      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);  // cols 2, 3
+    }
+    for (int h = 0; h < 2; ++h) {  // rows 0-3 (h = 0) and 4-7: u[4h + c] lane L = rows of column 4L + c
+      u[4 * h + 0] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+      u[4 * h + 1] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+      u[4 * h + 2] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+      u[4 * h + 3] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    for (int c = 0; c < 4; ++c) {
+      const reg a = _mm512_permutex2var_ps(u[c], lo, u[4 + c]);  // column c | column c + 4
+      const reg b = _mm512_permutex2var_ps(u[c], hi, u[4 + c]);  // column c + 8 | column c + 12
+      _mm512_mask_storeu_ps(dst + c * 8, 0x00FF, a);
+      _mm512_mask_storeu_ps(dst + (c + 4) * 8 - 8, 0xFF00, a);
+      _mm512_mask_storeu_ps(dst + (c + 8) * 8, 0x00FF, b);
+      _mm512_mask_storeu_ps(dst + (c + 12) * 8 - 8, 0xFF00, b);
+    }
+  }
   // x, held in a register: GCC would fold a load that feeds several FMAs into each of them.
   static inline reg in_reg(reg x) {
     asm("" : "+v"(x));
