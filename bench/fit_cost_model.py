@@ -72,12 +72,24 @@ def up(x, m):
     return -(-x // m) * m
 
 
+def padded_cols(n):
+    """Columns computed for n: whole NR panels, the edge panel in whole vectors (NR / 2)."""
+    return n // NR * NR + up(n % NR, NR // 2)
+
+
+def padded_rows(m):
+    """Rows an m-row product costs: whole MR tiles, the edge as the next power-of-two tile (>= 2)."""
+    tail, t = m % MR, 2 if m % MR else 0
+    while t < tail:
+        t *= 2
+    return m // MR * MR + min(t, MR)
+
+
 def features(algo, c, k, hw):
     """The work counts of conv_cost() in csrc/conv/conv-cost.cc (keep the two in step)."""
-    kp = up(k, MR)
     if algo == "im2col":
         d, n = 9 * c, hw * hw
-        return np.array([2 * kp * up(n, NR) * d, d * n, 1] + [0] * 4 + [0] * 8 + [0], float)
+        return np.array([2 * padded_rows(k) * padded_cols(n) * d, d * n, 1] + [0] * 4 + [0] * 8 + [0], float)
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
     mr, nr = (6, 16) if t <= 16 else (MR, NR)  # <= 16 tiles: the AVX2 6x16 kernel (conv-winograd.cc)

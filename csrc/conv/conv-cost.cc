@@ -13,12 +13,12 @@ namespace fc {
 namespace {
 
 // Fitted coefficients (bench/fit_cost_model.py on Zen 4, avx512, one thread; fit median
-// relative error 7.6%; with the F(6x6) margin below the model picks the measured-fastest
+// relative error 8.1%; with the F(6x6) margin below the model picks the measured-fastest
 // path on 39 of 42 layers, the others within 5%): seconds per unit of each work count.
 // Other ISAs scale all paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 9.897e-12;  // flops of the GEMM, M and N padded to MR/NR
-constexpr double kIm2colPerElem = 5.168e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 1.133e-05;      // fixed cost of a call
+constexpr double kIm2colPerGemmFlop = 1.001e-11;  // flops of the GEMM, M and N padded as the tiles run
+constexpr double kIm2colPerElem = 7.171e-10;      // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 1.158e-05;      // fixed cost of a call
 // The transposed product (im2col_t, pointwise_t) runs its padded flops this much slower:
 // the weights are then the wide operand, streamed 32 floats per k step instead of 8, and
 // tiles are stored transposed (1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
