@@ -5,7 +5,7 @@
 """
 __version__ = "0.1.0"
 
-from ._config import get_isa, get_num_threads, set_num_threads, show_config, use_isa
+from ._config import get_isa, get_num_threads, set_num_threads, show_config, use_isa, workers_held
 from .conv import ConvPlan, autotune, conv2d
 from .gemm import gemm
 from .pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
@@ -19,7 +19,7 @@ from . import metrics
 from .classify import topk
 from .preprocess import load_image, preprocess
 
-__all__ = ["__version__", "show_config", "get_num_threads", "set_num_threads", "get_isa", "use_isa",
+__all__ = ["__version__", "show_config", "get_num_threads", "set_num_threads", "workers_held", "get_isa", "use_isa",
            "gemm", "conv2d", "ConvPlan", "autotune",
            "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "batch_norm", "fold_batch_norm",
            "softmax", "log_softmax", "lrn", "activation", "relu", "leaky_relu", "prelu", "clip", "sigmoid",

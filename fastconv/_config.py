@@ -7,7 +7,7 @@ import platform
 
 from . import _C
 
-__all__ = ["show_config", "get_num_threads", "set_num_threads", "get_isa", "use_isa"]
+__all__ = ["show_config", "get_num_threads", "set_num_threads", "workers_held", "get_isa", "use_isa"]
 
 try:  # fills the kernel tables now, so a bad FASTCONV_ISA fails at import, not at the first conv
     _C.active_isa()
@@ -25,6 +25,23 @@ def set_num_threads(n: int) -> None:
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     _C.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def workers_held():
+    """Keeps the engine's worker threads spinning through a whole network run, as onnxruntime's pool
+    does: between layers they would otherwise sleep, and a sleeping core can take a millisecond to join
+    the next layer (csrc/common/parallel.h, pool_hold). InferenceSession.run and Model calls hold
+    them already; use it around a loop of functional calls (fastconv.conv2d, ...) that forms a network.
+    Holds nest; the workers sleep again ~50 us after the last one ends."""
+    held = _C.num_threads() > 1
+    if held:
+        _C.pool_hold(True)
+    try:
+        yield
+    finally:
+        if held:
+            _C.pool_hold(False)
 
 
 def get_isa() -> str:

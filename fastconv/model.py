@@ -24,6 +24,7 @@ with these names works too.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -33,6 +34,7 @@ import numpy as np
 
 from . import normalization as _N
 from . import _memory
+from ._config import workers_held
 from .layers import (LAYERS, Activation, Add, BatchNormalization, Conv2D, Dense, Dropout, Flatten, InputLayer, Layer,
                      SymbolicTensor)
 
@@ -285,13 +287,14 @@ class Model:
         """Runs the model on one batch: arrays (N, *input_shape) -> output array (or a list of them)."""
         if len(xs) != len(self.inputs):
             raise ValueError(f"model {self.name!r} takes {len(self.inputs)} input(s), got {len(xs)}")
-        values = {i: self._check_input(x, k) for k, (i, x) in enumerate(zip(self._input_ids, xs))}
-        keep = set(self._output_ids)
-        for step, free in zip(self._steps, self._free_after):
-            values[step.output] = step.fn(*[values[i] for i in step.inputs])
-            for i in free:
-                if i not in keep:
-                    del values[i]
+        with contextlib.nullcontext() if self.device == "cuda" else workers_held():
+            values = {i: self._check_input(x, k) for k, (i, x) in enumerate(zip(self._input_ids, xs))}
+            keep = set(self._output_ids)
+            for step, free in zip(self._steps, self._free_after):
+                values[step.output] = step.fn(*[values[i] for i in step.inputs])
+                for i in free:
+                    if i not in keep:
+                        del values[i]
         outs = [values[i] for i in self._output_ids]
         return outs[0] if len(outs) == 1 else outs
 

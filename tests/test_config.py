@@ -70,6 +70,30 @@ print(len(os.listdir("/proc/self/task")))
     assert int(r.stdout) == 3, f"{r.stdout.strip()} threads running; 3 threads = the caller + 2 pool workers"
 
 
+def test_workers_spin_through_a_held_run_and_sleep_after():
+    """fastconv.workers_held() (every session run and Model call) keeps the pool's workers spinning
+    between layers; once the last hold ends they go back to sleep, or they would burn a core forever.
+    Measured by the process's CPU time while the calling thread sleeps."""
+    code = """
+import time, numpy as np, fastconv
+fastconv.set_num_threads(2)
+fastconv.gemm(np.ones((256, 256), np.float32), np.ones((256, 256), np.float32))  # starts the worker
+def cpu_while_sleeping():
+    c = time.process_time(); time.sleep(0.3); return time.process_time() - c
+with fastconv.workers_held():
+    with fastconv.workers_held():  # holds nest (concurrent runs)
+        pass
+    held = cpu_while_sleeping()
+time.sleep(0.05)
+print(held, cpu_while_sleeping())
+"""
+    r = run_python(code, OPENBLAS_NUM_THREADS="1")
+    assert r.returncode == 0, r.stderr
+    held, after = map(float, r.stdout.split())
+    assert held > 0.15, f"a held worker should spin: {held:.3f} s of CPU in 0.3 s"
+    assert after < 0.05, f"released workers should sleep: {after:.3f} s of CPU in 0.3 s"
+
+
 @pytest.mark.parametrize("isa", _C.available_isas())
 def test_fastconv_isa_env_forces_a_level(isa):
     code = ("import fastconv, numpy as np; print(fastconv.get_isa()); "

@@ -20,6 +20,13 @@ using parallel_task_fn = void (*)(void* ctx, size_t task);
 
 void parallel_run(size_t ntasks, int nthreads, parallel_task_fn fn, void* ctx);
 
+// Between jobs the pool's workers spin ~50 us, then sleep. A network's run holds them
+// spinning from its start to its end (as onnxruntime's pool spins during a run): on this
+// VM a core left idle for milliseconds takes ~1 ms to join the next job, which a 1.8 ms
+// layer after a few small single-threaded ones then runs without. Holds nest (one per
+// concurrent run); the first also wakes sleeping workers.
+void pool_hold(bool on);
+
 template <class F>
 void parallel_for(size_t ntasks, int nthreads, F&& f) {
   using Fn = std::remove_reference_t<F>;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/isa.h"
+#include "common/parallel.h"
 #include "common/threads.h"
 #include "gemm/gemm-config.h"
 
@@ -22,6 +23,7 @@ void bind_config(py::module_& m) {
   m.def("set_isa", [](const std::string& name) { set_active_isa(isa_from_name(name)); });
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", &set_num_threads);
+  m.def("pool_hold", &pool_hold, "Keeps (True) or stops keeping (False) the task pool's workers spinning.");
   m.def("gemm_kernel", [](const std::string& isa) { return std::string(gemm_config(isa_from_name(isa)).ukernel_name); });
 #if defined(__clang__)
   m.attr("compiler") = "clang " __clang_version__;

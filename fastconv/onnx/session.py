@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _memory
+from .._config import workers_held
 from . import _optimize
 from ._ir import Graph
 from ._load import OnnxLoadError, load_proto, to_graph
@@ -140,17 +141,18 @@ class InferenceSession:
             raise ValueError(f"unknown output name(s) {bad}; the model's outputs are {sorted(known)}")
         if self.device == "cuda":
             return self._run_gpu(names, input_feed)
-        feeds = self._check_feeds(input_feed)
-        key = tuple((k, feeds[k].shape) for k in sorted(feeds))
-        plan = self._plans.get(key)
-        if plan is None:
-            with self._lock:
-                plan = self._plans.get(key)
-                if plan is None:
-                    if len(self._plans) >= MAX_CACHED_SHAPES:  # forget the oldest shape's buffers
-                        self._plans.pop(next(iter(self._plans)))
-                    plan = self._plans[key] = _Plan(self._graph, self._kernels)
-        return plan.run(feeds, names)
+        with workers_held():  # from the start: waking the workers overlaps the checks
+            feeds = self._check_feeds(input_feed)
+            key = tuple((k, feeds[k].shape) for k in sorted(feeds))
+            plan = self._plans.get(key)
+            if plan is None:
+                with self._lock:
+                    plan = self._plans.get(key)
+                    if plan is None:
+                        if len(self._plans) >= MAX_CACHED_SHAPES:  # forget the oldest shape's buffers
+                            self._plans.pop(next(iter(self._plans)))
+                        plan = self._plans[key] = _Plan(self._graph, self._kernels)
+            return plan.run(feeds, names)
 
     def _run_gpu(self, names, input_feed) -> list:
         """device="cuda": every node on the GPU in graph order, values kept as CuPy arrays until they
