@@ -3,8 +3,10 @@
 // into the packed B panels the micro-kernel reads.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "conv/conv-algo.h"
+#include "conv/im2col-kernels.h"
 #include "common/parallel.h"
 #include "common/scratch.h"
 #include "gemm/gemm.h"
@@ -19,8 +21,12 @@ namespace {
 // im2col row segment is again a contiguous copy instead of a strided gather.
 class Im2colB final : public BSource {
  public:
-  Im2colB(const ConvParams& p, const float* x, size_t h, size_t w, size_t oh, size_t ow, const float* phases = nullptr)
-      : p_(p), x_(x), phases_(phases), h_(h), w_(w), oh_(oh), ow_(ow), wq_((w + p.stride_w - 1) / p.stride_w) {}
+  Im2colB(const ConvParams& p, const Im2colKernels& kernels, const float* x, size_t h, size_t w, size_t oh, size_t ow,
+          const float* phases = nullptr)
+      : p_(p), kernels_(kernels), x_(x), phases_(phases), h_(h), w_(w), oh_(oh), ow_(ow),
+        wq_((w + p.stride_w - 1) / p.stride_w), taps_(p.kernel_w) {
+    for (size_t s = 0; s < p.kernel_w; ++s) taps_[s] = column_tap(s);
+  }
 
   // phases[(c * sw + q) * h * wq + i * wq + jj] = x[c][i][jj * sw + q] (0 past the row's end),
   // rows shared out over the threads (the RGB stem: 3 channels, 224 rows each).
@@ -39,76 +45,80 @@ class Im2colB final : public BSource {
     });
   }
 
-  // Each im2col row is formed contiguously in a small per-thread buffer (long memcpy
-  // runs, one per output row) and then cut into the NR-wide panels with fixed-size
-  // copies: far cheaper than forming it panel by panel, which pays the (oh, ow) split
-  // and a short memcpy for every NR columns.
+  // Each im2col row is formed contiguously in a small per-thread buffer (one vector copy
+  // per output row) and then cut into the NR-wide panels: far cheaper than forming it
+  // panel by panel, which pays the (oh, ow) split and a short copy for every NR columns.
+  // Taps advance incrementally and each column tap's geometry is computed once (taps_):
+  // integer divisions per k row cost as much as the copies on the stems.
   void pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const override {
     const size_t nr = cfg.nr, panels = (nc + nr - 1) / nr;
     float* row = thread_scratch(kScratchTile, panels * nr);  // kScratchTile: used only here
     std::fill(row + nc, row + panels * nr, 0.f);
+    const size_t kw = p_.kernel_w, kh = p_.kernel_h, oh0 = j0 / ow_, ow0 = j0 % ow_;
+    size_t s = k0 % kw, r = (k0 / kw) % kh, c = k0 / (kw * kh);
     for (size_t k = 0; k < kc; ++k) {
-      const size_t kk = k0 + k;
-      const size_t s = kk % p_.kernel_w, r = (kk / p_.kernel_w) % p_.kernel_h, c = kk / (p_.kernel_w * p_.kernel_h);
-      fill_row(c, r, s, j0, nc, row);
-      float* dst = buf + k * nr;
-      switch (nr) {  // fixed sizes compile to plain vector moves
-        case 32: scatter<32>(row, panels, kc, dst); break;
-        case 16: scatter<16>(row, panels, kc, dst); break;
-        case 8: scatter<8>(row, panels, kc, dst); break;
-        default:
-          for (size_t p = 0; p < panels; ++p) std::memcpy(dst + p * kc * nr, row + p * nr, nr * sizeof(float));
+      fill_row(c, r, taps_[s], oh0, ow0, nc, row);
+      kernels_.scatter(row, panels, nr, kc * nr, buf + k * nr);
+      if (++s == kw) {
+        s = 0;
+        if (++r == kh) r = 0, ++c;
       }
     }
   }
 
  private:
-  template <size_t NR>
-  static void scatter(const float* row, size_t panels, size_t kc, float* dst) {
-    for (size_t p = 0; p < panels; ++p) std::memcpy(dst + p * kc * NR, row + p * NR, NR * sizeof(float));
-  }
+  // Where column tap s reads: input columns base + ow * step of rows `pitch` apart, in the
+  // plane (or phase plane) of channel c at plane_offset + c * plane_stride; output columns
+  // [lo, hi) land inside the row's valid columns (the same for every output row).
+  struct ColumnTap {
+    ptrdiff_t base, step, pitch, lo, hi;
+    size_t plane_offset, plane_stride;  // plane of channel c: plane_offset + c * plane_stride
+  };
 
-  // Writes `count` values of one im2col row starting at output position j, one output row at a time.
-  void fill_row(size_t c, size_t r, size_t s, size_t j, size_t count, float* dst) const {
-    // Source row for tap (r, s): columns base + ow * step of a row of `wi` floats.
+  ColumnTap column_tap(size_t s) const {
     const ptrdiff_t sw = static_cast<ptrdiff_t>(p_.stride_w);
-    ptrdiff_t base = static_cast<ptrdiff_t>(s * p_.dilation_w) - static_cast<ptrdiff_t>(p_.pad_left);
-    const float* plane = x_ + c * h_ * w_;
-    ptrdiff_t step = sw, wi = static_cast<ptrdiff_t>(w_), pitch = wi;
+    ColumnTap t{};
+    t.base = static_cast<ptrdiff_t>(s * p_.dilation_w) - static_cast<ptrdiff_t>(p_.pad_left);
+    t.step = sw;
+    t.pitch = static_cast<ptrdiff_t>(w_);
+    t.plane_offset = 0;
+    t.plane_stride = h_ * w_;
+    ptrdiff_t wi = static_cast<ptrdiff_t>(w_);
     if (phases_) {  // input column base + ow*sw = (ow + base') * sw + q: phase q, column ow + base'
-      const ptrdiff_t q = ((base % sw) + sw) % sw;
-      base = (base - q) / sw;
-      plane = phases_ + (c * sw + q) * h_ * wq_;
-      step = 1;
-      pitch = static_cast<ptrdiff_t>(wq_);
+      const ptrdiff_t q = ((t.base % sw) + sw) % sw;
+      t.base = (t.base - q) / sw;
+      t.step = 1;
+      t.pitch = static_cast<ptrdiff_t>(wq_);
+      t.plane_offset = static_cast<size_t>(q) * h_ * wq_;
+      t.plane_stride = static_cast<size_t>(sw) * h_ * wq_;
       wi = (static_cast<ptrdiff_t>(w_) - q + sw - 1) / sw;  // valid columns of this phase
     }
-    // Output columns ow with 0 <= base + ow*step < wi: one interval [lo_all, hi_all),
-    // the same for every output row.
     const ptrdiff_t owi = static_cast<ptrdiff_t>(ow_);
-    ptrdiff_t lo_all = base >= 0 ? 0 : (-base + step - 1) / step;
-    ptrdiff_t hi_all = base >= wi ? 0 : (wi - base + step - 1) / step;
-    lo_all = std::min(lo_all, owi);
-    hi_all = std::clamp(hi_all, lo_all, owi);
-    size_t oh = j / ow_, ow0 = j % ow_;
+    t.lo = std::min(t.base >= 0 ? 0 : (-t.base + t.step - 1) / t.step, owi);
+    t.hi = std::clamp(t.base >= wi ? 0 : (wi - t.base + t.step - 1) / t.step, t.lo, owi);
+    return t;
+  }
+
+  // Writes `count` values of one im2col row starting at output position (oh, ow0), one output row at a time.
+  void fill_row(size_t c, size_t r, const ColumnTap& t, size_t oh, size_t ow0, size_t count, float* dst) const {
+    const float* plane = (phases_ ? phases_ : x_) + t.plane_offset + c * t.plane_stride;
     ptrdiff_t ih = static_cast<ptrdiff_t>(oh * p_.stride_h + r * p_.dilation_h) - static_cast<ptrdiff_t>(p_.pad_top);
     const ptrdiff_t sh = static_cast<ptrdiff_t>(p_.stride_h), hi_rows = static_cast<ptrdiff_t>(h_);
     while (count > 0) {
       const size_t seg = std::min(count, ow_ - ow0);
       if (ih < 0 || ih >= hi_rows) {
-        std::fill(dst, dst + seg, 0.f);
+        kernels_.segment(dst, nullptr, 0, 0, seg);  // a padding row: zeros
       } else {
-        const float* row = plane + ih * pitch;
         const ptrdiff_t o = static_cast<ptrdiff_t>(ow0), sg = static_cast<ptrdiff_t>(seg);
-        const ptrdiff_t lo = std::clamp<ptrdiff_t>(lo_all - o, 0, sg), hi = std::clamp<ptrdiff_t>(hi_all - o, lo, sg);
-        std::fill(dst, dst + lo, 0.f);
-        const float* src = row + base + o * step;
-        if (step == 1) {
-          std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
+        const ptrdiff_t lo = std::clamp<ptrdiff_t>(t.lo - o, 0, sg), hi = std::clamp<ptrdiff_t>(t.hi - o, lo, sg);
+        const float* src = plane + ih * t.pitch + t.base + o * t.step;
+        if (t.step == 1) {
+          kernels_.segment(dst, src, static_cast<size_t>(lo), static_cast<size_t>(hi), seg);
         } else {
-          for (ptrdiff_t q = lo; q < hi; ++q) dst[q] = src[q * step];
+          std::fill(dst, dst + lo, 0.f);
+          for (ptrdiff_t q = lo; q < hi; ++q) dst[q] = src[q * t.step];
+          std::fill(dst + hi, dst + seg, 0.f);
         }
-        std::fill(dst + hi, dst + seg, 0.f);
       }
       dst += seg;
       count -= seg;
@@ -118,9 +128,11 @@ class Im2colB final : public BSource {
   }
 
   const ConvParams& p_;
+  const Im2colKernels& kernels_;
   const float* x_;
   const float* phases_;  // null: read x_ directly
   size_t h_, w_, oh_, ow_, wq_;
+  std::vector<ColumnTap> taps_;  // per column tap s
 };
 
 class GemmConv final : public ConvAlgorithm {
@@ -129,7 +141,12 @@ class GemmConv final : public ConvAlgorithm {
   // stores it back as NCHW). Few positions (7x7 = 49) pad to MR = 8 rows instead of
   // NR = 32 columns: 56 instead of 64, the last row tile running 1 row.
   GemmConv(const ConvLayer& l, bool pointwise, bool transposed)
-      : p_(l.p), pointwise_(pointwise), transposed_(transposed), act_(l.act), cfg_(gemm_config(l.isa)) {
+      : p_(l.p),
+        pointwise_(pointwise),
+        transposed_(transposed),
+        act_(l.act),
+        cfg_(gemm_config(l.isa)),
+        kernels_(im2col_kernels(l.isa)) {
     const size_t kg = p_.group_out(), depth = p_.gemm_depth();
     for (size_t g = 0; g < p_.groups; ++g) {
       const float* wg = l.weight + g * kg * depth;
@@ -192,7 +209,7 @@ class GemmConv final : public ConvAlgorithm {
       Im2colB::split_phases(p_, xg, cg, h, w, buf, nthreads);
       phases = buf;
     }
-    Im2colB src(p_, xg, h, w, oh, ow, phases);
+    Im2colB src(p_, kernels_, xg, h, w, oh, ow, phases);
     if (transposed_)
       gemm(cfg_, spatial, kg, p_.gemm_depth(), ASourceFromB(src), weights_t_[g], y + out_off, spatial, ep, nthreads);
     else
@@ -205,12 +222,22 @@ class GemmConv final : public ConvAlgorithm {
   bool transposed_;
   Activation act_;
   const GemmConfig& cfg_;
+  const Im2colKernels& kernels_;
   std::vector<PackedA> weights_;    // A = weights (kg x depth), one per group
   std::vector<PackedB> weights_t_;  // transposed: B = weights^T (depth x kg)
   std::vector<float> bias_;
 };
 
 }  // namespace
+
+const Im2colKernels& im2col_kernels(Isa isa) {
+  static const Im2colKernels table[kIsaCount] = {
+      {FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_scatter)},
+      {FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_scatter)},
+      {FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_scatter)},
+  };
+  return table[static_cast<int>(isa)];
+}
 
 std::unique_ptr<ConvAlgorithm> make_im2col_conv(const ConvLayer& layer, bool transposed) {
   return std::make_unique<GemmConv>(layer, false, transposed);

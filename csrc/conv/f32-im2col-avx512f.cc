@@ -1,0 +1,16 @@
+// im2col copy kernels, avx512f: im2col-copy.h instantiated with VAvx512.
+#include "conv/im2col-kernels.h"
+#include "conv/im2col-copy.h"
+#include "simd/v-avx512f.h"
+
+namespace fc {
+
+void f32_im2col_segment__avx512f(float* dst, const float* src, size_t lo, size_t hi, size_t n) {
+  im2col_segment<VAvx512>(dst, src, lo, hi, n);
+}
+
+void f32_im2col_scatter__avx512f(const float* row, size_t panels, size_t nr, size_t stride, float* dst) {
+  im2col_scatter<VAvx512>(row, panels, nr, stride, dst);
+}
+
+}  // namespace fc

@@ -1,0 +1,16 @@
+// im2col copy kernels, scalar: im2col-copy.h instantiated with VScalar.
+#include "conv/im2col-kernels.h"
+#include "conv/im2col-copy.h"
+#include "simd/v-scalar.h"
+
+namespace fc {
+
+void f32_im2col_segment__scalar(float* dst, const float* src, size_t lo, size_t hi, size_t n) {
+  im2col_segment<VScalar>(dst, src, lo, hi, n);
+}
+
+void f32_im2col_scatter__scalar(const float* row, size_t panels, size_t nr, size_t stride, float* dst) {
+  im2col_scatter<VScalar>(row, panels, nr, stride, dst);
+}
+
+}  // namespace fc

@@ -1,0 +1,36 @@
+// The im2col copy kernels (contracts in im2col-kernels.h) over vector traits V.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+
+template <class V>
+inline void im2col_segment(float* dst, const float* src, size_t lo, size_t hi, size_t n) {
+  constexpr ptrdiff_t W = V::W;
+  const ptrdiff_t l = static_cast<ptrdiff_t>(lo), h = static_cast<ptrdiff_t>(std::max(lo, hi));
+  const ptrdiff_t count = static_cast<ptrdiff_t>(n);
+  ptrdiff_t i = 0;
+  for (; i + W <= count; i += W) {
+    if (i >= l && i + W <= h) {
+      V::store(dst + i, V::load(src + i));
+    } else {
+      const ptrdiff_t a = std::clamp<ptrdiff_t>(l - i, 0, W), b = std::clamp<ptrdiff_t>(h - i, a, W);
+      V::store(dst + i, a < b ? V::load_range(src + i, static_cast<int>(a), static_cast<int>(b)) : V::set1(0.f));
+    }
+  }
+  if (i < count) {
+    const ptrdiff_t lanes = count - i;
+    const ptrdiff_t a = std::clamp<ptrdiff_t>(l - i, 0, lanes), b = std::clamp<ptrdiff_t>(h - i, a, lanes);
+    const typename V::reg x = a < b ? V::load_range(src + i, static_cast<int>(a), static_cast<int>(b)) : V::set1(0.f);
+    V::store_n(dst + i, x, static_cast<int>(lanes));
+  }
+}
+
+template <class V>
+inline void im2col_scatter(const float* row, size_t panels, size_t nr, size_t stride, float* dst) {
+  constexpr size_t W = V::W;
+  const size_t whole = nr / W * W;
+  for (size_t p = 0; p < panels; ++p, row += nr, dst += stride) {
+    for (size_t i = 0; i < whole; i += W) V::store(dst + i, V::load(row + i));
+    if (whole < nr) V::store_n(dst + whole, V::load_n(row + whole, static_cast<int>(nr - whole)), static_cast<int>(nr - whole));
+  }
+}
