@@ -95,14 +95,14 @@ def bench_gemm(shapes, reps, peak, rng):
     return rows
 
 
-def time_conv_layer(layer, threads, reps, rng, relu=False, flop_budget=2e10, min_time=0.5):
+def time_conv_layer(layer, threads, reps, rng, relu=False, flop_budget=2e10, min_time=0.5, algo="auto"):
     """One layer on fresh He-scaled weights in fastconv (a ConvPlan) and onnxruntime (the same
     single-Conv model), interleaved: (fastconv's algorithm, fastconv s, onnxruntime s, max rel diff)."""
     x = rng.standard_normal(layer.x, dtype=np.float32)
     w = (rng.standard_normal(layer.w, dtype=np.float32) / np.sqrt(np.prod(layer.w[1:]))).astype(np.float32)
     bias = rng.standard_normal(layer.w[0], dtype=np.float32)
     plan = fastconv.ConvPlan(w, bias, stride=layer.stride, padding=layer.pad, groups=layer.groups,
-                             activation="relu" if relu else None)
+                             activation="relu" if relu else None, algo=algo)
     sess = ort_session(onnx_conv_model(layer, w, bias, relu), threads)
     y = plan(x)
     y_ort = sess.run(None, {"x": x})[0]
@@ -114,10 +114,17 @@ def time_conv_layer(layer, threads, reps, rng, relu=False, flop_budget=2e10, min
     return plan.algo, t_fc, t_ort, err
 
 
-def bench_conv(layers, reps, peak, threads, rng):
+def bench_conv(layers, reps, peak, threads, rng, no_winograd=False):
     rows = []
     for layer in layers:
-        algo, t_fc, t_ort, err = time_conv_layer(layer, threads, reps, rng)
+        algo = "auto"
+        if no_winograd:  # the best of the GEMM paths, as the cost model ranks them without Winograd
+            plan = fastconv.ConvPlan(np.zeros(layer.w, np.float32), stride=layer.stride, padding=layer.pad,
+                                     groups=layer.groups)
+            picked = plan.algo_for(*layer.x[2:])
+            if picked.startswith("winograd"):
+                algo = "im2col"
+        algo, t_fc, t_ort, err = time_conv_layer(layer, threads, reps, rng, algo=algo)
         gf = layer.flops / t_fc * 1e-9
         rows.append(dict(layer=layer.name, algo=algo, ms=t_fc * 1e3, ort_ms=t_ort * 1e3, gflops=gf,
                          ort_gflops=layer.flops / t_ort * 1e-9, pct_peak=100 * gf / peak, ratio=t_ort / t_fc,
@@ -141,6 +148,8 @@ def main(argv=None):
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--only", choices=["gemm", "conv"], help="run one table only")
     ap.add_argument("--quick", action="store_true", help="skip 4096^3 (for iterating on a kernel)")
+    ap.add_argument("--no-winograd", action="store_true",
+                    help="run the 3x3 layers that auto sends to Winograd on im2col instead (issue 2's GEMM-path table)")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time by the calling thread's CPU time (needs --threads 1: then every engine runs on the "
                          "calling thread, and time spent descheduled by other processes is not counted)")
@@ -189,7 +198,7 @@ def main(argv=None):
                               ("% peak", "pct_peak", "{:.0f}%"), ("speed vs numpy", "ratio", "{:.2f}x")]))
         print()
     if args.only in (None, "conv"):
-        rows = bench_conv(LAYERS, args.reps, peak, threads, rng)
+        rows = bench_conv(LAYERS, args.reps, peak, threads, rng, args.no_winograd)
         result["conv"] = rows
         print("## conv2d vs onnxruntime (same single-Conv model, same weights)\n")
         print(markdown(rows, [("layer", "layer", "{}"), ("algo", "algo", "{}"), ("fastconv ms", "ms", "{:.3f}"),
