@@ -163,12 +163,13 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
     });
     return;
   }
-  // Tasks: a few per thread, of about 4 panels or more where N allows (so an A block
-  // fetched into L2 serves several B panels), at least one per thread, no wider than NC.
-  const size_t col_tasks = std::clamp<size_t>(tiles_n / 4, nt, kTasksPerThread * nt);
-  size_t cols = (tiles_n + col_tasks - 1) / col_tasks;
-  cols = std::min(cols, std::max<size_t>(nc_blk / cfg.nr, 1)) * cfg.nr;
-  const size_t tasks = (n + cols - 1) / cols;
+  // Tasks: a multiple of the threads, a few per thread, of about 4 panels or more where N
+  // allows (so an A block fetched into L2 serves several B panels), no wider than NC; the
+  // panels are dealt out evenly (25 panels as 6 tasks: 4 or 5 each, not 5 tasks of 5).
+  const size_t max_panels = std::max<size_t>(nc_blk / cfg.nr, 1);
+  size_t tasks = std::clamp<size_t>(tiles_n / 4, nt, kTasksPerThread * nt) / nt * nt;
+  tasks = std::min(std::max(tasks, (tiles_n + max_panels - 1) / max_panels), tiles_n);
+  auto first_col = [&](size_t t) { return std::min(n, t * tiles_n / tasks * cfg.nr); };
   const ASource* asrc = &a;
   PackedAView packed(nullptr, 0);
   if (tasks > 1 && !a.prepacked()) {  // one copy of packed A for all tasks
@@ -179,7 +180,7 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
     asrc = &packed;
   }
   parallel_for(tasks, static_cast<int>(nt), [&](size_t t) {
-    gemm_range(cfg, k, *asrc, b, c, ldc, ep, Range{0, m, t * cols, std::min(n, (t + 1) * cols)}, nc_blk, prepacked);
+    gemm_range(cfg, k, *asrc, b, c, ldc, ep, Range{0, m, first_col(t), first_col(t + 1)}, nc_blk, prepacked);
   });
 }
 
