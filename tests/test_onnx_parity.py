@@ -1,6 +1,6 @@
 """Parity with onnxruntime on random-weight versions of the nine ONNX model-zoo CNNs (the light models
 in the onnx wheel with seeded random weights): relative L2 error <= 1e-4 on every output and the same
-top-5 classes, at batch 1 and 4.
+top-5 classes, at batch 1 and 4; later runs (recorded, replayed) give the same bits as the first.
 
 The bound: fp32 accumulation over up to ~4.6k products per output (VGG's 3x3x512 convs), 50-120 layers
 deep, in an order that differs from onnxruntime's; measured errors are 3e-7..4e-6, and 1e-4 is the
@@ -42,6 +42,12 @@ def test_zoo_model_matches_onnxruntime(name, batch):
         top_g = np.argsort(-g.reshape(batch, -1), axis=1, kind="stable")[:, :5]
         top_w = np.argsort(-scores, axis=1, kind="stable")[:, :5]
         np.testing.assert_array_equal(top_g, top_w)
+    # the second run of a shape records the session's C++ programs and the third replays them
+    # (session.py, _Recorder): both bit-identical to the first, which ran every node from Python
+    for _ in range(2):
+        again = ours.run(None, feeds)
+        for g, a in zip(got, again):
+            np.testing.assert_array_equal(a, g)
 
 
 def test_unoptimized_graph_matches_too():

@@ -314,6 +314,96 @@ def test_concat_branches_write_in_place(rng):
     assert list(plans[1].in_place) == list(plans[2].in_place) == [concat_at[0]]
 
 
+def _replay_graph(rng):
+    """Conv reading the feed, fused residual, in-place Concat of conv and pool branches, global pool,
+    and Python-only nodes (Sigmoid, Flatten, Softmax) between and after: several recorded segments."""
+    w = {f"w{i}": (rng.standard_normal((4, 4, 3, 3)) * 0.3).astype(np.float32) for i in range(4)}
+    w["b0"] = rng.standard_normal(4).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["a"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Conv", ["ar", "w1"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c", "x"], ["res"]),                      # fused: residual is the feed
+             helper.make_node("Conv", ["res", "w2"], ["d"], pads=[1, 1, 1, 1]),
+             helper.make_node("MaxPool", ["res"], ["p"], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]),
+             helper.make_node("Concat", ["d", "p"], ["cat"], axis=1),          # in place
+             helper.make_node("Sigmoid", ["cat"], ["sg"]),                     # Python between segments
+             helper.make_node("AveragePool", ["sg"], ["ap"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("GlobalAveragePool", ["ap"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["f"]),
+             helper.make_node("Softmax", ["f"], ["y"])]
+    return model(nodes, [("x", ["N", 4, 9, 9])], [("y", None)], w)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_recorded_runs_replay_identically(rng, n, monkeypatch):
+    """From the third run of a shape, runs of engine calls replay as one C++ program: results are
+    bit-identical to running every node from Python, with fresh feeds each run (a strided one too)."""
+    from fastconv.onnx import session as S
+    m = _replay_graph(rng)
+    sess = InferenceSession(m)
+    xs = [rng.standard_normal((n, 4, 9, 9)).astype(np.float32) for _ in range(4)]
+    xs.append(rng.standard_normal((n, 4, 9, 18)).astype(np.float32)[..., ::2])  # not C-contiguous
+    monkeypatch.setattr(S, "REPLAY", False)
+    want = [sess.run(None, {"x": x})[0] for x in xs]
+    monkeypatch.setattr(S, "REPLAY", True)
+    for _ in range(2):
+        for x, y in zip(xs, want):
+            np.testing.assert_array_equal(sess.run(None, {"x": x})[0], y)
+    assert rel_l2(want[0], ort_run(m, {"x": xs[0]})[0]) < RTOL
+    (plan,) = sess._plans.values()
+    (arena, segments), = plan._programs.values()
+    recorded = sorted(sess.graph.nodes[i].op for seg in segments.values() for i in range(seg.end - len(seg.produced), seg.end))
+    assert len(segments) == 2 and sum(len(s.program) for s in segments.values()) == 6  # the Concat: no step
+    assert recorded == ["AveragePool", "Concat", "Conv", "Conv", "Conv", "GlobalAveragePool", "MaxPool"]
+
+
+def test_replay_from_threads(rng):
+    """Concurrent runs take different arenas, each with its own recorded program."""
+    m = _replay_graph(rng)
+    sess = InferenceSession(m)
+    xs = [rng.standard_normal((2, 4, 9, 9)).astype(np.float32) for _ in range(6)]
+    want = [sess.run(None, {"x": x})[0].copy() for x in xs]
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(6):
+                np.testing.assert_array_equal(sess.run(None, {"x": xs[i]})[0], want[i])
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_program_checks_its_arrays(rng):
+    """_C.Program (the replay) checks what it is given as the per-op bindings do."""
+    from fastconv import _C
+    plan = fastconv.ConvPlan(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), padding=1)
+    x = np.zeros((1, 3, 5, 5), np.float32)
+    prog = _C.Program()
+    with pytest.raises(ValueError, match="x has shape"):
+        prog.add_conv(plan._plan, np.zeros((1, 2, 5, 5), np.float32), -1, np.zeros((1, 4, 5, 5), np.float32))
+    with pytest.raises(ValueError, match="out has shape"):
+        prog.add_conv(plan._plan, x, 0, np.zeros((1, 4, 5, 4), np.float32))
+    with pytest.raises(ValueError, match="float32"):
+        prog.add_pool(x.astype(np.float64), -1, np.zeros((1, 3, 2, 2), np.float32), "max", (2, 2), (2, 2), (1, 1),
+                      (0, 0, 0, 0), False, False)
+    y = np.zeros((1, 4, 5, 5), np.float32)
+    prog.add_conv(plan._plan, x, 0, y)
+    with pytest.raises(ValueError, match="takes 1 dynamic inputs, got 0"):
+        prog.run([])
+    with pytest.raises(ValueError, match="recorded with"):
+        prog.run([np.zeros((2, 3, 5, 5), np.float32)])
+    x1 = rng.standard_normal((1, 3, 5, 5)).astype(np.float32)
+    prog.run([x1])
+    np.testing.assert_array_equal(y, plan(x1))
+
+
 def test_device_argument(rng):
     m = model([helper.make_node("Relu", ["x"], ["y"])], [("x", [1, 2])], [("y", None)])
     with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', got 'gpu'"):

@@ -11,6 +11,7 @@ void bind_gemm(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_bench(py::module_& m);
 void bind_layers(py::module_& m);
+void bind_program(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "fastconv's C++ engine (internal: use the fastconv package)";
@@ -26,4 +27,5 @@ PYBIND11_MODULE(_C, m) {
   bind_conv(m);
   bind_bench(m);
   bind_layers(m);
+  bind_program(m);
 }

@@ -26,6 +26,11 @@ def _fits(out, shape):
     return out if out is not None and out.shape == tuple(shape) and out.dtype == np.float32 else None
 
 
+def _plain_f32(a) -> bool:
+    """A float32, C-contiguous numpy array: what the recorded program's kernels read."""
+    return type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous
+
+
 def _takes_out(run):
     run.accepts_out = True  # the memory planner may hand it a reused buffer as out=
     return run
@@ -125,6 +130,23 @@ def conv(node, ctx):
         if nd == 1:
             y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
         return y if dtype == np.float32 or not np.issubdtype(dtype, np.floating) else y.astype(dtype)
+
+    def record(program, args, y, dyn):
+        """Adds this call (args, returning y) to a session's recorded program: 2-D, float32,
+        constant weights, the output written in place. False when it must stay in Python."""
+        x, residual = args[0], (args[3] if len(args) > 3 else None)
+        known = shapes.get(x.shape) if constant else None
+        if known is None or known[0] != 2 or not _plain_f32(x) or y is None or y.dtype != np.float32 \
+                or (residual is not None and (not _plain_f32(residual) or residual.shape != known[2])):
+            return False
+        p = known[1]
+        native = p._tuned_plans.get(x.shape) if p.autotune else p._plan
+        if native is None:
+            return False
+        program.add_conv(native, x, dyn(x), y, residual, -1 if residual is None else dyn(residual))
+        return True
+
+    run.record = record
 
     def conv_plain(x4, w, b):
         _, strides, dil, pads = geometry(x4 if nd_of(w) == 2 else x4[:, :, 0], w)
@@ -365,6 +387,16 @@ class _PoolFastPath:
         _C.pool2d(x, out, self.kind, k, s, d, p, self.ceil, self.include)
         return out
 
+    def record(self, program, args, y, dyn):
+        """Adds this pooling call to a session's recorded program (see the Conv op's record)."""
+        x = args[0]
+        hit = self.known.get(x.shape) if _plain_f32(x) else None
+        if hit is None or y is None or y.dtype != np.float32:
+            return False
+        k, s, d, p, _ = hit
+        program.add_pool(x, dyn(x), y, self.kind, k, s, d, p, self.ceil, self.include)
+        return True
+
     def remember(self, x, k, s, d, p, shape):
         if x.dtype == np.float32 and x.flags.c_contiguous:
             self.known[x.shape] = (k, s, d, p, tuple(shape))
@@ -391,6 +423,7 @@ def max_pool(node, ctx):
         return y[:, :, 0, :] if nd == 1 else y
 
     run.writes_strided_out = True  # out may be a channel slice of a larger buffer (a Concat's part)
+    run.record = fast.record
     return _takes_out(run)
 
 
@@ -417,6 +450,7 @@ def avg_pool(node, ctx):
         return y[:, :, 0, :] if nd == 1 else y
 
     run.writes_strided_out = True  # out may be a channel slice of a larger buffer (a Concat's part)
+    run.record = fast.record
     return _takes_out(run)
 
 
@@ -431,6 +465,14 @@ def global_pool(node, ctx):
             return _layer(name, x)(x)
         return getattr(_numpy_layers, name)(x)
 
+    def record(program, args, y, dyn):
+        x = args[0]
+        if x.ndim != 4 or not _plain_f32(x) or y is None or y.dtype != np.float32 or not y.flags.c_contiguous:
+            return False
+        program.add_global_pool(x, dyn(x), y, "avg" if node.op == "GlobalAveragePool" else "max")
+        return True
+
+    run.record = record
     return _takes_out(run)
 
 

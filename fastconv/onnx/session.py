@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _memory
+from .. import _C, _memory
 from .._config import workers_held
 from . import _optimize
 from ._ir import Graph
@@ -199,6 +199,7 @@ class _Plan:
         self.slot_sizes: list[int] = []
         self.in_place: dict[int, list[tuple[int, int]]] = {}  # concat node -> (input index, offset in floats)
         self._arenas: list[list[np.ndarray]] = []
+        self._programs: dict = {}  # id(arena) -> (arena, {first node: _Segment}): see _Recorder
         self._lock = threading.Lock()
         self._measure_lock = threading.Lock()
 
@@ -220,7 +221,23 @@ class _Plan:
         env = dict(g.constants)
         env.update(feeds)
         record = [] if measure else None
-        for i, (node, kernel) in enumerate(zip(g.nodes, self.kernels)):
+        replay = self._programs.get(id(arena)) if arena is not None and REPLAY else None
+        recorder = _Recorder(g, feeds) if arena is not None and REPLAY and replay is None else None
+        i, n_nodes = 0, len(g.nodes)
+        while i < n_nodes:
+            seg = replay[1].get(i) if replay is not None else None
+            if seg is not None:  # a recorded run of kernels: one C++ call, no Python between them
+                try:
+                    seg.program.run([_plain_f32(env[f]) for f in seg.feeds])
+                except Exception as e:
+                    raise _RunError(f"nodes {i}..{seg.end - 1} ({g.nodes[i].label()} ...) failed: {e}") from e
+                env.update(seg.produced)
+                for j in range(i, seg.end):
+                    for v in self.frees[j]:
+                        env.pop(v, None)
+                i = seg.end
+                continue
+            node, kernel = g.nodes[i], self.kernels[i]
             args = [env[v] if v else None for v in node.inputs]
             while args and args[-1] is None:
                 args.pop()
@@ -237,8 +254,11 @@ class _Plan:
                                              for k, off in parts):
                     # every input was written into its place in this concat's buffer: nothing to copy
                     env[node.outputs[0]] = kwargs["out"]
+                    if recorder is not None:
+                        recorder.in_place(i, node, kwargs["out"])
                     for v in self.frees[i]:
                         env.pop(v, None)
+                    i += 1
                     continue
             try:
                 result = kernel(*args, **kwargs)
@@ -253,8 +273,13 @@ class _Plan:
                     env[name] = val if isinstance(val, np.ndarray) else np.asarray(val)
             if measure:
                 record.append((args, results))
+            if recorder is not None:
+                recorder.node(i, node, kernel, args, kwargs.get("out"), results)
             for v in self.frees[i]:
                 env.pop(v, None)
+            i += 1
+        if recorder is not None:
+            self._programs[id(arena)] = (arena, recorder.finish())
         outs = [env[n] for n in names]
         constants = [id(c) for c in g.constants.values()] + [id(f) for f in feeds.values()]
         outs = [np.array(o) if (not o.flags.owndata or id(o) in constants) else o for o in outs]
@@ -363,6 +388,87 @@ class _Plan:
                 slots[i] = (take_slot(i, y.size, death[node.outputs[0]]), y.shape, y.size, None)
         self.slot_sizes = sizes
         self.slots = slots
+
+
+# Replay recorded runs of kernels in C++ (see _Recorder); False runs every node from Python.
+REPLAY = True
+
+
+class _Segment(NamedTuple):
+    program: object  # _C.Program
+    end: int  # the node after the segment
+    feeds: list  # names of the feeds the program reads, in its dynamic-input order
+    produced: dict  # value name -> the planned buffer (view) a node of the segment writes
+
+
+class _Recorder:
+    """Finds, during one run on an arena, the runs of consecutive nodes that are plain engine calls
+    on fixed memory, and records each as a _C.Program (csrc/python/bind-program.cc) that later runs
+    replay with the GIL released and no Python between the kernels.
+
+    A node is recorded when its kernel can describe itself (`kernel.record`: Conv, pooling, global
+    pooling), it wrote its planned buffer in place, and each input is a constant, a feed (bound per
+    run) or a planned buffer: memory that holds the same value at this point of every run, because
+    the plan (node order, buffers, in-place concats) is fixed per input shape and arena."""
+
+    def __init__(self, graph: Graph, feeds: dict):
+        self.feed_of = {id(a): name for name, a in feeds.items()}
+        self.stable = set(graph.constants) | set(feeds)  # values whose memory is the same every run
+        self.segments: dict[int, _Segment] = {}
+        self.open = None  # [first node, program, feeds, produced] of the segment being recorded
+
+    def node(self, i, node, kernel, args, out, results):
+        rec = getattr(kernel, "record", None)
+        fixed = out is not None and len(results) == 1 and results[0] is out
+        ok = fixed and rec is not None and all(v in self.stable for v in node.inputs if v)
+        if ok:
+            if self.open is None:
+                self.open = [i, _C.Program(), [], {}]
+            ok = rec(self.open[1], args, out, self._dynamic)
+        if ok:
+            self.open[3][node.outputs[0]] = out
+        else:
+            self._close(i)
+        if fixed:
+            self.stable.add(node.outputs[0])
+
+    def in_place(self, i, node, out):
+        """A Concat whose parts were written in place: nothing to run; joins an open segment."""
+        if all(v in self.stable for v in node.inputs if v):
+            self.stable.add(node.outputs[0])
+            if self.open is not None:
+                self.open[3][node.outputs[0]] = out
+                return
+        self._close(i)
+
+    def finish(self) -> dict:
+        self._close(None)
+        return self.segments
+
+    def _dynamic(self, a) -> int:
+        """The program's dynamic-input index of array a if it is a feed, else -1 (fixed memory)."""
+        name = self.feed_of.get(id(a))
+        if name is None:
+            return -1
+        feeds = self.open[2]
+        if name not in feeds:
+            feeds.append(name)
+        return feeds.index(name)
+
+    def _close(self, end):
+        if self.open is not None:
+            first, program, feeds, produced = self.open
+            if len(program):
+                self.segments[first] = _Segment(program, end if end is not None else first + len(produced),
+                                                feeds, produced)
+            self.open = None
+
+
+def _plain_f32(a):
+    """a as a float32, C-contiguous array (a recorded program's dynamic input)."""
+    if type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous:
+        return a
+    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def _address(a: np.ndarray) -> int:

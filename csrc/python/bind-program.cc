@@ -1,0 +1,159 @@
+// fastconv._C.Program: a recorded run of engine calls, replayed in one call.
+//
+// An ONNX session's plan runs its nodes from Python; between two kernels the interpreter
+// does a few microseconds of bookkeeping per node, and after a layer has swept the caches
+// that bookkeeping runs cold (10-30 us a node measured inside SqueezeNet, ~15% of its
+// batch-1 time on 2 threads). The session records each run of consecutive nodes that are
+// plain engine calls on fixed buffers (convolutions, pooling) once per arena, and replays
+// it here with the GIL released and no Python between the kernels.
+//
+// Every array is checked when it is added, as the per-op bindings check theirs; fixed
+// arrays are kept alive by the program. A dynamic value (the session's feed) is bound
+// per run and must have the shape, dtype and layout it was recorded with.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "common/threads.h"
+#include "conv/conv-plan.h"
+#include "pool/pool.h"
+#include "python/arrays.h"
+#include "python/pool-args.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using namespace fc;
+
+class Program {
+ public:
+  // Where a value lives at run time: a fixed pointer, or dynamic input `dyn` of run().
+  struct Ref {
+    float* fixed = nullptr;
+    int dyn = -1;
+    float* get(float* const* dynamic) const { return dyn >= 0 ? dynamic[dyn] : fixed; }
+  };
+
+  // x (n, C, h, w) read-only; `dyn` >= 0 makes it dynamic input `dyn` (this array fixes its shape).
+  Ref input(const py::array& a, int dyn, const std::vector<size_t>& shape, const char* name) {
+    py_arrays::require_float32(a, name);
+    py_arrays::require_c_contiguous(a, name);
+    FC_CHECK(py_arrays::shape_of(a) == shape, name, " has shape ", py_arrays::shape_str(py_arrays::shape_of(a)),
+             ", expected ", py_arrays::shape_str(shape));
+    Ref r;
+    if (dyn >= 0) {
+      if (static_cast<size_t>(dyn) >= dyn_shapes_.size()) dyn_shapes_.resize(dyn + 1);
+      FC_CHECK(dyn_shapes_[dyn].empty() || dyn_shapes_[dyn] == shape, "dynamic input ", dyn, " was recorded with shape ",
+               py_arrays::shape_str(dyn_shapes_[dyn]), ", now used as ", py_arrays::shape_str(shape));
+      dyn_shapes_[dyn] = shape;
+      r.dyn = dyn;
+    } else {
+      keep_.push_back(a);
+      r.fixed = static_cast<float*>(const_cast<void*>(a.data()));
+    }
+    return r;
+  }
+
+  // An output of this shape whose images may lie `image` floats apart (a Concat's part).
+  std::pair<float*, size_t> output(const py::array& a, const std::vector<size_t>& shape, const char* name) {
+    auto out = py_arrays::require_image_blocks(a, shape, name);
+    keep_.push_back(a);
+    return out;
+  }
+
+  void add_conv(const py::object& plan_obj, const py::array& x, int x_dyn, const py::array& y,
+                std::optional<py::array> residual, int residual_dyn) {
+    const ConvPlan& plan = plan_obj.cast<const ConvPlan&>();
+    keep_.push_back(plan_obj);
+    const ConvParams& p = plan.params();
+    FC_CHECK(x.ndim() == 4, "x must be 4-D (N, C, H, W), got ", x.ndim(), "-D");
+    const size_t n = x.shape(0), h = x.shape(2), w = x.shape(3);
+    const Ref xr = input(x, x_dyn, {n, p.in_channels, h, w}, "x");
+    const std::vector<size_t> yshape = {n, p.out_channels, p.out_h(h), p.out_w(w)};
+    const auto [yp, y_image] = output(y, yshape, "out");
+    const Ref rr = residual ? input(*residual, residual_dyn, yshape, "residual") : Ref{};
+    steps_.push_back([&plan, xr, rr, yp = yp, y_image = y_image, n, h, w](float* const* dyn, int nt) {
+      plan.run(xr.get(dyn), n, h, w, yp, y_image, rr.fixed || rr.dyn >= 0 ? rr.get(dyn) : nullptr, nt);
+    });
+  }
+
+  void add_pool(const py::array& x, int x_dyn, const py::array& y, const std::string& kind, std::array<size_t, 2> k,
+                std::array<size_t, 2> s, std::array<size_t, 2> d, std::array<size_t, 4> pads, bool ceil_mode,
+                bool count_include_pad) {
+    const Pool2d p = make_pool(kind, k, s, d, pads, ceil_mode, count_include_pad);
+    FC_CHECK(x.ndim() == 4, "x must be 4-D (N, C, H, W), got ", x.ndim(), "-D");
+    const size_t n = x.shape(0), c = x.shape(1), h = x.shape(2), w = x.shape(3);
+    const Ref xr = input(x, x_dyn, {n, c, h, w}, "x");
+    const auto [yp, y_image] = output(y, {n, c, p.out_h(h), p.out_w(w)}, "out");
+    const Isa isa = active_isa();
+    steps_.push_back([p, xr, yp = yp, y_image = y_image, n, c, h, w, isa](float* const* dyn, int nt) {
+      pool2d(p, xr.get(dyn), n, c, h, w, yp, y_image, nt, isa);
+    });
+  }
+
+  void add_global_pool(const py::array& x, int x_dyn, const py::array& y, const std::string& kind) {
+    FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
+    FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
+    const std::vector<size_t> xshape = py_arrays::shape_of(x);
+    const Ref xr = input(x, x_dyn, xshape, "x");
+    std::vector<size_t> yshape(xshape.begin(), xshape.begin() + 2);
+    yshape.resize(xshape.size(), 1);
+    const auto [yp, y_image] = output(y, yshape, "out");
+    FC_CHECK(xshape[0] <= 1 || y_image == xshape[1], "out must be C-contiguous");
+    size_t hw = 1;
+    for (size_t i = 2; i < xshape.size(); ++i) hw *= xshape[i];
+    const size_t planes = xshape[0] * xshape[1];
+    const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
+    const Isa isa = active_isa();
+    steps_.push_back([pk, xr, yp = yp, planes, hw, isa](float* const* dyn, int nt) {
+      global_pool(pk, xr.get(dyn), planes, hw, yp, nt, isa);
+    });
+  }
+
+  size_t size() const { return steps_.size(); }
+
+  void run(const std::vector<py::array>& dynamic) {
+    FC_CHECK(dynamic.size() == dyn_shapes_.size(), "the program takes ", dyn_shapes_.size(), " dynamic inputs, got ",
+             dynamic.size());
+    std::vector<float*> ptrs(dynamic.size());
+    for (size_t i = 0; i < dynamic.size(); ++i) {
+      const py::array& a = dynamic[i];
+      py_arrays::require_float32(a, "input");
+      py_arrays::require_c_contiguous(a, "input");
+      FC_CHECK(py_arrays::shape_of(a) == dyn_shapes_[i], "input ", i, " has shape ",
+               py_arrays::shape_str(py_arrays::shape_of(a)), ", the program was recorded with ",
+               py_arrays::shape_str(dyn_shapes_[i]));
+      ptrs[i] = static_cast<float*>(const_cast<void*>(a.data()));
+    }
+    const int nt = num_threads();
+    py::gil_scoped_release release;
+    for (const auto& step : steps_) step(ptrs.data(), nt);
+  }
+
+ private:
+  std::vector<std::function<void(float* const*, int)>> steps_;
+  std::vector<std::vector<size_t>> dyn_shapes_;
+  std::vector<py::object> keep_;  // plans and fixed arrays the steps point into
+};
+
+}  // namespace
+
+void bind_program(py::module_& m) {
+  py::class_<Program>(m, "Program")
+      .def(py::init<>())
+      .def("add_conv", &Program::add_conv, py::arg("plan"), py::arg("x"), py::arg("x_dyn"), py::arg("out"),
+           py::arg("residual") = py::none(), py::arg("residual_dyn") = -1)
+      .def("add_pool", &Program::add_pool, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("kind"),
+           py::arg("kernel"), py::arg("stride"), py::arg("dilation"), py::arg("pads"), py::arg("ceil_mode"),
+           py::arg("count_include_pad"))
+      .def("add_global_pool", &Program::add_global_pool, py::arg("x"), py::arg("x_dyn"), py::arg("out"),
+           py::arg("kind"))
+      .def("__len__", &Program::size)
+      .def("run", &Program::run, py::arg("dynamic"));
+}
