@@ -315,8 +315,9 @@ def test_concat_branches_write_in_place(rng):
 
 
 def _replay_graph(rng):
-    """Conv reading the feed, fused residual, in-place Concat of conv and pool branches, global pool,
-    and Python-only nodes (Sigmoid, Flatten, Softmax) between and after: several recorded segments."""
+    """Conv reading the feed, a fused residual that is the feed, an in-place Concat of conv and pool
+    branches and a copying one, LRN, global pooling, and Python-only nodes (Sigmoid, Flatten,
+    Softmax, graph outputs) between and after: several recorded segments."""
     w = {f"w{i}": (rng.standard_normal((4, 4, 3, 3)) * 0.3).astype(np.float32) for i in range(4)}
     w["b0"] = rng.standard_normal(4).astype(np.float32)
     nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["a"], pads=[1, 1, 1, 1]),
@@ -326,12 +327,15 @@ def _replay_graph(rng):
              helper.make_node("Conv", ["res", "w2"], ["d"], pads=[1, 1, 1, 1]),
              helper.make_node("MaxPool", ["res"], ["p"], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]),
              helper.make_node("Concat", ["d", "p"], ["cat"], axis=1),          # in place
+             helper.make_node("Concat", ["res", "ar"], ["cat2"], axis=1),      # parts read elsewhere: copied
              helper.make_node("Sigmoid", ["cat"], ["sg"]),                     # Python between segments
              helper.make_node("AveragePool", ["sg"], ["ap"], kernel_shape=[2, 2], strides=[2, 2]),
-             helper.make_node("GlobalAveragePool", ["ap"], ["g"]),
+             helper.make_node("LRN", ["ap"], ["l"], size=3),
+             helper.make_node("GlobalAveragePool", ["l"], ["g"]),
              helper.make_node("Flatten", ["g"], ["f"]),
-             helper.make_node("Softmax", ["f"], ["y"])]
-    return model(nodes, [("x", ["N", 4, 9, 9])], [("y", None)], w)
+             helper.make_node("Softmax", ["f"], ["y"]),
+             helper.make_node("GlobalMaxPool", ["cat2"], ["z"])]
+    return model(nodes, [("x", ["N", 4, 9, 9])], [("y", None), ("z", None)], w)
 
 
 @pytest.mark.parametrize("n", [1, 3])
@@ -344,17 +348,20 @@ def test_recorded_runs_replay_identically(rng, n, monkeypatch):
     xs = [rng.standard_normal((n, 4, 9, 9)).astype(np.float32) for _ in range(4)]
     xs.append(rng.standard_normal((n, 4, 9, 18)).astype(np.float32)[..., ::2])  # not C-contiguous
     monkeypatch.setattr(S, "REPLAY", False)
-    want = [sess.run(None, {"x": x})[0] for x in xs]
+    want = [sess.run(None, {"x": x}) for x in xs]
     monkeypatch.setattr(S, "REPLAY", True)
     for _ in range(2):
-        for x, y in zip(xs, want):
-            np.testing.assert_array_equal(sess.run(None, {"x": x})[0], y)
-    assert rel_l2(want[0], ort_run(m, {"x": xs[0]})[0]) < RTOL
+        for x, ys in zip(xs, want):
+            for got, y in zip(sess.run(None, {"x": x}), ys):
+                np.testing.assert_array_equal(got, y)
+    for got, y in zip(want[0], ort_run(m, {"x": xs[0]})):
+        assert rel_l2(got, y) < RTOL
     (plan,) = sess._plans.values()
     (arena, segments), = plan._programs.values()
     recorded = sorted(sess.graph.nodes[i].op for seg in segments.values() for i in range(seg.end - len(seg.produced), seg.end))
-    assert len(segments) == 2 and sum(len(s.program) for s in segments.values()) == 6  # the Concat: no step
-    assert recorded == ["AveragePool", "Concat", "Conv", "Conv", "Conv", "GlobalAveragePool", "MaxPool"]
+    assert len(segments) == 2 and sum(len(s.program) for s in segments.values()) == 8  # in-place Concat: no step
+    assert recorded == ["AveragePool", "Concat", "Concat", "Conv", "Conv", "Conv", "GlobalAveragePool", "LRN",
+                        "MaxPool"]
 
 
 def test_replay_from_threads(rng):
@@ -362,7 +369,7 @@ def test_replay_from_threads(rng):
     m = _replay_graph(rng)
     sess = InferenceSession(m)
     xs = [rng.standard_normal((2, 4, 9, 9)).astype(np.float32) for _ in range(6)]
-    want = [sess.run(None, {"x": x})[0].copy() for x in xs]
+    want = [sess.run(None, {"x": x})[0].copy() for x in xs]  # y (z is a fresh array each run)
     errors = []
 
     def work(i):
@@ -393,6 +400,10 @@ def test_program_checks_its_arrays(rng):
     with pytest.raises(ValueError, match="float32"):
         prog.add_pool(x.astype(np.float64), -1, np.zeros((1, 3, 2, 2), np.float32), "max", (2, 2), (2, 2), (1, 1),
                       (0, 0, 0, 0), False, False)
+    with pytest.raises(ValueError, match="the parts have 5 channels, out has 6"):
+        prog.add_concat([x, x[:, :2].copy()], [-1, -1], np.zeros((1, 6, 5, 5), np.float32))
+    with pytest.raises(ValueError, match="lrn cannot run in place"):
+        prog.add_lrn(x, -1, x, 3, 1e-4, 0.75, 1.0)
     y = np.zeros((1, 4, 5, 5), np.float32)
     prog.add_conv(plan._plan, x, 0, y)
     with pytest.raises(ValueError, match="takes 1 dynamic inputs, got 0"):

@@ -4,7 +4,8 @@
 // does a few microseconds of bookkeeping per node, and after a layer has swept the caches
 // that bookkeeping runs cold (10-30 us a node measured inside SqueezeNet, ~15% of its
 // batch-1 time on 2 threads). The session records each run of consecutive nodes that are
-// plain engine calls on fixed buffers (convolutions, pooling) once per arena, and replays
+// plain engine calls on fixed buffers (convolutions, pooling, batch norm, LRN, channel
+// concatenation) once per arena, and replays
 // it here with the GIL released and no Python between the kernels.
 //
 // Every array is checked when it is added, as the per-op bindings check theirs; fixed
@@ -15,12 +16,16 @@
 #include <pybind11/stl.h>
 
 #include <array>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <vector>
 
 #include "common/threads.h"
+#include "act/activation.h"
 #include "conv/conv-plan.h"
+#include "eltwise/eltwise.h"
+#include "norm/norm.h"
 #include "pool/pool.h"
 #include "python/arrays.h"
 #include "python/pool-args.h"
@@ -33,6 +38,8 @@ using namespace fc;
 
 class Program {
  public:
+  static constexpr int kMaxDynamic = 1024;
+
   // Where a value lives at run time: a fixed pointer, or dynamic input `dyn` of run().
   struct Ref {
     float* fixed = nullptr;
@@ -40,8 +47,10 @@ class Program {
     float* get(float* const* dynamic) const { return dyn >= 0 ? dynamic[dyn] : fixed; }
   };
 
-  // x (n, C, h, w) read-only; `dyn` >= 0 makes it dynamic input `dyn` (this array fixes its shape).
+  // An array the steps read, of exactly this shape; `dyn` >= 0 makes it dynamic input `dyn`
+  // (this array fixes the shape every run must bind), else its memory is fixed.
   Ref input(const py::array& a, int dyn, const std::vector<size_t>& shape, const char* name) {
+    FC_CHECK(dyn < kMaxDynamic, "dynamic input index ", dyn, " out of range (at most ", kMaxDynamic - 1, ")");
     py_arrays::require_float32(a, name);
     py_arrays::require_c_contiguous(a, name);
     FC_CHECK(py_arrays::shape_of(a) == shape, name, " has shape ", py_arrays::shape_str(py_arrays::shape_of(a)),
@@ -65,6 +74,19 @@ class Program {
     auto out = py_arrays::require_image_blocks(a, shape, name);
     keep_.push_back(a);
     return out;
+  }
+
+  float* exact_output(const py::array& a, const std::vector<size_t>& shape, const char* name) {
+    float* p = py_arrays::require_exact(a, shape, name);
+    FC_CHECK(a.writeable(), name, " must be writeable");
+    keep_.push_back(a);
+    return p;
+  }
+
+  static size_t volume(const std::vector<size_t>& shape) {
+    size_t v = 1;
+    for (size_t d : shape) v *= d;
+    return v;
   }
 
   void add_conv(const py::object& plan_obj, const py::array& x, int x_dyn, const py::array& y,
@@ -104,8 +126,7 @@ class Program {
     const Ref xr = input(x, x_dyn, xshape, "x");
     std::vector<size_t> yshape(xshape.begin(), xshape.begin() + 2);
     yshape.resize(xshape.size(), 1);
-    const auto [yp, y_image] = output(y, yshape, "out");
-    FC_CHECK(xshape[0] <= 1 || y_image == xshape[1], "out must be C-contiguous");
+    float* yp = exact_output(y, yshape, "out");
     size_t hw = 1;
     for (size_t i = 2; i < xshape.size(); ++i) hw *= xshape[i];
     const size_t planes = xshape[0] * xshape[1];
@@ -113,6 +134,67 @@ class Program {
     const Isa isa = active_isa();
     steps_.push_back([pk, xr, yp = yp, planes, hw, isa](float* const* dyn, int nt) {
       global_pool(pk, xr.get(dyn), planes, hw, yp, nt, isa);
+    });
+  }
+
+  // y = act(x * scale[c] + shift[c]) (batch norm folded to a per-channel affine map).
+  void add_channel_affine(const py::array& x, int x_dyn, const py::array& y, const py::array& scale,
+                          const py::array& shift, const std::string& act, float alpha, float beta) {
+    FC_CHECK(x.ndim() >= 2, "x must be (N, C, ...), got ", x.ndim(), "-D");
+    const std::vector<size_t> xshape = py_arrays::shape_of(x);
+    const size_t n = xshape[0], c = xshape[1], hw = volume(xshape) / std::max<size_t>(n * c, 1);
+    const Ref xr = input(x, x_dyn, xshape, "x");
+    float* yp = exact_output(y, xshape, "out");
+    const Ref sr = input(scale, -1, {c}, "scale"), tr = input(shift, -1, {c}, "shift");
+    const Activation a{act_kind_from_name(act), alpha, beta};
+    const Isa isa = active_isa();
+    steps_.push_back([xr, yp, sr, tr, a, n, c, hw, isa](float* const* dyn, int nt) {
+      channel_affine(xr.get(dyn), yp, n, c, hw, sr.fixed, tr.fixed, a, nullptr, nt, isa);
+    });
+  }
+
+  // Local response normalisation across channels (norm/norm.h).
+  void add_lrn(const py::array& x, int x_dyn, const py::array& y, size_t size, float alpha, float beta, float bias) {
+    FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
+    FC_CHECK(size >= 1 && bias > 0, "lrn needs size >= 1 and bias > 0, got size ", size, ", bias ", bias);
+    const std::vector<size_t> xshape = py_arrays::shape_of(x);
+    const size_t n = xshape[0], c = xshape[1], hw = volume(xshape) / std::max<size_t>(n * c, 1);
+    const Ref xr = input(x, x_dyn, xshape, "x");
+    float* yp = exact_output(y, xshape, "out");
+    FC_CHECK(xr.dyn >= 0 || xr.fixed != yp, "lrn cannot run in place");
+    const Isa isa = active_isa();
+    steps_.push_back([xr, yp, n, c, hw, size, alpha, beta, bias, isa](float* const* dyn, int nt) {
+      if (n * c * hw) lrn(xr.get(dyn), yp, n, c, hw, size, alpha, beta, bias, nt, isa);
+    });
+  }
+
+  // y (n, sum c_i, ...) = the parts (n, c_i, ...) one after another along channels.
+  void add_concat(const std::vector<py::array>& parts, const std::vector<int>& dyns, const py::array& y) {
+    FC_CHECK(!parts.empty() && parts.size() == dyns.size(), "concat needs one dynamic index per part, got ",
+             parts.size(), " parts and ", dyns.size(), " indices");
+    FC_CHECK(y.ndim() >= 2, "out must be (N, C, ...), got ", y.ndim(), "-D");
+    const std::vector<size_t> yshape = py_arrays::shape_of(y);
+    const size_t n = yshape[0], inner = volume(yshape) / std::max<size_t>(n * yshape[1], 1);
+    std::vector<std::pair<Ref, size_t>> refs;  // part, floats per image
+    size_t channels = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      std::vector<size_t> shape = yshape;
+      FC_CHECK(parts[i].ndim() == y.ndim(), "part ", i, " must be ", y.ndim(), "-D");
+      shape[1] = parts[i].shape(1);
+      refs.emplace_back(input(parts[i], dyns[i], shape, "part"), shape[1] * inner);
+      channels += shape[1];
+    }
+    FC_CHECK(channels == yshape[1], "the parts have ", channels, " channels, out has ", yshape[1]);
+    float* yp = exact_output(y, yshape, "out");
+    const size_t image = channels * inner;
+    steps_.push_back([refs, yp, n, image](float* const* dyn, int) {
+      for (size_t b = 0; b < n; ++b) {
+        float* dst = yp + b * image;
+        for (const auto& [ref, floats] : refs) {
+          std::memcpy(dst, ref.get(dyn) + b * floats, floats * sizeof(float));
+          dst += floats;
+        }
+      }
     });
   }
 
@@ -154,6 +236,11 @@ void bind_program(py::module_& m) {
            py::arg("count_include_pad"))
       .def("add_global_pool", &Program::add_global_pool, py::arg("x"), py::arg("x_dyn"), py::arg("out"),
            py::arg("kind"))
+      .def("add_channel_affine", &Program::add_channel_affine, py::arg("x"), py::arg("x_dyn"), py::arg("out"),
+           py::arg("scale"), py::arg("shift"), py::arg("act"), py::arg("alpha"), py::arg("beta"))
+      .def("add_lrn", &Program::add_lrn, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("size"),
+           py::arg("alpha"), py::arg("beta"), py::arg("bias"))
+      .def("add_concat", &Program::add_concat, py::arg("parts"), py::arg("dyns"), py::arg("out"))
       .def("__len__", &Program::size)
       .def("run", &Program::run, py::arg("dynamic"));
 }

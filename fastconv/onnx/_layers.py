@@ -17,3 +17,8 @@ def get(name: str):
 
 def is_f32(*xs) -> bool:
     return all(isinstance(x, np.ndarray) and x.dtype == np.float32 for x in xs)
+
+
+def plain_f32(a) -> bool:
+    """A float32, C-contiguous numpy array: what a session's recorded program reads and writes."""
+    return type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous

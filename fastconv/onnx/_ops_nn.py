@@ -26,11 +26,6 @@ def _fits(out, shape):
     return out if out is not None and out.shape == tuple(shape) and out.dtype == np.float32 else None
 
 
-def _plain_f32(a) -> bool:
-    """A float32, C-contiguous numpy array: what the recorded program's kernels read."""
-    return type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous
-
-
 def _takes_out(run):
     run.accepts_out = True  # the memory planner may hand it a reused buffer as out=
     return run
@@ -136,8 +131,8 @@ def conv(node, ctx):
         constant weights, the output written in place. False when it must stay in Python."""
         x, residual = args[0], (args[3] if len(args) > 3 else None)
         known = shapes.get(x.shape) if constant else None
-        if known is None or known[0] != 2 or not _plain_f32(x) or y is None or y.dtype != np.float32 \
-                or (residual is not None and (not _plain_f32(residual) or residual.shape != known[2])):
+        if known is None or known[0] != 2 or not _layers.plain_f32(x) or y is None or y.dtype != np.float32 \
+                or (residual is not None and (not _layers.plain_f32(residual) or residual.shape != known[2])):
             return False
         p = known[1]
         native = p._tuned_plans.get(x.shape) if p.autotune else p._plan
@@ -390,7 +385,7 @@ class _PoolFastPath:
     def record(self, program, args, y, dyn):
         """Adds this pooling call to a session's recorded program (see the Conv op's record)."""
         x = args[0]
-        hit = self.known.get(x.shape) if _plain_f32(x) else None
+        hit = self.known.get(x.shape) if _layers.plain_f32(x) else None
         if hit is None or y is None or y.dtype != np.float32:
             return False
         k, s, d, p, _ = hit
@@ -467,7 +462,7 @@ def global_pool(node, ctx):
 
     def record(program, args, y, dyn):
         x = args[0]
-        if x.ndim != 4 or not _plain_f32(x) or y is None or y.dtype != np.float32 or not y.flags.c_contiguous:
+        if x.ndim != 4 or not _layers.plain_f32(x) or y is None or y.dtype != np.float32 or not y.flags.c_contiguous:
             return False
         program.add_global_pool(x, dyn(x), y, "avg" if node.op == "GlobalAveragePool" else "max")
         return True
@@ -506,14 +501,39 @@ def batch_norm(node, ctx):
         y = _layer("batch_norm", x4)(x4, scale, bias, mean, var, eps, act)
         return y.reshape(x.shape)
 
+    def record(program, args, y, dyn):
+        x = args[0]
+        if affine is None or x.ndim != 4 or not _layers.plain_f32(x) or x.shape[1] != affine[0].shape[0] \
+                or y is None or y.dtype != np.float32:
+            return False
+        s, t, act_args = affine
+        program.add_channel_affine(x, dyn(x), y, s, t, *act_args)
+        return True
+
+    run.record = record
     return _takes_out(run)
 
 
 @op("LRN")
 def lrn(node, ctx):
     a = node.attrs
-    return lambda x: _layer("lrn", x)(x, int(a["size"]), float(a.get("alpha", 1e-4)), float(a.get("beta", 0.75)),
-                                      float(a.get("bias", 1.0)))
+    size, alpha, beta, bias = int(a["size"]), float(a.get("alpha", 1e-4)), float(a.get("beta", 0.75)), \
+        float(a.get("bias", 1.0))
+
+    def run(x, out=None):
+        if _layers.is_f32(x) and x.ndim >= 3:
+            return fastconv.lrn(x, size, alpha, beta, bias, out=_fits(out, x.shape))
+        return _layer("lrn", x)(x, size, alpha, beta, bias)
+
+    def record(program, args, y, dyn):
+        x = args[0]
+        if x.ndim < 3 or not _layers.plain_f32(x) or y is None or y.dtype != np.float32 or size < 1 or not bias > 0:
+            return False
+        program.add_lrn(x, dyn(x), y, size, alpha, beta, bias)
+        return True
+
+    run.record = record
+    return _takes_out(run)
 
 
 _SIMPLE_ACT = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hard_swish",

@@ -193,7 +193,16 @@ def concat(node, ctx):
             return _layers.get("concat")(xs, axis=1, out=out.reshape(shape) if fits else None)
         return np.concatenate(xs, axis=axis)
 
+    def record(program, args, y, dyn):
+        """A channel concat into its planned buffer, for a session's recorded program."""
+        xs = [x for x in args if x is not None]
+        if axis not in (1, -3) or y.ndim != 4 or not all(_layers.plain_f32(a) for a in xs + [y]):
+            return False
+        program.add_concat(xs, [dyn(x) for x in xs], y)
+        return True
+
     run.accepts_out = True
+    run.record = record
     return run
 
 

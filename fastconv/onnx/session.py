@@ -419,14 +419,18 @@ class _Recorder:
 
     def node(self, i, node, kernel, args, out, results):
         rec = getattr(kernel, "record", None)
-        fixed = out is not None and len(results) == 1 and results[0] is out
+        y = results[0] if len(results) == 1 else None
+        # written into the planned buffer (possibly returned as a reshaped view of it)
+        fixed = out is not None and isinstance(y, np.ndarray) and (
+            y is out or (y.flags.c_contiguous and out.flags.c_contiguous and y.nbytes == out.nbytes
+                         and _address(y) == _address(out)))
         ok = fixed and rec is not None and all(v in self.stable for v in node.inputs if v)
         if ok:
             if self.open is None:
                 self.open = [i, _C.Program(), [], {}]
-            ok = rec(self.open[1], args, out, self._dynamic)
+            ok = rec(self.open[1], args, y, self._dynamic)
         if ok:
-            self.open[3][node.outputs[0]] = out
+            self.open[3][node.outputs[0]] = y
         else:
             self._close(i)
         if fixed:
