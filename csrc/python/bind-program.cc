@@ -164,7 +164,7 @@ class Program {
     FC_CHECK(xr.dyn >= 0 || xr.fixed != yp, "lrn cannot run in place");
     const Isa isa = active_isa();
     steps_.push_back([xr, yp, n, c, hw, size, alpha, beta, bias, isa](float* const* dyn, int nt) {
-      if (n * c * hw) lrn(xr.get(dyn), yp, n, c, hw, size, alpha, beta, bias, nt, isa);
+      if (n * c * hw != 0) lrn(xr.get(dyn), yp, n, c, hw, size, alpha, beta, bias, nt, isa);
     });
   }
 
