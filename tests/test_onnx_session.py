@@ -316,10 +316,11 @@ def test_concat_branches_write_in_place(rng):
 
 def _replay_graph(rng):
     """Conv reading the feed, a fused residual that is the feed, an in-place Concat of conv and pool
-    branches and a copying one, LRN, global pooling, and Python-only nodes (Sigmoid, Flatten,
-    Softmax, graph outputs) between and after: several recorded segments."""
+    branches and a copying one, LRN, global pooling, Flatten (a view) and a dense Gemm, and
+    Python-only nodes (Sigmoid, Softmax, graph outputs) between and after: several segments."""
     w = {f"w{i}": (rng.standard_normal((4, 4, 3, 3)) * 0.3).astype(np.float32) for i in range(4)}
     w["b0"] = rng.standard_normal(4).astype(np.float32)
+    w["fc"] = rng.standard_normal((5, 8)).astype(np.float32)
     nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["a"], pads=[1, 1, 1, 1]),
              helper.make_node("Relu", ["a"], ["ar"]),
              helper.make_node("Conv", ["ar", "w1"], ["c"], pads=[1, 1, 1, 1]),
@@ -332,8 +333,9 @@ def _replay_graph(rng):
              helper.make_node("AveragePool", ["sg"], ["ap"], kernel_shape=[2, 2], strides=[2, 2]),
              helper.make_node("LRN", ["ap"], ["l"], size=3),
              helper.make_node("GlobalAveragePool", ["l"], ["g"]),
-             helper.make_node("Flatten", ["g"], ["f"]),
-             helper.make_node("Softmax", ["f"], ["y"]),
+             helper.make_node("Flatten", ["g"], ["f"]),                        # a view: joins the segment
+             helper.make_node("Gemm", ["f", "fc"], ["fy"], transB=1),          # dense
+             helper.make_node("Softmax", ["fy"], ["y"]),
              helper.make_node("GlobalMaxPool", ["cat2"], ["z"])]
     return model(nodes, [("x", ["N", 4, 9, 9])], [("y", None), ("z", None)], w)
 
@@ -359,9 +361,10 @@ def test_recorded_runs_replay_identically(rng, n, monkeypatch):
     (plan,) = sess._plans.values()
     (arena, segments), = plan._programs.values()
     recorded = sorted(sess.graph.nodes[i].op for seg in segments.values() for i in range(seg.end - len(seg.produced), seg.end))
-    assert len(segments) == 2 and sum(len(s.program) for s in segments.values()) == 8  # in-place Concat: no step
-    assert recorded == ["AveragePool", "Concat", "Concat", "Conv", "Conv", "Conv", "GlobalAveragePool", "LRN",
-                        "MaxPool"]
+    # no step for the in-place Concat and the Flatten
+    assert len(segments) == 2 and sum(len(s.program) for s in segments.values()) == 9
+    assert recorded == ["AveragePool", "Concat", "Concat", "Conv", "Conv", "Conv", "Flatten", "Gemm",
+                        "GlobalAveragePool", "LRN", "MaxPool"]
 
 
 def test_replay_from_threads(rng):
@@ -404,6 +407,9 @@ def test_program_checks_its_arrays(rng):
         prog.add_concat([x, x[:, :2].copy()], [-1, -1], np.zeros((1, 6, 5, 5), np.float32))
     with pytest.raises(ValueError, match="lrn cannot run in place"):
         prog.add_lrn(x, -1, x, 3, 1e-4, 0.75, 1.0)
+    dense = _C.DensePlan(np.ones((2, 3), np.float32), None)
+    with pytest.raises(ValueError, match="x has shape"):
+        prog.add_dense(dense, np.zeros((4, 5), np.float32), -1, np.zeros((4, 2), np.float32))
     y = np.zeros((1, 4, 5, 5), np.float32)
     prog.add_conv(plan._plan, x, 0, y)
     with pytest.raises(ValueError, match="takes 1 dynamic inputs, got 0"):

@@ -5,7 +5,7 @@
 // that bookkeeping runs cold (10-30 us a node measured inside SqueezeNet, ~15% of its
 // batch-1 time on 2 threads). The session records each run of consecutive nodes that are
 // plain engine calls on fixed buffers (convolutions, pooling, batch norm, LRN, channel
-// concatenation) once per arena, and replays
+// concatenation, dense layers; Flatten as a view) once per arena, and replays
 // it here with the GIL released and no Python between the kernels.
 //
 // Every array is checked when it is added, as the per-op bindings check theirs; fixed
@@ -24,6 +24,7 @@
 #include "common/threads.h"
 #include "act/activation.h"
 #include "conv/conv-plan.h"
+#include "dense/dense-plan.h"
 #include "eltwise/eltwise.h"
 #include "norm/norm.h"
 #include "pool/pool.h"
@@ -198,6 +199,19 @@ class Program {
     });
   }
 
+  // y (n, out) = act(x (n, in) * weight^T + bias), the dense layer's packed plan.
+  void add_dense(const py::object& plan_obj, const py::array& x, int x_dyn, const py::array& y) {
+    const DensePlan& plan = plan_obj.cast<const DensePlan&>();
+    keep_.push_back(plan_obj);
+    FC_CHECK(x.ndim() == 2, "x must be (N, ", plan.in_features(), "), got ", x.ndim(), "-D");
+    const size_t n = x.shape(0);
+    const Ref xr = input(x, x_dyn, {n, plan.in_features()}, "x");
+    float* yp = exact_output(y, {n, plan.out_features()}, "out");
+    steps_.push_back([&plan, xr, yp, n](float* const* dyn, int nt) {
+      if (n != 0) plan.run(xr.get(dyn), n, yp, nt);
+    });
+  }
+
   size_t size() const { return steps_.size(); }
 
   void run(const std::vector<py::array>& dynamic) {
@@ -240,6 +254,7 @@ void bind_program(py::module_& m) {
            py::arg("scale"), py::arg("shift"), py::arg("act"), py::arg("alpha"), py::arg("beta"))
       .def("add_lrn", &Program::add_lrn, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("size"),
            py::arg("alpha"), py::arg("beta"), py::arg("bias"))
+      .def("add_dense", &Program::add_dense, py::arg("plan"), py::arg("x"), py::arg("x_dyn"), py::arg("out"))
       .def("add_concat", &Program::add_concat, py::arg("parts"), py::arg("dyns"), py::arg("out"))
       .def("__len__", &Program::size)
       .def("run", &Program::run, py::arg("dynamic"));

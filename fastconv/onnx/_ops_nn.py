@@ -258,10 +258,18 @@ class _Dense:
         b = None if bias is None else np.ascontiguousarray(bias, np.float32).reshape(-1)
         self.plan = _C.DensePlan(np.ascontiguousarray(w_out_in, np.float32), b, *norm_act(act))
 
-    def __call__(self, x):
-        y = _memory.empty((x.shape[0], self.units))
+    def __call__(self, x, out=None):
+        y = _fits(out, (x.shape[0], self.units))
+        y = _memory.empty((x.shape[0], self.units)) if y is None else y
         self.plan.run(np.ascontiguousarray(x, np.float32), y)
         return y
+
+    def record(self, program, x, y, dyn):
+        """Adds this call to a session's recorded program (see the Conv op's record)."""
+        if x.ndim != 2 or not _layers.plain_f32(x) or y is None or not _layers.plain_f32(y):
+            return False
+        program.add_dense(self.plan, x, dyn(x), y)
+        return True
 
 
 def _const_bias(c, n):
@@ -295,7 +303,7 @@ def gemm(node, ctx):
         if dense is not None and a.dtype == np.float32 and a.ndim == 2:
             if a.shape[1] != b.shape[1 if tb else 0]:
                 raise OpError(f"{node.label()}: A {a.shape} and B {b.shape} (transB={tb}) do not match")
-            return dense(a)
+            return dense(a, out=out)
         a2 = a.T if ta else a
         if a2.ndim != 2 or b.ndim != 2:
             raise OpError(f"{node.label()}: Gemm needs 2-D inputs, got A {a.shape} and B {b.shape}")
@@ -315,7 +323,14 @@ def gemm(node, ctx):
         y = _gemm_or_numpy(a2, bb, bias, act, residual, out)
         return y.astype(a.dtype) if y.dtype != a.dtype else y
 
+    def record(program, args, y, dyn):
+        a = args[0]
+        if dense is None or a.dtype != np.float32 or a.ndim != 2 or a.shape[1] != args[1].shape[1 if tb else 0]:
+            return False
+        return dense.record(program, a, y, dyn)
+
     run.accepts_out = True
+    run.record = record
     return run
 
 

@@ -130,6 +130,7 @@ def flatten(node, ctx):
         ax = axis + x.ndim if axis < 0 else axis
         return x.reshape(int(np.prod(x.shape[:ax], dtype=np.int64)), int(np.prod(x.shape[ax:], dtype=np.int64)))
 
+    run.is_view = True  # its result depends only on the input's shape: a recorded program skips it
     return run
 
 
@@ -146,6 +147,9 @@ def reshape(node, ctx):
         except ValueError:
             raise OpError(f"{node.label()}: cannot reshape input of shape {x.shape} to {target}") from None
 
+    # with a constant target shape the result depends only on the input's shape: a view a recorded
+    # program skips (a computed shape could depend on values, so those stay in Python)
+    run.is_view = ctx.opset < 5 or ctx.const(node, 1) is not None
     return run
 
 

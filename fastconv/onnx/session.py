@@ -406,10 +406,11 @@ class _Recorder:
     on fixed memory, and records each as a _C.Program (csrc/python/bind-program.cc) that later runs
     replay with the GIL released and no Python between the kernels.
 
-    A node is recorded when its kernel can describe itself (`kernel.record`: Conv, pooling, global
-    pooling), it wrote its planned buffer in place, and each input is a constant, a feed (bound per
+    A node is recorded when its kernel can describe itself (`kernel.record`: Conv, pooling, batch
+    norm, LRN, Concat, Gemm as a dense layer), it wrote its planned buffer in place, and each input is a constant, a feed (bound per
     run) or a planned buffer: memory that holds the same value at this point of every run, because
-    the plan (node order, buffers, in-place concats) is fixed per input shape and arena."""
+    the plan (node order, buffers, in-place concats) is fixed per input shape and arena. A view node
+    (`kernel.is_view`: Flatten) of such memory joins the open segment as nothing to run."""
 
     def __init__(self, graph: Graph, feeds: dict):
         self.feed_of = {id(a): name for name, a in feeds.items()}
@@ -420,6 +421,13 @@ class _Recorder:
     def node(self, i, node, kernel, args, out, results):
         rec = getattr(kernel, "record", None)
         y = results[0] if len(results) == 1 else None
+        if getattr(kernel, "is_view", False) and self.open is not None and node.inputs[0] in self.stable \
+                and isinstance(y, np.ndarray) and isinstance(args[0], np.ndarray) and y.flags.c_contiguous \
+                and y.nbytes == args[0].nbytes and _address(y) == _address(args[0]):
+            # a reshaped view of a buffer a recorded node writes: nothing to run
+            self.stable.add(node.outputs[0])
+            self.open[3][node.outputs[0]] = y
+            return
         # written into the planned buffer (possibly returned as a reshaped view of it)
         fixed = out is not None and isinstance(y, np.ndarray) and (
             y is out or (y.flags.c_contiguous and out.flags.c_contiguous and y.nbytes == out.nbytes
