@@ -2,6 +2,8 @@
 #include "gemm/gemm-tile.h"
 #include "simd/v-avx512f.h"
 
+static_assert(has_transpose_8x16<VAvx512>::value, "transposed tiles should use the in-register transpose");
+
 namespace fc {
 
 void f32_gemm_ukernel_8x32__avx512f(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c,

@@ -27,11 +27,12 @@ inline void store_lanes(typename V::reg x, float* dst, bool full, int lanes, typ
     V::store_n(dst, x, lanes);
 }
 
-// Whether V can transpose 8 rows of 16 floats in registers (V::transpose_8x16).
+// Whether V can transpose 8 rows of 16 floats in registers (V::transpose_8x16, announced by
+// V::kTranspose8x16: detecting the function's type itself warns about the vector attributes).
 template <class V, class = void>
 struct has_transpose_8x16 : std::false_type {};
 template <class V>
-struct has_transpose_8x16<V, std::void_t<decltype(&V::transpose_8x16)>> : std::true_type {};
+struct has_transpose_8x16<V, std::void_t<decltype(V::kTranspose8x16)>> : std::true_type {};
 
 // A transposed tile (kTileTransposed): the accumulators go through the stack as columns of
 // MR floats (transposed in registers where V can, else element by element), and each of

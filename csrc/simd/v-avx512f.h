@@ -29,6 +29,7 @@ struct VAvx512 {
   // dst[j * 8 + i] = r[i][j] (j < 16, i < 8): eight rows stored as sixteen columns, through
   // unpack -> shuffle -> two-source permute; each result holds columns c and c + 4 (or
   // c + 8 and c + 12), written as two masked halves.
+  static constexpr bool kTranspose8x16 = true;
   static inline void transpose_8x16(const reg (&r)[8], float* dst) {
     reg t[8], u[8];
     for (int i = 0; i < 4; ++i) {
