@@ -202,9 +202,10 @@ def fold_channel_affine(g: Graph) -> Graph:
     the same for BatchNormalization's scale and bias (DenseNet, Inception-v2 write BN as BN -> Mul -> Add)."""
     g = g.copy()
     changed = True
-    while changed:
+    while changed:  # a pass folds every node it can (chains too: the maps follow each fold)
         changed = False
         users, producers = g.consumers(), g.producers()
+        removed: set[int] = set()  # ids of folded nodes (Node is not hashable)
         for n in g.nodes:
             if n.op not in ("Mul", "Add", "Sub") or len(n.inputs) != 2:
                 continue
@@ -247,12 +248,15 @@ def fold_channel_affine(g: Graph) -> Graph:
                     src.inputs = [src.inputs[0], sn, bn_] + src.inputs[3:]
                 else:
                     continue
+                old_out = src.outputs[0]
                 src.outputs = [n.outputs[0]] + src.outputs[1:]
-                g.nodes = [m for m in g.nodes if m is not n]
+                producers.pop(old_out, None)
+                producers[n.outputs[0]] = src
+                users.pop(old_out, None)  # n was its only reader
+                removed.add(id(n))
                 changed = True
                 break
-            if changed:
-                break
+        g.nodes = [m for m in g.nodes if id(m) not in removed]
     return g
 
 
