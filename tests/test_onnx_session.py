@@ -71,17 +71,25 @@ def test_concurrent_runs_from_threads(rng):
     sess = InferenceSession(m)
     xs = [rng.standard_normal((2, 6, 10, 10)).astype(np.float32) for _ in range(8)]
     want = [ort_run(m, {"x": x})[0] for x in xs]
-    errors = []
 
     def work(i):
+        for _ in range(5):
+            assert rel_l2(sess.run(None, {"x": xs[i]})[0], want[i]) < RTOL
+
+    _in_threads(work, len(xs))
+
+
+def _in_threads(work, n):
+    """work(i) for i < n, each on its own thread at once; fails with every error any of them raised."""
+    errors = []
+
+    def guarded(i):
         try:
-            for _ in range(5):
-                got = sess.run(None, {"x": xs[i]})[0]
-                assert rel_l2(got, want[i]) < RTOL
+            work(i)
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
@@ -373,21 +381,12 @@ def test_replay_from_threads(rng):
     sess = InferenceSession(m)
     xs = [rng.standard_normal((2, 4, 9, 9)).astype(np.float32) for _ in range(6)]
     want = [sess.run(None, {"x": x})[0].copy() for x in xs]  # y (z is a fresh array each run)
-    errors = []
 
     def work(i):
-        try:
-            for _ in range(6):
-                np.testing.assert_array_equal(sess.run(None, {"x": xs[i]})[0], want[i])
-        except Exception as e:  # pragma: no cover - reported below
-            errors.append(e)
+        for _ in range(6):
+            np.testing.assert_array_equal(sess.run(None, {"x": xs[i]})[0], want[i])
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    _in_threads(work, len(xs))
 
 
 def test_program_checks_its_arrays(rng):

@@ -114,7 +114,7 @@ class WinogradConv final : public ConvAlgorithm {
       // block costs three synchronised phases, and 196 tiles as 160 + 36 ran 3-5% slower
       // than as one block (SqueezeNet's 55x55 and ResNet's 56x56 layers in F(4x4)).
       size_t tb = block_tiles(j.total, size_t{2} << 20);
-      if (j.total % tb != 0 && j.total % tb < tb / 2 && j.total / tb == 1 && j.total <= kMaxTiles) tb = j.total;
+      if (j.total > tb && j.total - tb < tb / 2 && j.total <= kMaxTiles) tb = j.total;
       const Scratch sc = scratch(tb);  // the caller's buffers, shared by every task
       for (size_t t0 = 0; t0 < j.total; t0 += tb) block(j, t0, std::min(tb, j.total - t0), tb, sc, nt);
     }

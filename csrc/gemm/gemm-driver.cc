@@ -24,7 +24,6 @@ GemmTileParams final_tile_params(const Epilogue& ep) {
   if (ep.bias) p.flags |= ep.bias_per_column ? kTileBiasCol : kTileBiasRow;
   if (ep.residual) p.flags |= kTileResidual;
   p.ld_residual = ep.ld_residual;
-  if (ep.transposed) p.flags |= kTileTransposed;
   switch (ep.act.kind) {
     case ActKind::relu: p.flags |= kTileClamp; p.lo = 0.f; p.hi = __builtin_inff(); break;
     case ActKind::clip: p.flags |= kTileClamp; p.lo = ep.act.alpha; p.hi = ep.act.beta; break;
@@ -67,14 +66,14 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
           for (size_t ir = 0; ir < mc; ir += cfg.mr) {  // MR: one micro-kernel call
             const size_t m = std::min(cfg.mr, mc - ir);
             const size_t i = ic + ir, j = jc + jr;
-            // Tile (i, j) of C, stored transposed or not.
-            float* ct = ep.transposed ? c + j * ldc + i : c + i * ldc + j;
+            // Element (i, j) of a matrix with leading dimension ld, stored transposed or not.
+            auto at = [&](ptrdiff_t ld) { return ep.transposed ? j * ld + i : i * ld + j; };
+            float* ct = c + at(ldc);
             GemmTileParams p{};
             if (last) {
               p = fin;
               if (ep.bias) p.bias = ep.bias + (ep.bias_per_column ? j : i);
-              if (ep.residual)
-                p.residual = ep.residual + (ep.transposed ? j * ep.ld_residual + i : i * ep.ld_residual + j);
+              if (ep.residual) p.residual = ep.residual + at(ep.ld_residual);
             }
             if (pc > 0) p.flags |= kTileAccumulate;
             if (ep.transposed) p.flags |= kTileTransposed;

@@ -11,6 +11,7 @@ from .. import _C, _memory
 from .._config import workers_held
 from . import _optimize
 from ._ir import Graph
+from ._layers import plain_f32
 from ._load import OnnxLoadError, load_proto, to_graph
 from ._registry import OPS, OpContext
 
@@ -478,9 +479,7 @@ class _Recorder:
 
 def _plain_f32(a):
     """a as a float32, C-contiguous array (a recorded program's dynamic input)."""
-    if type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous:
-        return a
-    return np.ascontiguousarray(a, dtype=np.float32)
+    return a if plain_f32(a) else np.ascontiguousarray(a, dtype=np.float32)
 
 
 def _address(a: np.ndarray) -> int:
