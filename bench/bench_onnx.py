@@ -111,13 +111,16 @@ def bench_model(name: str, batches, repeats: int, threads: int, use_openvino: bo
             fn()
             fn()
         times = {k: [] for k in engines}
+        core_before = benchmark.core_latency()
         for _ in range(repeats):
             for k, fn in engines.items():
                 times[k].append(timed(fn))
+        core = (core_before, benchmark.core_latency())
         med = {k: statistics.median(v) for k, v in times.items()}
         flops = model_flops(model, batch)
         row = {"model": name, "batch": batch, "rel_err": err, "load_fastconv_s": load_fc, "load_ort_s": load_ort,
-               "gflops": flops / med["fastconv"] / 1e9, **{f"{k}_ms": v * 1e3 for k, v in med.items()}}
+               "gflops": flops / med["fastconv"] / 1e9, **{f"{k}_ms": v * 1e3 for k, v in med.items()},
+               "core_ns": "/".join("-" if c is None else f"{c:.0f}" for c in core)}
         row["speedup_vs_ort"] = med["onnxruntime"] / med["fastconv"]
         if "openvino" in med:
             row["speedup_vs_openvino"] = med["openvino"] / med["fastconv"]
@@ -127,8 +130,8 @@ def bench_model(name: str, batches, repeats: int, threads: int, use_openvino: bo
 
 
 HEADER = ("| model | batch | fastconv ms | onnxruntime ms | OpenVINO ms | fastconv img/s | ort img/s | "
-          "vs ort | vs OpenVINO | fastconv GFLOP/s | load fastconv / ort (s) | rel. L2 err |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "vs ort | vs OpenVINO | fastconv GFLOP/s | load fastconv / ort (s) | rel. L2 err | core ns |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def format_row(r: dict) -> str:
@@ -137,7 +140,7 @@ def format_row(r: dict) -> str:
     return (f"| {r['model']} | {r['batch']} | {r['fastconv_ms']:.1f} | {r['onnxruntime_ms']:.1f} | {ov} | "
             f"{1e3 * r['batch'] / r['fastconv_ms']:.1f} | {1e3 * r['batch'] / r['onnxruntime_ms']:.1f} | "
             f"{r['speedup_vs_ort']:.2f}x | {ovs} | {r['gflops']:.0f} | "
-            f"{r['load_fastconv_s']:.2f} / {r['load_ort_s']:.2f} | {r['rel_err']:.1e} |")
+            f"{r['load_fastconv_s']:.2f} / {r['load_ort_s']:.2f} | {r['rel_err']:.1e} | {r['core_ns']} |")
 
 
 def write_results(rows, threads: int, repeats: int, spinning: str, path: str) -> None:
@@ -154,7 +157,9 @@ def write_results(rows, threads: int, repeats: int, spinning: str, path: str) ->
              f"after warm-up; fastconv {fastconv.__version__} (ISA {fastconv.get_isa()}), onnxruntime "
              f"{onnxruntime.__version__} (intra-op spinning: {spinning}). Random-weight zoo "
              "models (fastconv.onnx.zoo). 'vs ort' = onnxruntime "
-             "time / fastconv time (> 1: fastconv faster). Load = session creation from bytes.", "", HEADER]
+             "time / fastconv time (> 1: fastconv faster). Load = session creation from bytes. Core ns = "
+             "core-to-core round trip before/after the row's runs (fastconv.benchmark.core_latency: ~60-80 ns "
+             "one die, ~330-380 ns two dies).", "", HEADER]
     lines += [format_row(r) for r in rows]
     lines.append(END)
     section = "\n".join(lines) + "\n"

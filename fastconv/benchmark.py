@@ -79,6 +79,25 @@ def machine_peak(threads: int | None = None) -> tuple[float, str]:
     return 2.0 * n**3 / best / 1e9, f"measured GEMM peak ({n}^3 fastconv.gemm), {threads} threads"
 
 
+def core_latency() -> float | None:
+    """Round trip in ns of a cache line between two of this process's CPUs (None with fewer than two).
+
+    On shared cloud machines two vCPUs may share a die (one L3: ~60-80 ns here) or not (~330-380 ns),
+    changing every few seconds to minutes; multi-threaded results depend on which (bench/RESULTS.md),
+    so the benchmarks report it beside their tables."""
+    from . import _C
+
+    ns = float(_C.measure_core_latency(0.1)) if hasattr(_C, "measure_core_latency") else 0.0
+    return ns or None
+
+
+def core_latency_line(before: float | None, after: float | None) -> str:
+    if before is None or after is None:
+        return "core-to-core round trip: not measured (fewer than two CPUs)"
+    return (f"core-to-core round trip: {before:.0f} ns before, {after:.0f} ns after the runs (~60-80 ns: the "
+            "threads' cores share a die; ~330-380 ns: two dies, where multi-threaded times rise)")
+
+
 def machine_info() -> dict:
     from . import _C
 

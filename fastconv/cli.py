@@ -277,6 +277,7 @@ def cmd_bench(args) -> int:
     if unknown:
         raise CommandError(f"--vs {','.join(unknown)}: unknown peer; choose from {', '.join(benchmark.PEERS)}")
     peak = benchmark.machine_peak(threads)
+    core_before = benchmark.core_latency()
     notes, results = [], []
     for name, build in models:
         model = build()
@@ -291,6 +292,7 @@ def cmd_bench(args) -> int:
     for note in notes:
         print(f"skipped: {note}")
     print(benchmark.format_table(results, peak))
+    print(benchmark.core_latency_line(core_before, benchmark.core_latency()))
     if args.json:
         benchmark.write_json(args.json, results, peak, threads)
         print(f"wrote {args.json}")

@@ -102,3 +102,21 @@ def test_measure_fma_peak_is_plausible():
     assert np.isfinite(g) and g > 0
     with pytest.raises(ValueError, match="seconds"):
         _C.measure_fma_peak(-1.0, 1)
+
+
+def test_measure_core_latency_runs_and_restores_affinity():
+    # Not a timing assertion: the probe returns a finite positive round trip when the process
+    # may use two CPUs (0 otherwise), leaves the calling thread's CPU affinity as it was, and
+    # rejects bad arguments with ValueError.
+    import os
+    from fastconv import _C, benchmark
+    before = os.sched_getaffinity(0)
+    ns = _C.measure_core_latency(0.02)
+    assert os.sched_getaffinity(0) == before
+    if len(before) >= 2:
+        assert np.isfinite(ns) and ns > 0
+        assert "ns before" in benchmark.core_latency_line(ns, ns)
+    else:
+        assert ns == 0 and benchmark.core_latency() is None
+    with pytest.raises(ValueError, match="seconds"):
+        _C.measure_core_latency(0.0)

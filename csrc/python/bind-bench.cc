@@ -1,6 +1,7 @@
 // Measurement helpers for bench/: the machine's fp32 FMA peak (csrc/bench/).
 #include <pybind11/pybind11.h>
 
+#include "bench/core-latency.h"
 #include "bench/fma-peak.h"
 #include "common/threads.h"
 
@@ -16,4 +17,12 @@ void bind_bench(py::module_& m) {
       },
       py::arg("seconds") = 0.5, py::arg("threads") = 0,
       "Measured fp32 FMA peak in GFLOP/s of the active ISA on `threads` threads (0: fastconv's thread count).");
+  m.def(
+      "measure_core_latency",
+      [](double seconds) {
+        py::gil_scoped_release release;
+        return fc::measure_core_latency(seconds);
+      },
+      py::arg("seconds") = 0.2,
+      "Median round trip in ns of a cache line bounced between two pinned threads (0 with fewer than two CPUs).");
 }
