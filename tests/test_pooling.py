@@ -43,6 +43,31 @@ def test_pool2d_matches_reference(isa, rng, kind, case):
     assert y is out
 
 
+@pytest.mark.parametrize("kh,kw,pads,ceil,dh", [
+    (3, 3, (1, 1, 1, 1), False, 1), (3, 3, (0, 0, 0, 0), True, 1), (2, 2, (0, 0, 0, 0), False, 1),
+    (1, 1, (0, 0, 0, 0), False, 1), (4, 2, (1, 1, 0, 1), True, 1), (2, 3, (0, 2, 1, 0), False, 2)])
+@pytest.mark.parametrize("w", [1, 5, 17, 40, 111])
+def test_stride2_rows_in_registers(isa, rng, kh, kw, pads, ceil, dh, w):
+    """Column stride 2 with windows up to 3 wide runs each output row in registers (row_s2 in
+    pool-plane.h): vectors carried across groups, edge lanes masked to the identity. Rows from
+    1 float to several vectors wide, with left padding, ceil windows past the right edge and
+    negative inputs (a zero fill instead of -inf would show)."""
+    h = 9
+    x = (rng.standard_normal((2, 3, h, w)) - 1.0).astype(np.float32)
+    if h + pads[0] + pads[2] < dh * (kh - 1) + 1 or w + pads[1] + pads[3] < kw:
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            fastconv.max_pool2d(x, (kh, kw), 2, pads, (dh, 1), ceil_mode=ceil)
+        return
+    for kind in ("max", "avg") if dh == 1 else ("max",):
+        ref = pool2d_ref(x, kind, (kh, kw), (2, 2), (dh, 1), pads, ceil, False)
+        if kind == "max":
+            y = fastconv.max_pool2d(x, (kh, kw), 2, pads, (dh, 1), ceil_mode=ceil, out=poisoned(ref.shape))
+            np.testing.assert_array_equal(y, ref.astype(np.float32))
+        else:
+            y = fastconv.avg_pool2d(x, (kh, kw), 2, pads, ceil_mode=ceil, out=poisoned(ref.shape))
+            np.testing.assert_allclose(y, ref, **AVG_TOL)
+
+
 @pytest.mark.parametrize("h,w", [(1, 1), (1, 20), (20, 1), (2, 2), (3, 16), (14, 14), (28, 28), (7, 33), (5, 31)])
 def test_flat_3x3_same_max_pool_keeps_rows_apart(isa, rng, h, w):
     """3x3 / stride 1 / pad 1 max pooling runs over each plane as one flat array (pool-plane.h).

@@ -1,9 +1,9 @@
 // Pooling over vector traits V. The window is separable, so each output row is two passes
 // over contiguous memory: a vertical reduction of the kh input rows into a padded row
 // buffer (padding = the reduction's identity), then a horizontal reduction along it.
-// Both passes are plain vector loops. Stride 2 (the common downsampling pool) splits the row
-// buffer into even and odd lanes once (V::deinterleave, each ISA file adds it to its traits),
-// so every output is kw vector loads; other strides pay a scalar subsampling step.
+// Both passes are plain vector loops; other strides than 1 pay a scalar subsampling step,
+// except stride 2 with windows up to 3 wide (every downsampling pool of the zoo CNNs), which
+// runs in registers: row_s2 below.
 #pragma once
 #include <cstddef>
 
@@ -65,33 +65,62 @@ struct PoolPlane {
     }
   }
 
-  // Stride 2, dilation 1: ev[j] = acc[2j], od[j] = acc[2j + 1]; output ox is the op of
-  // ev[ox], od[ox], ev[ox + 1], od[ox + 1], ... (kw terms). Reads acc up to 2 * ceil(len / 2W) * W.
-  static inline void horizontal_s2(const float* acc, size_t len, float* ev, float* od, float* out, size_t ow,
-                                   size_t kw, const float* scale, reg scale_row) {
-    for (size_t j = 0; 2 * j < len; j += W) {
-      reg e, o;
-      V::deinterleave(acc + 2 * j, e, o);
-      V::store(ev + j, e);
-      V::store(od + j, o);
+  // The op over the valid input rows of one vector of input columns [col, col + W); columns
+  // outside [0, w) are the identity (they are never read).
+  static inline reg column(const float* const* rows, int nrows, ptrdiff_t col, ptrdiff_t w) {
+    if (col >= 0 && col + W <= w) {
+      reg v = V::load(rows[0] + col);
+      for (int i = 1; i < nrows; ++i) v = Op::apply(v, V::load(rows[i] + col));
+      return v;
     }
-    for (size_t i = 0; i < ow; i += W) {
-      const int r = ow - i < static_cast<size_t>(W) ? static_cast<int>(ow - i) : W;
-      reg m = V::load(ev + i);
-      for (size_t s = 1; s < kw; ++s) m = Op::apply(m, V::load((s & 1 ? od : ev) + i + s / 2));
-      if (scale) m = V::mul(V::mul(m, V::load_n(scale + i, r)), scale_row);
-      if (r == W)
-        V::store(out + i, m);
+    const int lo = static_cast<int>(col >= 0 ? 0 : -col < W ? -col : W);
+    const int hi = static_cast<int>(w - col >= W ? W : w - col > lo ? w - col : lo);
+    if (lo >= hi) return V::set1(Op::identity());
+    reg v = V::load_range_fill(rows[0] + col, lo, hi, Op::identity());
+    for (int i = 1; i < nrows; ++i) v = Op::apply(v, V::load_range_fill(rows[i] + col, lo, hi, Op::identity()));
+    return v;
+  }
+
+  // Stride 2, dilation 1, kw <= 3: output row oy without the row buffer. W outputs at ox read
+  // input columns c = 2 ox - pl .. c + 2W: the rows are reduced per vector first (A = [c, c+W),
+  // B = [c+W, c+2W), C = [c+2W, c+3W), which is the next W outputs' A), A and B split into even
+  // and odd columns (taps 0 and 1), and tap 2 is the even columns shifted by one with C's first.
+  static constexpr size_t kMaxRows = 16;
+  static inline void row_s2(const fc::PoolParams& p, const fc::PoolPlaneArgs& a, size_t oy, float* out, bool avg) {
+    const float* rows[kMaxRows];
+    int nrows = 0;
+    for (size_t r = 0; r < p.kh; ++r) {
+      const ptrdiff_t iy = static_cast<ptrdiff_t>(oy * p.sh + r * p.dh) - static_cast<ptrdiff_t>(p.pt);
+      if (iy >= 0 && iy < static_cast<ptrdiff_t>(p.h)) rows[nrows++] = a.x + static_cast<size_t>(iy) * p.w;
+    }
+    const ptrdiff_t w = static_cast<ptrdiff_t>(p.w);
+    const reg scale_row = V::set1(avg ? a.inv_row[oy] : 1.f);
+    reg A = nrows ? column(rows, nrows, -static_cast<ptrdiff_t>(p.pl), w) : V::set1(Op::identity());
+    for (size_t ox = 0; ox < p.ow; ox += W) {
+      const ptrdiff_t c = 2 * static_cast<ptrdiff_t>(ox) - static_cast<ptrdiff_t>(p.pl);
+      const reg B = nrows ? column(rows, nrows, c + W, w) : V::set1(Op::identity());
+      const reg C = nrows ? column(rows, nrows, c + 2 * W, w) : V::set1(Op::identity());
+      reg even, odd;
+      V::deinterleave(A, B, even, odd);
+      reg m = even;
+      if (p.kw >= 2) m = Op::apply(m, odd);
+      if (p.kw == 3) m = Op::apply(m, V::template shift_in<1>(even, C));
+      const int n = p.ow - ox < static_cast<size_t>(W) ? static_cast<int>(p.ow - ox) : W;
+      if (avg) m = V::mul(V::mul(m, V::load_n(a.inv_col + ox, n)), scale_row);
+      if (n == W)
+        V::store(out + ox, m);
       else
-        V::store_n(out + i, m, r);
+        V::store_n(out + ox, m, n);
+      A = C;
     }
   }
 
   // Output row oy of the plane into out (ow floats); avg: scaled by inv_row[oy] * inv_col[ox].
   static inline void row(const fc::PoolParams& p, const fc::PoolPlaneArgs& a, size_t oy, float* out, bool avg) {
+    if (p.sw == 2 && p.dw == 1 && p.kw <= 3 && p.kh <= kMaxRows) return row_s2(p, a, oy, out, avg);
     const size_t len = p.row_len();
     float* acc = a.work;
-    float* hor = a.work + len + 2 * W;  // acc's tail may be read up to 2W past len (deinterleave)
+    float* hor = a.work + len + 2 * W;
     const size_t n_in = p.w < len - p.pl ? p.w : len - p.pl;  // input columns the windows reach
     fill(acc, p.pl, Op::identity());                          // padding: the reduction's identity
     fill(acc + p.pl + n_in, len - p.pl - n_in, Op::identity());
@@ -122,10 +151,6 @@ struct PoolPlane {
     const reg scale_row = V::set1(avg ? a.inv_row[oy] : 1.f);
     if (p.sw == 1) {
       horizontal(acc, out, p.ow, p.kw, p.dw, scale, scale_row);
-    } else if (p.sw == 2 && p.dw == 1) {
-      float* ev = hor;
-      float* od = hor + (len + 1) / 2 + 2 * W;
-      horizontal_s2(acc, len, ev, od, out, p.ow, p.kw, scale, scale_row);
     } else {
       const size_t n = (p.ow - 1) * p.sw + 1;
       horizontal(acc, hor, n, p.kw, p.dw, nullptr, scale_row);

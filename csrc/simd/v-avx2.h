@@ -20,6 +20,13 @@ struct VAvx2 {
                                        _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo - 1)));
     return _mm256_maskload_ps(p, m);
   }
+  // The same with `fill` in the other lanes.
+  static inline reg load_range_fill(const float* p, int lo, int hi, float fill) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), idx),
+                                       _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo - 1)));
+    return _mm256_blendv_ps(set1(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+  }
   // even = a0 a2 a4 a6 b0 b2 b4 b6, odd = a1 a3 .. b7: the columns of stride 2.
   static inline void deinterleave(reg a, reg b, reg& even, reg& odd) {
     const reg lo = _mm256_permute2f128_ps(a, b, 0x20), hi = _mm256_permute2f128_ps(a, b, 0x31);

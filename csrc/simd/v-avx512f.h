@@ -15,6 +15,10 @@ struct VAvx512 {
   static inline reg load_range(const float* p, int lo, int hi) {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
   }
+  // The same with `fill` in the other lanes.
+  static inline reg load_range_fill(const float* p, int lo, int hi, float fill) {
+    return _mm512_mask_loadu_ps(set1(fill), static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
+  }
   // even = a0 a2 .. a14 b0 b2 .. b14, odd = a1 a3 .. b15: the columns of stride 2.
   static inline void deinterleave(reg a, reg b, reg& even, reg& odd) {
     even = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);

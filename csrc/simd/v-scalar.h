@@ -17,8 +17,10 @@ struct VScalar {
     return r;
   }
   // Lanes [lo, hi) from p + lo .. p + hi - 1, zeros elsewhere; the other lanes' addresses are not read.
-  static inline reg load_range(const float* p, int lo, int hi) {
-    reg r = set1(0.f);
+  static inline reg load_range(const float* p, int lo, int hi) { return load_range_fill(p, lo, hi, 0.f); }
+  // The same with `fill` in the other lanes.
+  static inline reg load_range_fill(const float* p, int lo, int hi, float fill) {
+    reg r = set1(fill);
     for (int i = lo; i < hi; ++i) r[i] = p[i];
     return r;
   }
