@@ -284,13 +284,19 @@ def test_layer_outputs_are_planned_too(rng):
              "m": rng.standard_normal(4).astype(np.float32), "v": rng.uniform(0.5, 1.5, 4).astype(np.float32)}
     m = model(nodes, [("x", ["N", 4, 8, 8])], [("y", None)], inits)
     sess = InferenceSession(m, optimize=False)
+    results = []
     for _ in range(3):
         x = rng.standard_normal((2, 4, 8, 8)).astype(np.float32)
-        assert rel_l2(sess.run(None, {"x": x})[0], ort_run(m, {"x": x})[0]) < RTOL
+        y = sess.run(None, {"x": x})[0]
+        results.append((y, y.copy()))
+        assert rel_l2(y, ort_run(m, {"x": x})[0]) < RTOL
     (plan,) = sess._plans.values()
     planned = [n.op for n, s in zip(sess.graph.nodes, plan.slots) if s is not None]
-    assert planned == ["Conv", "BatchNormalization", "Relu", "MaxPool", "MaxPool", "Add"]  # not the output
+    # the (small) graph output too, in a slot of its own that run() copies out
+    assert planned == ["Conv", "BatchNormalization", "Relu", "MaxPool", "MaxPool", "Add", "Sigmoid"]
     assert len(plan.slot_sizes) < len(planned)
+    for y, kept in results:  # later runs did not write into what earlier runs returned
+        assert y.flags.owndata and np.array_equal(y, kept)
 
 
 def test_concat_branches_write_in_place(rng):
@@ -319,13 +325,16 @@ def test_concat_branches_write_in_place(rng):
             assert rel_l2(sess.run(None, {"x": x})[0], ort_run(m, {"x": x})[0]) < RTOL
     plans = {key[0][1][0]: plan for key, plan in sess._plans.items()}
     concat_at = [i for i, node in enumerate(sess.graph.nodes) if node.op == "Concat"]
-    assert list(plans[1].in_place) == list(plans[2].in_place) == [concat_at[0]]
+    # the last Concat is the (small) graph output, planned in a slot of its own: at batch 1 its parts
+    # (element-wise nodes, which write whole arrays only) write into it too
+    assert list(plans[1].in_place) == [concat_at[0], concat_at[2]]
+    assert list(plans[2].in_place) == [concat_at[0]]
 
 
 def _replay_graph(rng):
     """Conv reading the feed, a fused residual that is the feed, an in-place Concat of conv and pool
     branches and a copying one, LRN, global pooling, Flatten (a view) and a dense Gemm, and
-    Python-only nodes (Sigmoid, Softmax, graph outputs) between and after: several segments."""
+    a Python-only node (Sigmoid) between them, and small graph outputs (Softmax, GlobalMaxPool) after."""
     w = {f"w{i}": (rng.standard_normal((4, 4, 3, 3)) * 0.3).astype(np.float32) for i in range(4)}
     w["b0"] = rng.standard_normal(4).astype(np.float32)
     w["fc"] = rng.standard_normal((5, 8)).astype(np.float32)
@@ -369,10 +378,11 @@ def test_recorded_runs_replay_identically(rng, n, monkeypatch):
     (plan,) = sess._plans.values()
     (arena, segments), = plan._programs.values()
     recorded = sorted(sess.graph.nodes[i].op for seg in segments.values() for i in range(seg.end - len(seg.produced), seg.end))
-    # no step for the in-place Concat and the Flatten
-    assert len(segments) == 2 and sum(len(s.program) for s in segments.values()) == 9
+    # no step for the in-place Concat and the Flatten; the small graph outputs (Softmax, GlobalMaxPool)
+    # are written into planned slots and join the second segment
+    assert len(segments) == 2 and sum(len(s.program) for s in segments.values()) == 11
     assert recorded == ["AveragePool", "Concat", "Concat", "Conv", "Conv", "Conv", "Flatten", "Gemm",
-                        "GlobalAveragePool", "LRN", "MaxPool"]
+                        "GlobalAveragePool", "GlobalMaxPool", "LRN", "MaxPool", "Softmax"]
 
 
 def test_replay_from_threads(rng):

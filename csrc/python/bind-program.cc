@@ -5,7 +5,7 @@
 // that bookkeeping runs cold (10-30 us a node measured inside SqueezeNet, ~15% of its
 // batch-1 time on 2 threads). The session records each run of consecutive nodes that are
 // plain engine calls on fixed buffers (convolutions, pooling, batch norm, LRN, channel
-// concatenation, dense layers; Flatten as a view) once per arena, and replays
+// concatenation, dense layers, softmax; Flatten as a view) once per arena, and replays
 // it here with the GIL released and no Python between the kernels.
 //
 // Every array is checked when it is added, as the per-op bindings check theirs; fixed
@@ -169,6 +169,24 @@ class Program {
     });
   }
 
+  // Softmax (or log-softmax) along `axis` (norm/norm.h): a classifier's last node.
+  void add_softmax(const py::array& x, int x_dyn, const py::array& y, int axis, bool log) {
+    const std::vector<size_t> xshape = py_arrays::shape_of(x);
+    const int nd = static_cast<int>(xshape.size());
+    FC_CHECK(nd >= 1 && axis >= 0 && axis < nd, "axis ", axis, " is out of range for a ", nd, "-D array");
+    const Ref xr = input(x, x_dyn, xshape, "x");
+    float* yp = exact_output(y, xshape, "out");
+    FC_CHECK(xr.dyn >= 0 || xr.fixed != yp, "softmax cannot run in place");
+    size_t outer = 1, inner = 1;
+    for (int i = 0; i < axis; ++i) outer *= xshape[i];
+    for (int i = axis + 1; i < nd; ++i) inner *= xshape[i];
+    const size_t len = xshape[axis];
+    const Isa isa = active_isa();
+    steps_.push_back([xr, yp, outer, len, inner, log, isa](float* const* dyn, int nt) {
+      if (outer * len * inner != 0) softmax(xr.get(dyn), yp, outer, len, inner, log, nt, isa);
+    });
+  }
+
   // y (n, sum c_i, ...) = the parts (n, c_i, ...) one after another along channels.
   void add_concat(const std::vector<py::array>& parts, const std::vector<int>& dyns, const py::array& y) {
     FC_CHECK(!parts.empty() && parts.size() == dyns.size(), "concat needs one dynamic index per part, got ",
@@ -254,6 +272,8 @@ void bind_program(py::module_& m) {
            py::arg("scale"), py::arg("shift"), py::arg("act"), py::arg("alpha"), py::arg("beta"))
       .def("add_lrn", &Program::add_lrn, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("size"),
            py::arg("alpha"), py::arg("beta"), py::arg("bias"))
+      .def("add_softmax", &Program::add_softmax, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("axis"),
+           py::arg("log"))
       .def("add_dense", &Program::add_dense, py::arg("plan"), py::arg("x"), py::arg("x_dyn"), py::arg("out"))
       .def("add_concat", &Program::add_concat, py::arg("parts"), py::arg("dyns"), py::arg("out"))
       .def("__len__", &Program::size)

@@ -626,15 +626,33 @@ def softmax(node, ctx):
     legacy = ctx.opset < 13
     axis = int(node.attrs.get("axis", 1 if legacy else -1))
 
-    def run(x):
+    def _softmax_layer(x, a, out):
+        if not _layers.is_f32(x):
+            return getattr(_numpy_layers, name)(x, axis=a)
+        return _layers.get(name)(x, axis=a, out=None if out is None else out.reshape(x.shape))
+
+    def run(x, out=None):
         if x.size == 0:
             return x.copy()
-        fn = _layer(name, x)
-        if legacy:
-            return fn(np.ascontiguousarray(_coerce2d(x, axis)), axis=-1).reshape(x.shape)
-        return fn(x, axis=axis)
+        if legacy:  # the input as 2-D: rows are the dimensions before axis, flattened
+            x2 = np.ascontiguousarray(_coerce2d(x, axis))
+            return _softmax_layer(x2, -1, _fits(out, x.shape)).reshape(x.shape)
+        return _softmax_layer(x, axis, _fits(out, x.shape))
 
-    return run
+    def record(program, args, y, dyn):
+        x = args[0]
+        if not _layers.plain_f32(x) or x.ndim == 0 or x.size == 0 or y is None or y.dtype != np.float32:
+            return False
+        a = axis + x.ndim if axis < 0 else axis
+        # legacy softmax runs over all dimensions from axis on: the same as along axis alone only
+        # when the ones after it are 1 (a classifier's (N, 1000) or (N, 1000, 1, 1))
+        if not 0 <= a < x.ndim or y.shape != x.shape or (legacy and int(np.prod(x.shape[a + 1:])) != 1):
+            return False
+        program.add_softmax(x, dyn(x), y, a, name == "log_softmax")
+        return True
+
+    run.record = record
+    return _takes_out(run)
 
 
 @op("Identity")

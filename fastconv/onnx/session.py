@@ -292,7 +292,8 @@ class _Plan:
         """Greedy best-fit assignment of Conv/Gemm outputs to reusable float32 buffers by liveness.
 
         Values that may share memory with a planned buffer (views: Reshape, Slice, Identity...) extend
-        its life; buffers reachable from a graph output are never planned (outputs are fresh arrays)."""
+        its life; buffers reachable from a graph output are never reused (outputs are fresh arrays:
+        a small output planned for itself is copied out)."""
         g = self.graph
         n_nodes = len(g.nodes)
         root: dict[str, str] = {}
@@ -318,10 +319,16 @@ class _Plan:
         for o in g.outputs:
             if o.name in root:
                 death[root[o.name]] = n_nodes  # never reused
+        outputs = {o.name for o in g.outputs}
+
         def plannable(i):
             y, name = record[i][1][0], g.nodes[i].outputs[0]
-            return (getattr(self.kernels[i], "accepts_out", False) and isinstance(y, np.ndarray)
-                    and y.dtype == np.float32 and root.get(name) == name and death[name] < n_nodes)
+            if not (getattr(self.kernels[i], "accepts_out", False) and isinstance(y, np.ndarray)
+                    and y.dtype == np.float32 and root.get(name) == name):
+                return False
+            # A small graph output (a classifier's probabilities) gets a slot of its own, never
+            # reused, and run() returns a copy: its node can then join a recorded program.
+            return death[name] < n_nodes or (name in outputs and y.size <= SMALL_OUTPUT)
 
         # Concats whose every input is a planned output read by nothing else: those producers write
         # straight into their part of the concat's buffer (reserved from the first of them on), and
@@ -393,6 +400,9 @@ class _Plan:
 
 # Replay recorded runs of kernels in C++ (see _Recorder); False runs every node from Python.
 REPLAY = True
+
+# Graph outputs of at most this many floats are written into a planned buffer and copied out.
+SMALL_OUTPUT = 1 << 16
 
 
 class _Segment(NamedTuple):
