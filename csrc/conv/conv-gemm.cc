@@ -30,12 +30,16 @@ class Im2colB final : public BSource {
 
   // phases[(c * sw + q) * h * wq + i * wq + jj] = x[c][i][jj * sw + q] (0 past the row's end),
   // rows shared out over the threads (the RGB stem: 3 channels, 224 rows each).
-  static void split_phases(const ConvParams& p, const float* x, size_t channels, size_t h, size_t w, float* phases,
-                           int nthreads) {
+  static void split_phases(const ConvParams& p, const Im2colKernels& kernels, const float* x, size_t channels, size_t h,
+                           size_t w, float* phases, int nthreads) {
     const size_t sw = p.stride_w, wq = (w + sw - 1) / sw;
     parallel_for_items(channels * h, w, nthreads, [&](size_t row) {
       const size_t c = row / h, i = row % h;
       const float* src = x + (c * h + i) * w;
+      if (sw == 2) {  // in registers (a strided scalar copy here cost ~1% of SqueezeNet)
+        kernels.deinterleave(src, w, wq, phases + (c * 2 * h + i) * wq, phases + ((c * 2 + 1) * h + i) * wq);
+        return;
+      }
       for (size_t q = 0; q < sw; ++q) {
         float* dst = phases + ((c * sw + q) * h + i) * wq;
         size_t jj = 0;
@@ -206,7 +210,7 @@ class GemmConv final : public ConvAlgorithm {
     if (p_.stride_w > 1 && p_.kernel_h * p_.kernel_w >= p_.stride_w) {
       const size_t wq = (w + p_.stride_w - 1) / p_.stride_w;
       float* buf = thread_scratch(kScratchOp1, cg * p_.stride_w * h * wq);
-      Im2colB::split_phases(p_, xg, cg, h, w, buf, nthreads);
+      Im2colB::split_phases(p_, kernels_, xg, cg, h, w, buf, nthreads);
       phases = buf;
     }
     Im2colB src(p_, kernels_, xg, h, w, oh, ow, phases);
@@ -232,9 +236,12 @@ class GemmConv final : public ConvAlgorithm {
 
 const Im2colKernels& im2col_kernels(Isa isa) {
   static const Im2colKernels table[kIsaCount] = {
-      {FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_scatter)},
-      {FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_scatter)},
-      {FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_scatter)},
+      {FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_scatter),
+       FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_deinterleave)},
+      {FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_scatter),
+       FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_deinterleave)},
+      {FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_scatter),
+       FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_deinterleave)},
   };
   return table[static_cast<int>(isa)];
 }

@@ -13,4 +13,8 @@ void f32_im2col_scatter__avx2(const float* row, size_t panels, size_t nr, size_t
   im2col_scatter<VAvx2>(row, panels, nr, stride, dst);
 }
 
+void f32_im2col_deinterleave__avx2(const float* src, size_t n, size_t wq, float* even, float* odd) {
+  im2col_deinterleave<VAvx2>(src, n, wq, even, odd);
+}
+
 }  // namespace fc

@@ -13,4 +13,8 @@ void f32_im2col_scatter__avx512f(const float* row, size_t panels, size_t nr, siz
   im2col_scatter<VAvx512>(row, panels, nr, stride, dst);
 }
 
+void f32_im2col_deinterleave__avx512f(const float* src, size_t n, size_t wq, float* even, float* odd) {
+  im2col_deinterleave<VAvx512>(src, n, wq, even, odd);
+}
+
 }  // namespace fc

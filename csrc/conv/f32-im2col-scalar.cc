@@ -13,4 +13,8 @@ void f32_im2col_scatter__scalar(const float* row, size_t panels, size_t nr, size
   im2col_scatter<VScalar>(row, panels, nr, stride, dst);
 }
 
+void f32_im2col_deinterleave__scalar(const float* src, size_t n, size_t wq, float* even, float* odd) {
+  im2col_deinterleave<VScalar>(src, n, wq, even, odd);
+}
+
 }  // namespace fc

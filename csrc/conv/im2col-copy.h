@@ -34,3 +34,23 @@ inline void im2col_scatter(const float* row, size_t panels, size_t nr, size_t st
     if (whole < nr) V::store_n(dst + whole, V::load_n(row + whole, static_cast<int>(nr - whole)), static_cast<int>(nr - whole));
   }
 }
+
+template <class V>
+inline void im2col_deinterleave(const float* src, size_t n, size_t wq, float* even, float* odd) {
+  constexpr size_t W = V::W;
+  typename V::reg e, o;
+  size_t j = 0;
+  for (; 2 * j + 2 * W <= n; j += W) {
+    V::deinterleave(V::load(src + 2 * j), V::load(src + 2 * j + W), e, o);
+    V::store(even + j, e);
+    V::store(odd + j, o);
+  }
+  for (; j < wq; j += W) {  // the row's end: masked loads read nothing past n, and give the zeros
+    const size_t r = n > 2 * j ? n - 2 * j : 0;
+    V::deinterleave(V::load_n(src + 2 * j, static_cast<int>(r < W ? r : W)),
+                    V::load_n(src + 2 * j + W, static_cast<int>(r > W ? r - W : 0)), e, o);
+    const int m = static_cast<int>(wq - j < W ? wq - j : W);
+    V::store_n(even + j, e, m);
+    V::store_n(odd + j, o, m);
+  }
+}

@@ -15,9 +15,14 @@ using im2col_segment_fn = void (*)(float* dst, const float* src, size_t lo, size
 // dst + p * stride gets row[p * nr, (p + 1) * nr), for each of `panels` panels.
 using im2col_scatter_fn = void (*)(const float* row, size_t panels, size_t nr, size_t stride, float* dst);
 
+// even[j] = src[2j], odd[j] = src[2j + 1] where those are < n, 0 up to wq: one input row split
+// into its two column phases (stride-2 layers, split_phases in conv-gemm.cc).
+using im2col_deinterleave_fn = void (*)(const float* src, size_t n, size_t wq, float* even, float* odd);
+
 struct Im2colKernels {
   im2col_segment_fn segment;
   im2col_scatter_fn scatter;
+  im2col_deinterleave_fn deinterleave;
 };
 
 const Im2colKernels& im2col_kernels(Isa isa);
@@ -28,5 +33,8 @@ void f32_im2col_segment__avx512f(float* dst, const float* src, size_t lo, size_t
 void f32_im2col_scatter__scalar(const float* row, size_t panels, size_t nr, size_t stride, float* dst);
 void f32_im2col_scatter__avx2(const float* row, size_t panels, size_t nr, size_t stride, float* dst);
 void f32_im2col_scatter__avx512f(const float* row, size_t panels, size_t nr, size_t stride, float* dst);
+void f32_im2col_deinterleave__scalar(const float* src, size_t n, size_t wq, float* even, float* odd);
+void f32_im2col_deinterleave__avx2(const float* src, size_t n, size_t wq, float* even, float* odd);
+void f32_im2col_deinterleave__avx512f(const float* src, size_t n, size_t wq, float* even, float* odd);
 
 }  // namespace fc
