@@ -14,18 +14,17 @@ struct VAvx2 {
   static inline void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
   static inline reg load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
   // Lanes [lo, hi) from p + lo .. p + hi - 1, zeros elsewhere; the other lanes' addresses are not read.
-  static inline reg load_range(const float* p, int lo, int hi) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), idx),
-                                       _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo - 1)));
-    return _mm256_maskload_ps(p, m);
-  }
+  static inline reg load_range(const float* p, int lo, int hi) { return _mm256_maskload_ps(p, range_mask(lo, hi)); }
   // The same with `fill` in the other lanes.
   static inline reg load_range_fill(const float* p, int lo, int hi, float fill) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), idx),
-                                       _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo - 1)));
+    const __m256i m = range_mask(lo, hi);
     return _mm256_blendv_ps(set1(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+  }
+  // All ones in lanes [lo, hi).
+  static inline __m256i range_mask(int lo, int hi) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), idx),
+                            _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo - 1)));
   }
   // even = a0 a2 a4 a6 b0 b2 b4 b6, odd = a1 a3 .. b7: the columns of stride 2.
   static inline void deinterleave(reg a, reg b, reg& even, reg& odd) {

@@ -12,12 +12,13 @@ struct VAvx512 {
   static inline void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
   static inline reg load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   // Lanes [lo, hi) from p + lo .. p + hi - 1, zeros elsewhere; the other lanes' addresses are not read.
-  static inline reg load_range(const float* p, int lo, int hi) {
-    return _mm512_maskz_loadu_ps(static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
-  }
+  static inline reg load_range(const float* p, int lo, int hi) { return _mm512_maskz_loadu_ps(range_mask(lo, hi), p); }
   // The same with `fill` in the other lanes.
   static inline reg load_range_fill(const float* p, int lo, int hi, float fill) {
-    return _mm512_mask_loadu_ps(set1(fill), static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
+    return _mm512_mask_loadu_ps(set1(fill), range_mask(lo, hi), p);
+  }
+  static inline __mmask16 range_mask(int lo, int hi) {
+    return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
   }
   // even = a0 a2 .. a14 b0 b2 .. b14, odd = a1 a3 .. b15: the columns of stride 2.
   static inline void deinterleave(reg a, reg b, reg& even, reg& odd) {
