@@ -438,3 +438,33 @@ def test_device_argument(rng):
     if not fastconv.gpu.is_available():  # with a GPU, tests/gpu/test_gpu_session.py runs the session there
         with pytest.raises(ImportError, match=r"pip install fastconv\[gpu\]"):
             InferenceSession(m, device="cuda")
+
+
+@pytest.mark.parametrize("op,opset,axis,recorded", [
+    ("Softmax", 13, 1, True), ("LogSoftmax", 13, -1, True),
+    ("Softmax", 11, 1, False),   # legacy: over C*H*W flattened, not along C alone: not recorded
+    ("LogSoftmax", 11, 3, True)])
+def test_softmax_outputs_replay(rng, op, opset, axis, recorded, monkeypatch):
+    """A (log-)softmax graph output joins the recorded program when the program can express it
+    (ONNX >= 13: along one axis; legacy opsets: only when the dimensions after the axis are 1, here the
+    last axis), with results bit-identical to the node-by-node run and onnxruntime's, and fresh arrays."""
+    from fastconv.onnx import session as S
+    w = (rng.standard_normal((5, 3, 3, 3)) * 0.3).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node(op, ["c"], ["y"], axis=axis)]
+    m = model(nodes, [("x", ["N", 3, 6, 7])], [("y", None)], {"w": w}, opset=opset)
+    sess = InferenceSession(m)
+    xs = [rng.standard_normal((2, 3, 6, 7)).astype(np.float32) for _ in range(4)]
+    monkeypatch.setattr(S, "REPLAY", False)
+    want = [sess.run(None, {"x": x})[0] for x in xs]
+    monkeypatch.setattr(S, "REPLAY", True)
+    got = [sess.run(None, {"x": x})[0] for x in xs for _ in range(2)][1::2]
+    for g, w_, x in zip(got, want, xs):
+        np.testing.assert_array_equal(g, w_)
+        assert rel_l2(g, ort_run(m, {"x": x})[0]) < RTOL
+    assert got[0] is not got[1] and got[0].flags.owndata
+    (plan,) = sess._plans.values()
+    (_, segments), = plan._programs.values()
+    ops = sorted(sess.graph.nodes[i].op for seg in segments.values()
+                 for i in range(seg.end - len(seg.produced), seg.end))
+    assert ops == (["Conv", op] if recorded else ["Conv"])
