@@ -129,3 +129,12 @@ def test_use_isa_restores_the_previous_level():
     with pytest.raises(ValueError, match="unknown ISA"):
         with fastconv.use_isa("neon"):
             pass
+
+
+@pytest.mark.parametrize("ntasks", [1, 2, 7, 1000, (1 << 24) + 5])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_pool_runs_every_task_exactly_once(ntasks, threads):
+    """The pool hands out tasks from both ends of one range (the caller from the front, the first
+    worker from the back); each must run exactly once, also past the job word's 2^24 - 1 tasks,
+    where a job runs as consecutive slices."""
+    assert fastconv._C._parallel_once(ntasks, threads) == ntasks

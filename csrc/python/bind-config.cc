@@ -2,8 +2,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
 #include <vector>
 
+#include "common/check.h"
 #include "common/isa.h"
 #include "common/parallel.h"
 #include "common/threads.h"
@@ -24,6 +26,21 @@ void bind_config(py::module_& m) {
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", &set_num_threads);
   m.def("pool_hold", &pool_hold, "Keeps (True) or stops keeping (False) the task pool's workers spinning.");
+  m.def(
+      "_parallel_once",
+      [](size_t ntasks, int nthreads) {
+        FC_CHECK(ntasks <= (size_t{1} << 26) && nthreads >= 1, "at most 2^26 tasks and at least one thread");
+        std::vector<uint8_t> runs(ntasks, 0);
+        {
+          py::gil_scoped_release release;
+          parallel_for(ntasks, nthreads, [&](size_t i) { ++runs[i]; });
+        }
+        size_t once = 0;
+        for (uint8_t r : runs) once += r == 1;
+        return once;
+      },
+      py::arg("ntasks"), py::arg("nthreads"),
+      "Testing aid: how many of the ntasks tasks of one parallel_for ran exactly once (all, when the pool is right).");
   m.def("gemm_kernel", [](const std::string& isa) { return std::string(gemm_config(isa_from_name(isa)).ukernel_name); });
 #if defined(__clang__)
   m.attr("compiler") = "clang " __clang_version__;
