@@ -4,9 +4,10 @@
 // thread of the team, so on a loaded machine (more runnable threads than cores, or the
 // spinning workers of another library in the same process) one descheduled worker
 // stalls the whole call for a scheduler time slice (4 ms here, against ~0.2 ms of work
-// for a 256^3 GEMM). Here the calling thread claims tasks from a shared counter along
-// with the workers and waits only for tasks that were claimed: a worker that wakes late
-// finds nothing left and costs nothing (onnxruntime's pool works the same way).
+// for a 256^3 GEMM). Here the calling thread claims tasks from a shared range along with
+// the workers (it from the front, the first worker from the back) and waits only for tasks
+// that were claimed: a worker that wakes late finds nothing left and costs nothing
+// (onnxruntime's pool works the same way).
 //
 // Tasks must not throw. Calls from several threads at once are safe: the pool serves one
 // call at a time and any other call (or a nested one) runs its tasks on its own thread.
