@@ -113,10 +113,13 @@ def test_many_tile_blocks(isa, rng, algo):
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("algo", VARIANTS)
-@pytest.mark.parametrize("shape", [(1, 128, 128, 30, 30), (2, 32, 32, 100, 100)], ids=["shared-blocks", "per-thread-blocks"])
+@pytest.mark.parametrize("shape", [(1, 128, 128, 30, 30), (2, 32, 32, 100, 100), (1, 16, 64, 55, 55), (1, 8, 16, 57, 59)],
+                         ids=["shared-blocks", "per-thread-blocks", "one-block-per-thread", "uneven-halves"])
 def test_thread_modes(rng, algo, threads, shape):
-    """Both ways a run splits work (a team sharing each block when tiles are few, whole blocks
-    per thread when they are many), with more threads than blocks or phases divide evenly."""
+    """Every way a run splits work (a team sharing each block when tiles are few, one block per
+    thread of equal size from 96 tiles a thread on (F(4x4) on 55x55: 98 + 98 tiles; 57x59:
+    113 + 112), whole blocks per thread when they are many), with more threads than blocks or
+    phases divide evenly."""
     n, c, k, h, w = shape
     x, wt, b = layer_data(rng, n, c, k, h, w)
     res = rng.standard_normal((n, k, h, w)).astype(np.float32)
