@@ -7,9 +7,10 @@
 // worker from the back: on two threads each takes a contiguous half of every job (split
 // where they meet, so still balanced dynamically), the same half job after job. A layer
 // then mostly reads what the same core wrote in the layer before (the same column, tile or
-// plane range), which matters when the cores do not share a cache (bench/RESULTS.md). Workers spin briefly after a job (the next
-// GEMM of a network usually follows within microseconds) and then sleep, except while a
-// caller holds them (a network's run: see parallel.h, PoolHold).
+// plane range), which matters when the cores do not share a cache (bench/RESULTS.md).
+// Workers spin briefly after a job (the next GEMM of a network usually follows within
+// microseconds) and then sleep, except while a caller holds them (a network's run: see
+// parallel.h, pool_hold).
 #include "common/parallel.h"
 
 #include <unistd.h>

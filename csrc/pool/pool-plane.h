@@ -66,8 +66,9 @@ struct PoolPlane {
   }
 
   // The op over the valid input rows of one vector of input columns [col, col + W); columns
-  // outside [0, w) are the identity (they are never read).
+  // outside [0, w) (and a window with no row inside the plane) are the identity, never read.
   static inline reg column(const float* const* rows, int nrows, ptrdiff_t col, ptrdiff_t w) {
+    if (nrows == 0) return V::set1(Op::identity());
     if (col >= 0 && col + W <= w) {
       reg v = V::load(rows[0] + col);
       for (int i = 1; i < nrows; ++i) v = Op::apply(v, V::load(rows[i] + col));
@@ -95,11 +96,10 @@ struct PoolPlane {
     }
     const ptrdiff_t w = static_cast<ptrdiff_t>(p.w);
     const reg scale_row = V::set1(avg ? a.inv_row[oy] : 1.f);
-    reg A = nrows ? column(rows, nrows, -static_cast<ptrdiff_t>(p.pl), w) : V::set1(Op::identity());
+    reg A = column(rows, nrows, -static_cast<ptrdiff_t>(p.pl), w);
     for (size_t ox = 0; ox < p.ow; ox += W) {
       const ptrdiff_t c = 2 * static_cast<ptrdiff_t>(ox) - static_cast<ptrdiff_t>(p.pl);
-      const reg B = nrows ? column(rows, nrows, c + W, w) : V::set1(Op::identity());
-      const reg C = nrows ? column(rows, nrows, c + 2 * W, w) : V::set1(Op::identity());
+      const reg B = column(rows, nrows, c + W, w), C = column(rows, nrows, c + 2 * W, w);
       reg even, odd;
       V::deinterleave(A, B, even, odd);
       reg m = even;

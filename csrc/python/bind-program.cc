@@ -15,7 +15,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -84,9 +86,10 @@ class Program {
     return p;
   }
 
-  static size_t volume(const std::vector<size_t>& shape) {
+  // The product of shape[from], shape[from + 1], ..., shape[to - 1].
+  static size_t volume(const std::vector<size_t>& shape, size_t from = 0, size_t to = SIZE_MAX) {
     size_t v = 1;
-    for (size_t d : shape) v *= d;
+    for (size_t i = from; i < std::min(to, shape.size()); ++i) v *= shape[i];
     return v;
   }
 
@@ -143,7 +146,7 @@ class Program {
                           const py::array& shift, const std::string& act, float alpha, float beta) {
     FC_CHECK(x.ndim() >= 2, "x must be (N, C, ...), got ", x.ndim(), "-D");
     const std::vector<size_t> xshape = py_arrays::shape_of(x);
-    const size_t n = xshape[0], c = xshape[1], hw = volume(xshape) / std::max<size_t>(n * c, 1);
+    const size_t n = xshape[0], c = xshape[1], hw = volume(xshape, 2);
     const Ref xr = input(x, x_dyn, xshape, "x");
     float* yp = exact_output(y, xshape, "out");
     const Ref sr = input(scale, -1, {c}, "scale"), tr = input(shift, -1, {c}, "shift");
@@ -159,7 +162,7 @@ class Program {
     FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
     FC_CHECK(size >= 1 && bias > 0, "lrn needs size >= 1 and bias > 0, got size ", size, ", bias ", bias);
     const std::vector<size_t> xshape = py_arrays::shape_of(x);
-    const size_t n = xshape[0], c = xshape[1], hw = volume(xshape) / std::max<size_t>(n * c, 1);
+    const size_t n = xshape[0], c = xshape[1], hw = volume(xshape, 2);
     const Ref xr = input(x, x_dyn, xshape, "x");
     float* yp = exact_output(y, xshape, "out");
     FC_CHECK(xr.dyn >= 0 || xr.fixed != yp, "lrn cannot run in place");
@@ -177,10 +180,7 @@ class Program {
     const Ref xr = input(x, x_dyn, xshape, "x");
     float* yp = exact_output(y, xshape, "out");
     FC_CHECK(xr.dyn >= 0 || xr.fixed != yp, "softmax cannot run in place");
-    size_t outer = 1, inner = 1;
-    for (int i = 0; i < axis; ++i) outer *= xshape[i];
-    for (int i = axis + 1; i < nd; ++i) inner *= xshape[i];
-    const size_t len = xshape[axis];
+    const size_t outer = volume(xshape, 0, axis), len = xshape[axis], inner = volume(xshape, axis + 1);
     const Isa isa = active_isa();
     steps_.push_back([xr, yp, outer, len, inner, log, isa](float* const* dyn, int nt) {
       if (outer * len * inner != 0) softmax(xr.get(dyn), yp, outer, len, inner, log, nt, isa);
@@ -193,7 +193,7 @@ class Program {
              parts.size(), " parts and ", dyns.size(), " indices");
     FC_CHECK(y.ndim() >= 2, "out must be (N, C, ...), got ", y.ndim(), "-D");
     const std::vector<size_t> yshape = py_arrays::shape_of(y);
-    const size_t n = yshape[0], inner = volume(yshape) / std::max<size_t>(n * yshape[1], 1);
+    const size_t n = yshape[0], inner = volume(yshape, 2);
     std::vector<std::pair<Ref, size_t>> refs;  // part, floats per image
     size_t channels = 0;
     for (size_t i = 0; i < parts.size(); ++i) {

@@ -418,8 +418,8 @@ class _Recorder:
     replay with the GIL released and no Python between the kernels.
 
     A node is recorded when its kernel can describe itself (`kernel.record`: Conv, pooling, batch
-    norm, LRN, Concat, Gemm as a dense layer), it wrote its planned buffer in place, and each input is a constant, a feed (bound per
-    run) or a planned buffer: memory that holds the same value at this point of every run, because
+    norm, LRN, Concat, Gemm as a dense layer, Softmax), it wrote its planned buffer in place, and each
+    input is a constant, a feed (bound per run) or a planned buffer: memory that holds the same value at this point of every run, because
     the plan (node order, buffers, in-place concats) is fixed per input shape and arena. A view node
     (`kernel.is_view`: Flatten) of such memory joins the open segment as nothing to run."""
 
