@@ -121,9 +121,9 @@ def bench_conv(layers, reps, peak, threads, rng, no_winograd=False):
         if no_winograd:  # the best of the GEMM paths, as the cost model ranks them without Winograd
             plan = fastconv.ConvPlan(np.zeros(layer.w, np.float32), stride=layer.stride, padding=layer.pad,
                                      groups=layer.groups)
-            picked = plan.algo_for(*layer.x[2:])
-            if picked.startswith("winograd"):
-                algo = "im2col"
+            if plan.algo_for(*layer.x[2:]).startswith("winograd"):
+                gemm_paths = [a for a in plan.auto_candidates if not a.startswith("winograd")]
+                algo = min(gemm_paths, key=lambda a: plan._plan.modelled_cost(a, *layer.x[2:]))
         algo, t_fc, t_ort, err = time_conv_layer(layer, threads, reps, rng, algo=algo)
         gf = layer.flops / t_fc * 1e-9
         rows.append(dict(layer=layer.name, algo=algo, ms=t_fc * 1e3, ort_ms=t_ort * 1e3, gflops=gf,

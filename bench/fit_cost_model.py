@@ -6,9 +6,11 @@ behind algo="auto" (csrc/conv/conv-cost.cc).
 
 Model (per image, seconds): each algorithm's time is linear in a few work counts,
     im2col:   a_gemm * 2 Kp Np D         + a_pack * D HW                                + a_call
+    implicit: i_gemm * 2 Kp Nw D + i_tile * Kp Nw / (MR NR)  + i_elem * |P|               + i_call
     winograd: b_gemm[v] * alpha^2 2 Kp Tp C + b_in[v] * alpha^3 C T + b_out[v] * alpha^3 K T + b_call * alpha^2
 (v the variant: its GEMM blocks and the register pressure of its alpha x alpha tile differ) with Kp = K rounded up to the GEMM's MR, Np / Tp = output pixels / tiles rounded up to NR,
-D = 9 C, T = tiles. Coefficients are fitted by least squares on relative error (each
+D = 9 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+2) + W, rounded up to NR),
+|P| = C (H+2)(W+2) its padded input (per tile: the wrapped store and per-row offsets). Coefficients are fitted by least squares on relative error (each
 row divided by its measured time), so small and large layers count alike. Times are
 thread CPU time of single-threaded runs (min of repeats): robust to other processes on
 a shared machine, and the ranking between algorithms is what the chooser needs.
@@ -31,13 +33,13 @@ sys.path.insert(0, ROOT)
 import fastconv  # noqa: E402
 
 CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cost_model_data.csv")
-ALGOS = ["im2col", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
-MR, NR = 14, 32  # avx512 GEMM tile (csrc/gemm/gemm-config.cc)
+ALGOS = ["im2col", "implicit", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
+MR, NR = 8, 32  # avx512 GEMM tile (csrc/gemm/gemm-config.cc)
 
 
 def grid():
     for c, k in [(16, 16), (32, 32), (64, 64), (128, 128), (256, 256), (512, 512), (64, 128), (256, 64), (3, 64)]:
-        for hw in [7, 14, 28, 56, 112]:
+        for hw in [7, 14, 28, 56, 112, 224]:
             if c * k * hw * hw * 9 * 2 > 4e9:  # keep a run under ~40 ms
                 continue
             yield c, k, hw
@@ -87,9 +89,16 @@ def padded_rows(m):
 
 def features(algo, c, k, hw):
     """The work counts of conv_cost() in csrc/conv/conv-cost.cc (keep the two in step)."""
+    zero_implicit = [0] * 4
     if algo == "im2col":
         d, n = 9 * c, hw * hw
-        return np.array([2 * padded_rows(k) * padded_cols(n) * d, d * n, 1] + [0] * 4 + [0] * 8 + [0], float)
+        return np.array([2 * padded_rows(k) * padded_cols(n) * d, d * n, 1, *zero_implicit] + [0] * 4 + [0] * 8 + [0],
+                        float)
+    if algo == "implicit":
+        d, wq, elems = 9 * c, hw + 2, c * (hw + 2) ** 2
+        flops = 2 * padded_rows(k) * padded_cols((hw - 1) * wq + hw) * d
+        tiles = padded_rows(k) * padded_cols((hw - 1) * wq + hw) / (MR * NR)
+        return np.array([0, 0, 0, flops, tiles, elems, 1] + [0] * 4 + [0] * 8 + [0], float)
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
     mr, nr = (6, 16) if t <= 16 else (MR, NR)  # <= 16 tiles: the AVX2 6x16 kernel (conv-winograd.cc)
@@ -103,14 +112,15 @@ def features(algo, c, k, hw):
     gemm[v] = a * a * 2 * kp * up(t, nr) * c
     tin[v] = a * a * c * t * a
     tout[v] = a * a * k * t * a
-    return np.array([0, 0, 0, *gemm, *[x for pair in zip(tin, tout) for x in pair], a * a], float)
+    return np.array([0, 0, 0, *zero_implicit, *gemm, *[x for pair in zip(tin, tout) for x in pair], a * a], float)
 
 
 # Same rule as choose_winograd_variant(): F(6x6) has ~3x the error of F(4x4), so it must be
 # modelled at least this much faster to be picked.
 F6_MARGIN = 0.10
 
-NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kWino2PerGemmFlop", "kWino3PerGemmFlop",
+NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kImplicitPerGemmFlop",
+         "kImplicitPerTile", "kImplicitPerElem", "kImplicitPerCall", "kWino2PerGemmFlop", "kWino3PerGemmFlop",
          "kWino4PerGemmFlop", "kWino6PerGemmFlop", "kWino2PerInOp", "kWino2PerOutOp", "kWino3PerInOp",
          "kWino3PerOutOp", "kWino4PerInOp", "kWino4PerOutOp", "kWino6PerInOp", "kWino6PerOutOp", "kWinoPerGemmCall"]
 

@@ -36,6 +36,9 @@ class ConvAlgorithm {
 // transposed: the same product with output positions as rows (the im2col matrix packed
 // as A, the weights as B), for outputs with few positions.
 std::unique_ptr<ConvAlgorithm> make_im2col_conv(const ConvLayer& layer, bool transposed);
+// Implicit GEMM: the micro-kernel reads im2col rows in place from a padded (phase-split
+// when strided) copy of the input; nothing is packed per image but that copy. Any layer.
+std::unique_ptr<ConvAlgorithm> make_implicit_conv(const ConvLayer& layer);
 // Packed GEMM on the input itself, no im2col: 1x1, stride 1, unpadded layers.
 std::unique_ptr<ConvAlgorithm> make_pointwise_conv(const ConvLayer& layer, bool transposed);
 // Direct depthwise kernel (groups == in_channels, any channel multiplier).

@@ -19,6 +19,7 @@ class ConvPlan {
            std::string algo, Isa isa);
 
   const ConvParams& params() const { return p_; }
+  Isa isa() const { return isa_; }
   const std::string& algo_preference() const { return algo_; }
   // The algorithm this plan runs for an h x w input (built on first use).
   const ConvAlgorithm& algorithm_for(size_t h, size_t w) const;

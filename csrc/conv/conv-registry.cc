@@ -33,6 +33,8 @@ const std::vector<ConvAlgoInfo>& conv_algorithms() {
       // The same GEMMs transposed: output positions as rows (few positions pad less).
       {"im2col_t", any_layer, make_im2col_t},
       {"pointwise_t", pointwise_only, make_pointwise_t},
+      // im2col rows read in place from a padded copy of the input (no packing).
+      {"implicit", any_layer, make_implicit_conv},
       {"depthwise", depthwise_only, make_depthwise_conv},
       // "winograd" resolves per input size to the variant choose_winograd_variant picks.
       {"winograd", winograd_cannot_run, make_winograd_4x4},
@@ -60,7 +62,7 @@ std::string choose_conv_algo(const ConvParams& p, size_t h, size_t w, Isa isa) {
     return conv_cost(b, p, h, w, isa) < conv_cost(a, p, h, w, isa) ? b : a;
   };
   if (p.is_pointwise()) return cheaper("pointwise", "pointwise_t");
-  const std::string gemm = cheaper("im2col", "im2col_t");
+  const std::string gemm = cheaper(cheaper("im2col", "im2col_t"), "implicit");
   if (winograd_cannot_run(p).empty()) return cheaper(gemm, choose_winograd_variant(p, h, w, isa));
   return gemm;
 }

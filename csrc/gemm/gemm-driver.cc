@@ -33,6 +33,20 @@ GemmTileParams final_tile_params(const Epilogue& ep) {
   return p;
 }
 
+// An activation not applied in registers, over a finished tile of m x n at ct.
+void apply_post(act_kernel_fn post, const Epilogue& ep, const ImplicitB* ib, const GemmTileParams& p, size_t m,
+                size_t n, float* ct, ptrdiff_t ldc) {
+  if (ep.transposed) {
+    for (size_t col = 0; col < n; ++col) post(ep.act, ct + col * ldc, m);
+  } else if (ib) {
+    for_each_wrapped_run(p, n, [&](ptrdiff_t, ptrdiff_t dst, ptrdiff_t len) {
+      for (size_t r = 0; r < m; ++r) post(ep.act, ct + r * ldc + dst, static_cast<size_t>(len));
+    });
+  } else {
+    for (size_t r = 0; r < m; ++r) post(ep.act, ct + r * ldc, n);
+  }
+}
+
 // All of B packed once, shared by every task: for each k block, every NR panel (the
 // layout of PackedA, transposed roles). Null when each task packs its own B blocks.
 struct SharedB {
@@ -42,8 +56,10 @@ struct SharedB {
 
 void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource& b, float* c, ptrdiff_t ldc,
                 const Epilogue& ep, Range rg, size_t nc_blk, SharedB bp = {}) {
+  const ImplicitB* ib = b.implicit();
   const size_t kc_max = std::min(cfg.kc, std::max<size_t>(k, 1));
-  float* bbuf = bp.data ? nullptr : thread_scratch(kScratchPackB, kc_max * round_up(std::min(nc_blk, rg.n1 - rg.n0), cfg.nr));
+  const bool packs_b = !bp.data && !ib;
+  float* bbuf = packs_b ? thread_scratch(kScratchPackB, kc_max * round_up(std::min(nc_blk, rg.n1 - rg.n0), cfg.nr)) : nullptr;
   float* abuf = thread_scratch(kScratchPackA, kc_max * round_up(std::min(cfg.mc, rg.m1 - rg.m0), cfg.mr));
   const GemmTileParams fin = final_tile_params(ep);
   const act_kernel_fn post = act_in_registers(ep.act) ? nullptr : act_kernel(cfg.isa);
@@ -56,7 +72,7 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
       const float* bblk = bbuf;
       if (bp.data)
         bblk = bp.data + pc * bp.n_padded + jc * kc;  // jc is a multiple of NR
-      else
+      else if (!ib)
         b.pack(cfg, pc, kc, jc, nc, bbuf);
       for (size_t ic = rg.m0; ic < rg.m1; ic += cfg.mc) {  // MC: a row block of A, packed
         const size_t mc = std::min(cfg.mc, rg.m1 - ic);
@@ -66,8 +82,13 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
           for (size_t ir = 0; ir < mc; ir += cfg.mr) {  // MR: one micro-kernel call
             const size_t m = std::min(cfg.mr, mc - ir);
             const size_t i = ic + ir, j = jc + jr;
-            // Element (i, j) of a matrix with leading dimension ld, stored transposed or not.
-            auto at = [&](ptrdiff_t ld) { return ep.transposed ? j * ld + i : i * ld + j; };
+            // Element (i, j) of a matrix with leading dimension ld: stored transposed, or
+            // with wrapped columns (from the start of column j's row), or plainly.
+            auto at = [&](ptrdiff_t ld) {
+              if (ep.transposed) return j * ld + i;
+              if (ib) return i * ld + j / ib->width * ib->valid;
+              return i * ld + j;
+            };
             float* ct = c + at(ldc);
             GemmTileParams p{};
             if (last) {
@@ -77,13 +98,14 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
             }
             if (pc > 0) p.flags |= kTileAccumulate;
             if (ep.transposed) p.flags |= kTileTransposed;
-            cfg.ukernel(m, n, kc, ablk + ir * kc, bblk + jr * kc, ct, ldc, &p);
-            if (last && post) {
-              if (ep.transposed)
-                for (size_t col = 0; col < n; ++col) post(ep.act, ct + col * ldc, m);
-              else
-                for (size_t r = 0; r < m; ++r) post(ep.act, ct + r * ldc, n);
+            if (ib) {
+              p.flags |= kTileWrapped;
+              p.wrap_col = j % ib->width, p.wrap_width = ib->width, p.wrap_valid = ib->valid;
+              cfg.igemm_ukernel(m, n, kc, ablk + ir * kc, ib->base + j, ib->offsets + pc, ct, ldc, &p);
+            } else {
+              cfg.ukernel(m, n, kc, ablk + ir * kc, bblk + jr * kc, ct, ldc, &p);
             }
+            if (last && post) apply_post(post, ep, ib, p, m, n, ct, ldc);
           }
         }
       }
@@ -152,7 +174,7 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
     // otherwise each task packs the B blocks it needs.
     SharedB bp = prepacked;
     const size_t n_padded = tiles_n * cfg.nr;
-    if (!bp.data && tasks > 1 && k * n_padded <= kMaxSharedB) {
+    if (!bp.data && !b.implicit() && tasks > 1 && k * n_padded <= kMaxSharedB) {
       float* buf = thread_scratch(kScratchPackAll, n_padded * std::max<size_t>(k, 1));
       pack_b_all(cfg, n, k, b, buf, n_padded, static_cast<int>(nt));
       bp = SharedB{buf, n_padded};

@@ -76,19 +76,71 @@ inline void store_tile_transposed(typename V::reg (&acc)[MR][NV], size_t m, size
   }
 }
 
+// Where row k of B starts: a packed panel (rows Stride floats apart) or, for the implicit
+// convolution, the padded input itself at off[k] (conv-implicit.cc).
+template <int Stride>
+struct PanelRows {
+  const float* b;
+  const float* operator()(size_t k) const { return b + k * Stride; }
+};
+struct OffsetRows {
+  const float* b;
+  const ptrdiff_t* off;
+  const float* operator()(size_t k) const { return b + off[k]; }
+};
+
+// A tile whose columns wrap (kTileWrapped): column j is position wrap_col + j of rows
+// wrap_width apart, of which the first wrap_valid are stored, packed wrap_valid apart in c.
+// A vector whose columns all land in one row is stored straight from its register; the
+// others go through the stack, each run of stored columns written as one segment.
+template <class V, int MR, int NV>
+inline void store_tile_wrapped(typename V::reg (&acc)[MR][NV], size_t m, size_t n, float* c, ptrdiff_t ldc,
+                               const fc::GemmTileParams* p) {
+  constexpr int W = V::W;
+  const uint32_t f = p->flags;
+  // Stores `lanes` values of row r's vector x at offset dst (from c's row start).
+  auto put = [&](int r, typename V::reg x, ptrdiff_t dst, int lanes) {
+    const typename V::reg bias = (f & fc::kTileBiasRow) ? V::set1(p->bias[r]) : V::set1(0.f);
+    const float* res = (f & fc::kTileResidual) ? p->residual + r * p->ld_residual + dst : nullptr;
+    store_lanes<V>(x, c + r * ldc + dst, lanes == W, lanes, bias, res, p);
+  };
+  const size_t width = p->wrap_width, valid = p->wrap_valid;
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const size_t j = static_cast<size_t>(v) * W;
+    if (j >= n) break;
+    const int lanes = n - j >= static_cast<size_t>(W) ? W : static_cast<int>(n - j);
+    const size_t pos = p->wrap_col + j, col = pos % width;
+    const ptrdiff_t dst = static_cast<ptrdiff_t>(pos / width * valid + col);
+    if (col + lanes <= valid) {  // one run: straight from the register
+      for (int r = 0; r < static_cast<int>(m); ++r) put(r, acc[r][v], dst, lanes);
+      continue;
+    }
+    alignas(64) float t[MR][2 * W];  // W spare: a run's last vector load stays inside
+    for (int r = 0; r < static_cast<int>(m); ++r) V::store(t[r], acc[r][v]);
+    fc::GemmTileParams sub = *p;  // this vector's columns as a tile of their own
+    sub.wrap_col = col;
+    fc::for_each_wrapped_run(sub, static_cast<size_t>(lanes), [&](ptrdiff_t jj, ptrdiff_t d, ptrdiff_t len) {
+      for (int r = 0; r < static_cast<int>(m); ++r)
+        put(r, V::load(t[r] + jj), dst - static_cast<ptrdiff_t>(col) + d, static_cast<int>(len));
+    });
+  }
+}
+
 // NV vectors of the NB-vector-wide packed B panel are computed (NV < NB: an edge panel);
-// MR of the MA-row packed A panel (MR < MA: an edge tile of m <= MR rows).
-template <class V, int MR, int NV, int NB = NV, int MA = MR>
-inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c, ptrdiff_t ldc,
-                      const fc::GemmTileParams* p) {
+// MR of the MA-row packed A panel (MR < MA: an edge tile of m <= MR rows). B's rows come
+// from `rows` (PanelRows or OffsetRows above).
+template <class V, int MR, int NV, int MA, class Rows>
+inline void tile(size_t m, size_t n, size_t kc, const float* a, Rows rows, float* c, ptrdiff_t ldc,
+                 const fc::GemmTileParams* p) {
   // An edge panel whose columns fit in fewer vectors runs the narrower tile: the
   // unused vectors would cost full FMAs (N = 196 as 32-wide panels ends in 4 columns).
   if constexpr (NV > 1) {
-    if (n <= static_cast<size_t>((NV - 1) * V::W)) return gemm_tile<V, MR, NV - 1, NB, MA>(m, n, kc, a, b, c, ldc, p);
+    if (n <= static_cast<size_t>((NV - 1) * V::W)) return tile<V, MR, NV - 1, MA>(m, n, kc, a, rows, c, ldc, p);
   }
   // Likewise an edge tile of few rows (49 output positions as rows end in one).
   if constexpr (MR > 1) {
-    if (m <= static_cast<size_t>(MR / 2)) return gemm_tile<V, MR / 2, NV, NB, MA>(m, n, kc, a, b, c, ldc, p);
+    if (m <= static_cast<size_t>(MR / 2)) return tile<V, MR / 2, NV, MA>(m, n, kc, a, rows, c, ldc, p);
   }
   using reg = typename V::reg;
   constexpr int W = V::W;
@@ -99,6 +151,7 @@ inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float
     for (int v = 0; v < NV; ++v) acc[r][v] = V::set1(0.f);
 
   for (size_t k = 0; k < kc; ++k) {
+    const float* b = rows(k);
     reg bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
@@ -109,12 +162,12 @@ inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float
       for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(ar, bv[v], acc[r][v]);
     }
     a += MA;
-    b += NB * W;
   }
 
   // Store phase: branches here are per tile, not per k step.
   const uint32_t f = p->flags;
   if (f & fc::kTileTransposed) return store_tile_transposed<V, MR, NV>(acc, m, n, c, ldc, p);
+  if (f & fc::kTileWrapped) return store_tile_wrapped<V, MR, NV>(acc, m, n, c, ldc, p);
 #pragma GCC unroll 32
   for (int r = 0; r < MR; ++r) {
     if (static_cast<size_t>(r) >= m) break;
@@ -132,4 +185,18 @@ inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float
       store_lanes<V>(acc[r][v], cr + v * W, full, lanes, bias, res, p);
     }
   }
+}
+
+// The packed micro-kernel (b: kc rows of an NV-vector panel).
+template <class V, int MR, int NV>
+inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c, ptrdiff_t ldc,
+                      const fc::GemmTileParams* p) {
+  tile<V, MR, NV, MR>(m, n, kc, a, PanelRows<NV * V::W>{b}, c, ldc, p);
+}
+
+// The implicit micro-kernel (row k of b at b + off[k], read in place).
+template <class V, int MR, int NV>
+inline void igemm_tile(size_t m, size_t n, size_t kc, const float* a, const float* b, const ptrdiff_t* off, float* c,
+                       ptrdiff_t ldc, const fc::GemmTileParams* p) {
+  tile<V, MR, NV, MR>(m, n, kc, a, OffsetRows{b, off}, c, ldc, p);
 }

@@ -22,6 +22,7 @@ enum GemmTileFlags : uint32_t {
   kTileLeaky = 1u << 5,       // x < 0 ? leaky * x : x
   kTileClamp = 1u << 6,       // min(max(x, lo), hi)
   kTileTransposed = 1u << 7,  // c and residual are column-major (see above)
+  kTileWrapped = 1u << 8,     // columns wrap at wrap_width, only the first wrap_valid stored (below)
 };
 
 struct GemmTileParams {
@@ -30,10 +31,40 @@ struct GemmTileParams {
   const float* residual;  // already offset to this tile's first element
   ptrdiff_t ld_residual;
   float lo, hi, leaky;
+  // kTileWrapped (the implicit convolution's output positions, row by row with garbage
+  // columns between rows): column j of the tile is column wrap_col + j of rows wrap_width
+  // apart; columns < wrap_valid of each row are stored, rows wrap_valid apart in c, and c
+  // (and residual) point at the start of the row of column 0.
+  size_t wrap_col, wrap_width, wrap_valid;
 };
 
 using gemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c,
                                  ptrdiff_t ldc, const GemmTileParams* params);
+
+// Calls fn(j, dst, len) for each run of stored columns of a kTileWrapped tile of n columns:
+// tile columns [j, j + len) go to c + dst (relative to the start of column 0's row).
+// A template on the caller's lambda, so each kernel file gets its own instance.
+template <class Fn>
+inline void for_each_wrapped_run(const GemmTileParams& p, size_t n, Fn fn) {
+  const ptrdiff_t width = static_cast<ptrdiff_t>(p.wrap_width), valid = static_cast<ptrdiff_t>(p.wrap_valid);
+  ptrdiff_t col = static_cast<ptrdiff_t>(p.wrap_col), dst = col;
+  for (ptrdiff_t j = 0; j < static_cast<ptrdiff_t>(n);) {
+    if (col >= valid) {  // past this row's stored columns: on to the next row
+      j += width - col;
+      dst += valid - col;
+      col = 0;
+      continue;
+    }
+    const ptrdiff_t left = static_cast<ptrdiff_t>(n) - j, len = left < valid - col ? left : valid - col;
+    fn(j, dst, len);
+    j += len, dst += len, col += len;
+  }
+}
+
+// The implicit micro-kernel: the same tile, with row k of b at b + boff[k] (read in place,
+// not packed; any alignment).
+using igemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, const float* b,
+                                  const ptrdiff_t* boff, float* c, ptrdiff_t ldc, const GemmTileParams* params);
 
 void f32_gemm_ukernel_6x8__scalar(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
                                   const GemmTileParams*);
@@ -41,5 +72,12 @@ void f32_gemm_ukernel_6x16__avx2(size_t, size_t, size_t, const float*, const flo
                                  const GemmTileParams*);
 void f32_gemm_ukernel_8x32__avx512f(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
                                     const GemmTileParams*);
+
+void f32_igemm_ukernel_6x8__scalar(size_t, size_t, size_t, const float*, const float*, const ptrdiff_t*, float*,
+                                   ptrdiff_t, const GemmTileParams*);
+void f32_igemm_ukernel_6x16__avx2(size_t, size_t, size_t, const float*, const float*, const ptrdiff_t*, float*,
+                                  ptrdiff_t, const GemmTileParams*);
+void f32_igemm_ukernel_8x32__avx512f(size_t, size_t, size_t, const float*, const float*, const ptrdiff_t*, float*,
+                                     ptrdiff_t, const GemmTileParams*);
 
 }  // namespace fc

@@ -45,6 +45,16 @@ class PackedAView final : public ASource {
   size_t m_padded_;
 };
 
+// A B that is never packed: row k of B is base + offsets[k] (read in place by the implicit
+// micro-kernel). Its columns are positions in rows `width` apart, of which the first `valid`
+// are real: C's column j is stored at (j / width) * valid + j % width when j % width < valid
+// (the implicit convolution, conv-implicit.cc: output rows widened by the kernel's overhang).
+struct ImplicitB {
+  const float* base;
+  const ptrdiff_t* offsets;  // one per row of B (k); any alignment
+  size_t width, valid;
+};
+
 // Produces packed B blocks: ceil(nc / NR) panels, each kc rows of NR floats, zero-padded.
 class BSource {
  public:
@@ -52,6 +62,8 @@ class BSource {
   virtual void pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const = 0;
   // All of B already packed in PackedB's layout (the driver reads it in place), or null.
   virtual const float* packed() const { return nullptr; }
+  // B read in place by the implicit micro-kernel (pack() is then never called), or null.
+  virtual const ImplicitB* implicit() const { return nullptr; }
 };
 
 class StridedA final : public ASource {

@@ -62,6 +62,11 @@ void bind_conv(py::module_& m) {
              return std::make_pair(plan.params().out_h(h), plan.params().out_w(w));
            })
       .def("auto_candidates", [](const ConvPlan& plan) { return fc::auto_candidates(plan.params()); })
+      // The cost model's time for one algorithm (conv-cost.cc; only the ranking is meaningful).
+      .def("modelled_cost",
+           [](const ConvPlan& plan, const std::string& algo, size_t h, size_t w) {
+             return fc::conv_cost(algo, plan.params(), h, w, plan.isa());
+           })
       .def("algo_for",
            [](const ConvPlan& plan, size_t h, size_t w) {
              py::gil_scoped_release release;  // may pack weights

@@ -1,0 +1,44 @@
+// The implicit convolution's padded input layout (conv-implicit.cc), shared with the cost
+// model (conv-cost.cc): the taps' phases, the plane size and the widened output columns.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "conv/conv-params.h"
+
+namespace fc {
+
+// Where each tap reads: the phases the taps use (row phase (r * dh) % sh, and likewise for
+// columns) get planes of hq x wq per channel; a tap is a phase plane and a shift within it.
+struct ImplicitGeometry {
+  size_t oh, ow, hq, wq;
+  std::vector<size_t> row_phases, col_phases;  // phase values used, ascending
+  std::vector<size_t> row_plane, col_plane;    // per tap r (s): index of its phase in the lists above
+  std::vector<size_t> row_shift, col_shift;    // per tap r (s): (r * dh) / sh rows ((s * dw) / sw columns)
+
+  ImplicitGeometry(const ConvParams& p, size_t h, size_t w) : oh(p.out_h(h)), ow(p.out_w(w)) {
+    hq = oh + (p.kernel_h - 1) * p.dilation_h / p.stride_h;
+    wq = ow + (p.kernel_w - 1) * p.dilation_w / p.stride_w;
+    taps(p.kernel_h, p.dilation_h, p.stride_h, row_phases, row_plane, row_shift);
+    taps(p.kernel_w, p.dilation_w, p.stride_w, col_phases, col_plane, col_shift);
+  }
+  size_t planes_per_channel() const { return row_phases.size() * col_phases.size(); }
+  size_t plane() const { return hq * wq; }
+  // Widened output columns: OH rows of wq, the last one ending at its OW-th column.
+  size_t columns() const { return (oh - 1) * wq + ow; }
+
+ private:
+  static void taps(size_t kernel, size_t dilation, size_t stride, std::vector<size_t>& phases,
+                   std::vector<size_t>& plane, std::vector<size_t>& shift) {
+    for (size_t r = 0; r < kernel; ++r) phases.push_back(r * dilation % stride);
+    std::sort(phases.begin(), phases.end());
+    phases.erase(std::unique(phases.begin(), phases.end()), phases.end());
+    for (size_t r = 0; r < kernel; ++r) {
+      plane.push_back(static_cast<size_t>(std::find(phases.begin(), phases.end(), r * dilation % stride) - phases.begin()));
+      shift.push_back(r * dilation / stride);
+    }
+  }
+};
+
+}  // namespace fc

@@ -1,0 +1,71 @@
+"""The implicit-GEMM convolution (csrc/conv/conv-implicit.cc), every ISA level, poisoned outputs.
+
+The micro-kernel reads im2col rows in place from a padded, phase-split copy of the input and
+computes each output row widened by the kernel's overhang; only the real columns may be
+stored. These layers stress what that can get wrong: tiles that start inside the dropped
+columns or span several output rows (widths below and around the 32-column tile), phases of
+strides 2 (split in registers), 3 and 4 (gathered), dilation, asymmetric padding, groups,
+depths beyond one k block (partial sums accumulated in wrapped tiles), every epilogue.
+Error bound as in test_conv.py (check_conv).
+"""
+import numpy as np
+import pytest
+
+import fastconv
+from conftest import poisoned
+from test_conv import check_conv
+
+
+@pytest.mark.parametrize("n,c,k,h,w,ks,stride,dilation,pads,groups", [
+    (1, 64, 64, 56, 56, 3, 1, 1, (1, 1, 1, 1), 1),      # ResNet-50's 3x3 layer
+    (2, 5, 13, 1, 1, 3, 1, 1, (1, 1, 1, 1), 1),         # 1x1 images: 3 columns widened from 1
+    (1, 3, 20, 31, 33, 11, 4, 1, (0, 0, 0, 0), 1),      # AlexNet's stem, smaller: 16 phases, gathered
+    (1, 3, 9, 30, 29, 7, 2, 1, (3, 3, 3, 3), 1),        # ResNet's stem, smaller: 4 phases in registers
+    (3, 17, 10, 9, 14, 3, 2, 1, (1, 0, 2, 1), 1),       # asymmetric padding, odd channels, batch 3
+    (1, 70, 33, 9, 9, 3, 3, 1, (1, 1, 1, 1), 1),        # stride 3, depth 630: two k blocks
+    (2, 8, 12, 12, 11, 3, 1, 2, (2, 2, 2, 2), 2),       # dilation 2, groups
+    (1, 4, 6, 40, 3, 1, 2, 1, (0, 0, 0, 0), 1),         # 1x1 stride 2: one phase of four
+    (1, 6, 7, 20, 45, 5, (1, 2), (2, 1), (2, 0, 1, 3), 1),  # unequal strides and dilations
+])
+@pytest.mark.parametrize("act", [None, "relu", ("leaky_relu", 0.1), "sigmoid"])
+def test_implicit_layers(isa, rng, n, c, k, h, w, ks, stride, dilation, pads, groups, act):
+    stride = stride if isinstance(stride, tuple) else (stride, stride)
+    dilation = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    wt = rng.standard_normal((k, c // groups, ks, ks), dtype=np.float32)
+    bias = rng.standard_normal(k, dtype=np.float32)
+    plan = fastconv.ConvPlan(wt, bias, stride=stride, padding=pads, dilation=dilation, groups=groups,
+                             activation=act, algo="implicit")
+    shape = plan.output_shape(x.shape)
+    res = rng.standard_normal(shape, dtype=np.float32)
+    y = plan(x, residual=res, out=poisoned(shape))
+    assert plan.algo == "implicit"
+    name, params = (act, ()) if act is None or isinstance(act, str) else (act[0], act[1:])
+    check_conv(y, x, wt, bias, stride=stride, pads=pads, dilation=dilation, groups=groups, residual=res,
+               act=name, act_params=params)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_implicit_threads_and_batches(rng, threads):
+    """Column ranges of the widened GEMM split over threads (batch 1), and whole images per
+    thread (batch 4): the same values either way."""
+    x = rng.standard_normal((4, 24, 23, 23), dtype=np.float32)
+    wt = rng.standard_normal((40, 24, 3, 3), dtype=np.float32)
+    old = fastconv.get_num_threads()
+    try:
+        fastconv.set_num_threads(threads)
+        plan = fastconv.ConvPlan(wt, None, padding=1, algo="implicit")
+        y = plan(x, out=poisoned((4, 40, 23, 23)))
+        y1 = plan(x[2:3], out=poisoned((1, 40, 23, 23)))
+    finally:
+        fastconv.set_num_threads(old)
+    check_conv(y, x, wt, pads=(1, 1, 1, 1))
+    np.testing.assert_array_equal(y1[0], y[2])
+
+
+def test_auto_takes_implicit_where_it_is_modelled_fastest():
+    """ResNet-50's 3x3/2 56x56 layer and AlexNet's 11x11/4 stem (bench/RESULTS.md: implicit
+    measured 1.0-1.1x im2col); a 7x7 output keeps the transposed product (9 widened columns of
+    7 would waste 22%)."""
+    assert fastconv.ConvPlan(np.ones((96, 3, 11, 11), np.float32), stride=4).algo_for(227, 227) == "implicit"
+    assert fastconv.ConvPlan(np.ones((512, 512, 3, 3), np.float32), stride=2, padding=1).algo_for(14, 14) == "im2col_t"
