@@ -91,40 +91,25 @@ struct OffsetRows {
 
 // A tile whose columns wrap (kTileWrapped): column j is position wrap_col + j of rows
 // wrap_width apart, of which the first wrap_valid are stored, packed wrap_valid apart in c.
-// A vector whose columns all land in one row is stored straight from its register; the
-// others go through the stack, each run of stored columns written as one segment.
-template <class V, int MR, int NV>
-inline void store_tile_wrapped(typename V::reg (&acc)[MR][NV], size_t m, size_t n, float* c, ptrdiff_t ldc,
+// t holds the tile (row r at t + r * ld, W floats spare after the last column); each run of
+// stored columns is written as one segment.
+template <class V, int MR>
+inline void store_tile_wrapped(const float* t, size_t ld, size_t m, size_t n, float* c, ptrdiff_t ldc,
                                const fc::GemmTileParams* p) {
   constexpr int W = V::W;
   const uint32_t f = p->flags;
-  // Stores `lanes` values of row r's vector x at offset dst (from c's row start).
-  auto put = [&](int r, typename V::reg x, ptrdiff_t dst, int lanes) {
-    const typename V::reg bias = (f & fc::kTileBiasRow) ? V::set1(p->bias[r]) : V::set1(0.f);
-    const float* res = (f & fc::kTileResidual) ? p->residual + r * p->ld_residual + dst : nullptr;
-    store_lanes<V>(x, c + r * ldc + dst, lanes == W, lanes, bias, res, p);
-  };
-  const size_t width = p->wrap_width, valid = p->wrap_valid;
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) {
-    const size_t j = static_cast<size_t>(v) * W;
-    if (j >= n) break;
-    const int lanes = n - j >= static_cast<size_t>(W) ? W : static_cast<int>(n - j);
-    const size_t pos = p->wrap_col + j, col = pos % width;
-    const ptrdiff_t dst = static_cast<ptrdiff_t>(pos / width * valid + col);
-    if (col + lanes <= valid) {  // one run: straight from the register
-      for (int r = 0; r < static_cast<int>(m); ++r) put(r, acc[r][v], dst, lanes);
-      continue;
+  fc::for_each_wrapped_run(*p, n, [&](ptrdiff_t j, ptrdiff_t dst, ptrdiff_t len) {
+    for (int r = 0; r < static_cast<int>(m); ++r) {
+      const typename V::reg bias = (f & fc::kTileBiasRow) ? V::set1(p->bias[r]) : V::set1(0.f);
+      const float* res = (f & fc::kTileResidual) ? p->residual + r * p->ld_residual + dst : nullptr;
+      for (ptrdiff_t q = 0; q < len; q += W) {
+        const bool full = len - q >= W;
+        const int lanes = full ? W : static_cast<int>(len - q);
+        store_lanes<V>(V::load(t + r * ld + j + q), c + r * ldc + dst + q, full, lanes, bias, res ? res + q : nullptr,
+                       p);
+      }
     }
-    alignas(64) float t[MR][2 * W];  // W spare: a run's last vector load stays inside
-    for (int r = 0; r < static_cast<int>(m); ++r) V::store(t[r], acc[r][v]);
-    fc::GemmTileParams sub = *p;  // this vector's columns as a tile of their own
-    sub.wrap_col = col;
-    fc::for_each_wrapped_run(sub, static_cast<size_t>(lanes), [&](ptrdiff_t jj, ptrdiff_t d, ptrdiff_t len) {
-      for (int r = 0; r < static_cast<int>(m); ++r)
-        put(r, V::load(t[r] + jj), dst - static_cast<ptrdiff_t>(col) + d, static_cast<int>(len));
-    });
-  }
+  });
 }
 
 // NV vectors of the NB-vector-wide packed B panel are computed (NV < NB: an edge panel);
@@ -167,7 +152,17 @@ inline void tile(size_t m, size_t n, size_t kc, const float* a, Rows rows, float
   // Store phase: branches here are per tile, not per k step.
   const uint32_t f = p->flags;
   if (f & fc::kTileTransposed) return store_tile_transposed<V, MR, NV>(acc, m, n, c, ldc, p);
-  if (f & fc::kTileWrapped) return store_tile_wrapped<V, MR, NV>(acc, m, n, c, ldc, p);
+  if (f & fc::kTileWrapped) {
+    // Through the stack, with constant indices: passing acc itself on would keep every
+    // tile's accumulators in memory (3% on a 1x1 layer with K = 64).
+    constexpr size_t ld = NV * W + W;
+    alignas(64) float t[MR * ld];
+#pragma GCC unroll 32
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) V::store(t + r * ld + v * W, acc[r][v]);
+    return store_tile_wrapped<V, MR>(t, ld, m, n, c, ldc, p);
+  }
 #pragma GCC unroll 32
   for (int r = 0; r < MR; ++r) {
     if (static_cast<size_t>(r) >= m) break;
