@@ -9,8 +9,8 @@ Model (per image, seconds): each algorithm's time is linear in a few work counts
     implicit: i_gemm * 2 Kp Nw D + i_tile * Kp Nw / (MR NR)  + i_elem * |P|               + i_call
     winograd: b_gemm[v] * alpha^2 2 Kp Tp C + b_in[v] * alpha^3 C T + b_out[v] * alpha^3 K T + b_call * alpha^2
 (v the variant: its GEMM blocks and the register pressure of its alpha x alpha tile differ) with Kp = K rounded up to the GEMM's MR, Np / Tp = output pixels / tiles rounded up to NR,
-D = 9 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+2) + W, rounded up to NR),
-|P| = C (H+2)(W+2) its padded input (per tile: the wrapped store and per-row offsets). Coefficients are fitted by least squares on relative error (each
+D = 9 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+1) + W, rounded up to NR),
+|P| = C (H+2)(W+1) its padded input (per tile: the wrapped store and per-row offsets). Coefficients are fitted by least squares on relative error (each
 row divided by its measured time), so small and large layers count alike. Times are
 thread CPU time of single-threaded runs (min of repeats): robust to other processes on
 a shared machine, and the ranking between algorithms is what the chooser needs.
@@ -95,7 +95,7 @@ def features(algo, c, k, hw):
         return np.array([2 * padded_rows(k) * padded_cols(n) * d, d * n, 1, *zero_implicit] + [0] * 4 + [0] * 8 + [0],
                         float)
     if algo == "implicit":
-        d, wq, elems = 9 * c, hw + 2, c * (hw + 2) ** 2
+        d, wq, elems = 9 * c, hw + 1, c * (hw + 2) * (hw + 1)  # rows share a pad column (implicit-geometry.h)
         flops = 2 * padded_rows(k) * padded_cols((hw - 1) * wq + hw) * d
         tiles = padded_rows(k) * padded_cols((hw - 1) * wq + hw) / (MR * NR)
         return np.array([0, 0, 0, flops, tiles, elems, 1] + [0] * 4 + [0] * 8 + [0], float)

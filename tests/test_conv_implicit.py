@@ -1,8 +1,8 @@
 """The implicit-GEMM convolution (csrc/conv/conv-implicit.cc), every ISA level, poisoned outputs.
 
 The micro-kernel reads im2col rows in place from a padded, phase-split copy of the input and
-computes each output row widened by the kernel's overhang; only the real columns may be
-stored. These layers stress what that can get wrong: tiles that start inside the dropped
+computes each output row widened by the kernel's overhang (at stride 1 each row's right padding
+is the next row's left padding); only the real columns may be stored. These layers stress what that can get wrong: tiles that start inside the dropped
 columns or span several output rows (widths below and around the 32-column tile), phases of
 strides 2 (split in registers), 3 and 4 (gathered), dilation, asymmetric padding, groups,
 depths beyond one k block (partial sums accumulated in wrapped tiles), every epilogue.
@@ -26,6 +26,9 @@ from test_conv import check_conv
     (2, 8, 12, 12, 11, 3, 1, 2, (2, 2, 2, 2), 2),       # dilation 2, groups
     (1, 4, 6, 40, 3, 1, 2, 1, (0, 0, 0, 0), 1),         # 1x1 stride 2: one phase of four
     (1, 6, 7, 20, 45, 5, (1, 2), (2, 1), (2, 0, 1, 3), 1),  # unequal strides and dilations
+    (1, 5, 6, 8, 9, 3, 1, 1, (1, 2, 0, 0), 1),          # left pad only: rows share it as right padding
+    (1, 4, 5, 6, 7, 3, 1, 1, (3, 3, 3, 3), 1),          # pads beyond the kernel's overhang: rows not shared
+    (1, 9, 8, 14, 14, 3, 1, 2, (2, 2, 2, 2), 1),        # dilated rows sharing two pad columns
 ])
 @pytest.mark.parametrize("act", [None, "relu", ("leaky_relu", 0.1), "sigmoid"])
 def test_implicit_layers(isa, rng, n, c, k, h, w, ks, stride, dilation, pads, groups, act):

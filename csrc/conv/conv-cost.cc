@@ -14,32 +14,30 @@ namespace fc {
 namespace {
 
 // Fitted coefficients (bench/fit_cost_model.py on Zen 4, avx512, one thread, all from one
-// run; fit median relative error 10.3%; with the F(6x6) margin below the model picks the
-// measured-fastest path on 39 of 46 layers, 5 of the others within 11%, the worst 1.34x:
-// 64->64 at 7x7, F(2x2) for implicit): seconds per unit of each work count.
-// Other ISAs scale all paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 1.056e-11;  // flops of the GEMM, M and N padded as the tiles run
-constexpr double kIm2colPerElem = 3.849e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 5.041e-06;      // fixed cost of a call
+// run; fit median relative error 8.6%; with the F(6x6) margin below the model picks the
+// measured-fastest path on 42 of 46 layers, the others within 18%): seconds per unit of
+// each work count. Other ISAs scale all paths alike to first order.
+constexpr double kIm2colPerGemmFlop = 1.046e-11;  // flops of the GEMM, M and N padded as the tiles run
+constexpr double kIm2colPerElem = 1.879e-10;      // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 8.184e-06;      // fixed cost of a call
 // The transposed product (im2col_t, pointwise_t) runs its padded flops this much slower:
 // the weights are then the wide operand, streamed 32 floats per k step instead of 8, and
 // tiles are stored transposed (1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
 // 512->1000 13x13: 1.12-1.16). It wins where positions pad badly to 32 columns (7x7).
 constexpr double kTransposedSlowdown = 1.15;
 // Implicit GEMM: its flops (widened columns included), its tiles (the wrapped store, one
-// offset per k), the padded input's elements (the fitted cost per element, ~3x a copy's,
-// also carries the slowdown once P outgrows L2: the micro-kernel then streams ~100
-// scattered rows per tile from L3), a call.
-constexpr double kImplicitPerGemmFlop = 1.013e-11;
-constexpr double kImplicitPerTile = 5.409e-08;
-constexpr double kImplicitPerElem = 1.123e-09;
-constexpr double kImplicitPerCall = 4.742e-06;
+// offset per k step, the start of a tile's scattered rows), the padded input's elements
+// (the copy; the fit finds it lost in the rest), a call.
+constexpr double kImplicitPerGemmFlop = 9.886e-12;
+constexpr double kImplicitPerTile = 1.923e-07;
+constexpr double kImplicitPerElem = 0;
+constexpr double kImplicitPerCall = 4.412e-06;
 // Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
 // arithmetic, alpha^3 per tile and input (output) channel.
-constexpr double kWinoPerGemmFlop[4] = {1.153e-11, 1.228e-11, 1.358e-11, 1.422e-11};
-constexpr double kWinoPerInOp[4] = {1.793e-10, 1.744e-10, 1.749e-10, 1.905e-10};
-constexpr double kWinoPerOutOp[4] = {7e-11, 7.331e-11, 5.537e-11, 4.856e-11};
-constexpr double kWinoPerGemmCall = 9.21e-07;  // per GEMM call (alpha^2 per block)
+constexpr double kWinoPerGemmFlop[4] = {1.153e-11, 1.227e-11, 1.264e-11, 1.342e-11};
+constexpr double kWinoPerInOp[4] = {1.232e-11, 1.492e-11, 2.781e-11, 4.704e-11};
+constexpr double kWinoPerOutOp[4] = {1.406e-10, 1.479e-10, 1.231e-10, 1.189e-10};
+constexpr double kWinoPerGemmCall = 5.827e-07;  // per GEMM call (alpha^2 per block)
 // F(6x6) has ~3x the rounding error of F(4x4): pick it only when modelled this much faster.
 constexpr double kWino6Margin = 0.10;
 

@@ -74,13 +74,17 @@ class ImplicitConv final : public ConvAlgorithm {
     return off;
   }
 
+  // Zeros after the last plane: the last row's overhang (< wq) and the last tile's
+  // full-width loads (< NR) read them.
+  size_t slack(const ImplicitGeometry& g) const { return cfg_.nr + g.wq; }
+
   // P for the channels of one group: plane (c, row phase i, column phase j) holds
-  // P[a][b] = x[c][a * sh + py_i - pt][b * sw + px_j - pl] (0 outside the image), then
-  // NR zeros, so the last tile's full-width loads stay inside.
+  // P[a][b] = x[c][a * sh + py_i - pt][b * sw + px_j - lead] (0 outside the image), then
+  // slack() zeros.
   void fill_padded(const ImplicitGeometry& g, const float* xg, size_t h, size_t w, float* pad, int nthreads) const {
     const size_t nrow = g.row_phases.size(), ncol = g.col_phases.size(), wq = g.wq;
     const size_t sh = p_.stride_h, sw = p_.stride_w, rows = p_.group_in() * nrow * g.hq;
-    std::fill(pad + rows * ncol * wq, pad + rows * ncol * wq + cfg_.nr, 0.f);
+    std::fill(pad + rows * ncol * wq, pad + rows * ncol * wq + slack(g), 0.f);
     parallel_for_items(rows, ncol * wq, nthreads, [&](size_t row) {
       const size_t a = row % g.hq, i = (row / g.hq) % nrow, c = row / (g.hq * nrow);
       float* dst = pad + ((c * nrow + i) * ncol * g.hq + a) * wq;  // phase j's row at dst + j * hq * wq
@@ -102,7 +106,7 @@ class ImplicitConv final : public ConvAlgorithm {
       }
       for (size_t j = 0; j < ncol; ++j) {
         // Column b of this phase is input column b * sw + first (0 outside the row).
-        const ptrdiff_t first = static_cast<ptrdiff_t>(g.col_phases[j]) - static_cast<ptrdiff_t>(p_.pad_left);
+        const ptrdiff_t first = static_cast<ptrdiff_t>(g.col_phases[j]) - static_cast<ptrdiff_t>(g.lead);
         float* out = dst + j * g.plane();
         if (sw <= 2) {  // split[q][b + shift] with q, shift from first = 2 * shift + q (sw = 2)
           const ptrdiff_t q = sw == 2 ? (first % 2 + 2) % 2 : 0, shift = sw == 2 ? (first - q) / 2 : first;
@@ -123,7 +127,7 @@ class ImplicitConv final : public ConvAlgorithm {
   void run_one(const ImplicitGeometry& geo, const std::vector<ptrdiff_t>& offsets, const float* x, size_t b, size_t g,
                size_t h, size_t w, float* y, size_t y_image, const float* residual, int nthreads) const {
     const size_t cg = p_.group_in(), kg = p_.group_out(), spatial = geo.oh * geo.ow;
-    float* pad = thread_scratch(kScratchOp1, cg * geo.planes_per_channel() * geo.plane() + cfg_.nr);
+    float* pad = thread_scratch(kScratchOp1, cg * geo.planes_per_channel() * geo.plane() + slack(geo));
     fill_padded(geo, x + (b * p_.in_channels + g * cg) * h * w, h, w, pad, nthreads);
     Epilogue ep;
     ep.bias = bias_.empty() ? nullptr : bias_.data() + g * kg;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "act/activation.h"
+#include "common/check.h"
 #include "common/parallel.h"
 #include "common/scratch.h"
 #include "gemm/gemm.h"
@@ -58,8 +59,8 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
                 const Epilogue& ep, Range rg, size_t nc_blk, SharedB bp = {}) {
   const ImplicitB* ib = b.implicit();
   const size_t kc_max = std::min(cfg.kc, std::max<size_t>(k, 1));
-  const bool packs_b = !bp.data && !ib;
-  float* bbuf = packs_b ? thread_scratch(kScratchPackB, kc_max * round_up(std::min(nc_blk, rg.n1 - rg.n0), cfg.nr)) : nullptr;
+  const size_t b_floats = kc_max * round_up(std::min(nc_blk, rg.n1 - rg.n0), cfg.nr);
+  float* bbuf = bp.data || ib ? nullptr : thread_scratch(kScratchPackB, b_floats);
   float* abuf = thread_scratch(kScratchPackA, kc_max * round_up(std::min(cfg.mc, rg.m1 - rg.m0), cfg.mr));
   const GemmTileParams fin = final_tile_params(ep);
   const act_kernel_fn post = act_in_registers(ep.act) ? nullptr : act_kernel(cfg.isa);
@@ -153,6 +154,7 @@ void pack_b_all(const GemmConfig& cfg, size_t n, size_t k, const BSource& b, flo
 void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a, const BSource& b, float* c,
           ptrdiff_t ldc, const Epilogue& ep, int nthreads) {
   if (m == 0 || n == 0) return;
+  FC_CHECK(!(b.implicit() && ep.transposed), "an implicit B has no transposed product");
   const size_t nc_blk = gemm_block_n(cfg, m);
   const size_t tiles_m = (m + cfg.mr - 1) / cfg.mr, tiles_n = (n + cfg.nr - 1) / cfg.nr;
   const SharedB prepacked{b.packed(), tiles_n * cfg.nr};  // B packed once by its source (weights)
