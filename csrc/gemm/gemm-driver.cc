@@ -34,6 +34,25 @@ GemmTileParams final_tile_params(const Epilogue& ep) {
   return p;
 }
 
+// Calls fn(j, dst, len) for each run of stored columns of a kTileWrapped tile of n columns:
+// tile columns [j, j + len) go to c + dst (relative to the start of column 0's row).
+template <class Fn>
+inline void for_each_wrapped_run(const GemmTileParams& p, size_t n, Fn fn) {
+  const ptrdiff_t width = static_cast<ptrdiff_t>(p.wrap_width), valid = static_cast<ptrdiff_t>(p.wrap_valid);
+  ptrdiff_t col = static_cast<ptrdiff_t>(p.wrap_col), dst = col;
+  for (ptrdiff_t j = 0; j < static_cast<ptrdiff_t>(n);) {
+    if (col >= valid) {  // past this row's stored columns: on to the next row
+      j += width - col;
+      dst += valid - col;
+      col = 0;
+      continue;
+    }
+    const ptrdiff_t len = std::min(static_cast<ptrdiff_t>(n) - j, valid - col);
+    fn(j, dst, len);
+    j += len, dst += len, col += len;
+  }
+}
+
 // An activation not applied in registers, over a finished tile of m x n at ct.
 void apply_post(act_kernel_fn post, const Epilogue& ep, const ImplicitB* ib, const GemmTileParams& p, size_t m,
                 size_t n, float* ct, ptrdiff_t ldc) {

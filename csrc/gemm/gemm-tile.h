@@ -7,24 +7,25 @@
 
 #include "gemm/gemm-ukernel.h"
 
-// Adds what the flags ask for to one vector of results and stores its `lanes` values
-// (all W when full): the old c (k blocks after the first), then on the last k block the
-// bias (already a vector), the residual, leaky and clamp.
+// Adds what the flags ask for to one vector of results and stores its lanes [lo, hi) (all W
+// when lo = 0, hi = W) at dst + lane: the old c (k blocks after the first), then on the last
+// k block the bias (already a vector), the residual (res + lane), leaky and clamp.
 template <class V>
-inline void store_lanes(typename V::reg x, float* dst, bool full, int lanes, typename V::reg bias, const float* res,
+inline void store_lanes(typename V::reg x, float* dst, int lo, int hi, typename V::reg bias, const float* res,
                         const fc::GemmTileParams* p) {
   const uint32_t f = p->flags;
-  if (f & fc::kTileAccumulate) x = V::add(x, full ? V::load(dst) : V::load_n(dst, lanes));
+  const bool full = lo == 0 && hi == V::W;
+  if (f & fc::kTileAccumulate) x = V::add(x, full ? V::load(dst) : V::load_range(dst, lo, hi));
   if (f & fc::kTileFinal) {
     if (f & (fc::kTileBiasRow | fc::kTileBiasCol)) x = V::add(x, bias);
-    if (f & fc::kTileResidual) x = V::add(x, full ? V::load(res) : V::load_n(res, lanes));
+    if (f & fc::kTileResidual) x = V::add(x, full ? V::load(res) : V::load_range(res, lo, hi));
     if (f & fc::kTileLeaky) x = V::select_neg(x, V::mul(x, V::set1(p->leaky)), x);
     if (f & fc::kTileClamp) x = V::min(V::max(x, V::set1(p->lo)), V::set1(p->hi));
   }
   if (full)
     V::store(dst, x);
   else
-    V::store_n(dst, x, lanes);
+    V::store_range(dst, x, lo, hi);
 }
 
 // Whether V can transpose 8 rows of 16 floats in registers (V::transpose_8x16, announced by
@@ -71,7 +72,7 @@ inline void store_tile_transposed(typename V::reg (&acc)[MR][NV], size_t m, size
       if (f & fc::kTileBiasCol) bias = V::set1(p->bias[j]);
       if (f & fc::kTileBiasRow) bias = full ? V::load(p->bias + r0) : V::load_n(p->bias + r0, lanes);
       const float* src = cols + j * MR + r0;
-      store_lanes<V>(full ? V::load(src) : V::load_n(src, lanes), cj + r0, full, lanes, bias, res ? res + r0 : nullptr, p);
+      store_lanes<V>(full ? V::load(src) : V::load_n(src, lanes), cj + r0, 0, lanes, bias, res ? res + r0 : nullptr, p);
     }
   }
 }
@@ -97,26 +98,41 @@ inline void prefetch_ahead(const Rows&, const float*) {}
 inline void prefetch_ahead(const OffsetRows&, const float* row) { __builtin_prefetch(row + 128); }
 
 // A tile whose columns wrap (kTileWrapped): column j is position wrap_col + j of rows
-// wrap_width apart, of which the first wrap_valid are stored, packed wrap_valid apart in c.
-// t holds the tile (row r at t + r * ld, W floats spare after the last column); each run of
-// stored columns is written as one segment.
-template <class V, int MR>
-inline void store_tile_wrapped(const float* t, size_t ld, size_t m, size_t n, float* c, ptrdiff_t ldc,
+// wrap_width apart, of which the first wrap_valid are stored, rows wrap_valid apart in c.
+// Each vector's lanes are stored straight from its register, one masked store per run of
+// stored columns within it (going through the stack instead stalled on store forwarding:
+// 20% of a layer with K = 144). Row and vector loops run to constants (breaking at m, n)
+// so the accumulators stay in registers.
+template <class V, int MR, int NV>
+inline void store_tile_wrapped(typename V::reg (&acc)[MR][NV], size_t m, size_t n, float* c, ptrdiff_t ldc,
                                const fc::GemmTileParams* p) {
   constexpr int W = V::W;
   const uint32_t f = p->flags;
-  fc::for_each_wrapped_run(*p, n, [&](ptrdiff_t j, ptrdiff_t dst, ptrdiff_t len) {
-    for (int r = 0; r < static_cast<int>(m); ++r) {
-      const typename V::reg bias = (f & fc::kTileBiasRow) ? V::set1(p->bias[r]) : V::set1(0.f);
-      const float* res = (f & fc::kTileResidual) ? p->residual + r * p->ld_residual + dst : nullptr;
-      for (ptrdiff_t q = 0; q < len; q += W) {
-        const bool full = len - q >= W;
-        const int lanes = full ? W : static_cast<int>(len - q);
-        store_lanes<V>(V::load(t + r * ld + j + q), c + r * ldc + dst + q, full, lanes, bias, res ? res + q : nullptr,
-                       p);
+  const ptrdiff_t width = static_cast<ptrdiff_t>(p->wrap_width), valid = static_cast<ptrdiff_t>(p->wrap_valid);
+  ptrdiff_t col = static_cast<ptrdiff_t>(p->wrap_col), row = 0;  // of the next lane; row: its row's offset in c
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const ptrdiff_t left = static_cast<ptrdiff_t>(n) - v * W;
+    if (left <= 0) break;
+    const int lanes = left >= W ? W : static_cast<int>(left);
+    for (int lo = 0; lo < lanes;) {
+      const ptrdiff_t span = col < valid ? valid - col : width - col;  // stored, or dropped, columns left in the row
+      const int run = span < lanes - lo ? static_cast<int>(span) : lanes - lo;
+      if (col < valid) {  // lanes [lo, lo + run) land at row + col ...
+        const ptrdiff_t at = row + col - lo;  // where lane 0 would
+#pragma GCC unroll 32
+        for (int r = 0; r < MR; ++r) {
+          if (r >= static_cast<int>(m)) break;
+          const typename V::reg bias = (f & fc::kTileBiasRow) ? V::set1(p->bias[r]) : V::set1(0.f);
+          const float* res = (f & fc::kTileResidual) ? p->residual + r * p->ld_residual + at : nullptr;
+          store_lanes<V>(acc[r][v], c + r * ldc + at, lo, lo + run, bias, res, p);
+        }
       }
+      lo += run;
+      col += run;
+      if (col == width) col = 0, row += valid;
     }
-  });
+  }
 }
 
 // NV vectors of the NB-vector-wide packed B panel are computed (NV < NB: an edge panel);
@@ -160,17 +176,7 @@ inline void tile(size_t m, size_t n, size_t kc, const float* a, Rows rows, float
   // Store phase: branches here are per tile, not per k step.
   const uint32_t f = p->flags;
   if (f & fc::kTileTransposed) return store_tile_transposed<V, MR, NV>(acc, m, n, c, ldc, p);
-  if (f & fc::kTileWrapped) {
-    // Through the stack, with constant indices: passing acc itself on would keep every
-    // tile's accumulators in memory (3% on a 1x1 layer with K = 64).
-    constexpr size_t ld = NV * W + W;
-    alignas(64) float t[MR * ld];
-#pragma GCC unroll 32
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) V::store(t + r * ld + v * W, acc[r][v]);
-    return store_tile_wrapped<V, MR>(t, ld, m, n, c, ldc, p);
-  }
+  if (f & fc::kTileWrapped) return store_tile_wrapped<V, MR, NV>(acc, m, n, c, ldc, p);
 #pragma GCC unroll 32
   for (int r = 0; r < MR; ++r) {
     if (static_cast<size_t>(r) >= m) break;
@@ -185,7 +191,7 @@ inline void tile(size_t m, size_t n, size_t kc, const float* a, Rows rows, float
       if (f & fc::kTileBiasRow) bias = V::set1(p->bias[r]);
       if (f & fc::kTileBiasCol) bias = full ? V::load(p->bias + v * W) : V::load_n(p->bias + v * W, lanes);
       const float* res = (f & fc::kTileResidual) ? p->residual + r * p->ld_residual + v * W : nullptr;
-      store_lanes<V>(acc[r][v], cr + v * W, full, lanes, bias, res, p);
+      store_lanes<V>(acc[r][v], cr + v * W, 0, lanes, bias, res, p);
     }
   }
 }

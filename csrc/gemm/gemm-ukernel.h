@@ -41,26 +41,6 @@ struct GemmTileParams {
 using gemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c,
                                  ptrdiff_t ldc, const GemmTileParams* params);
 
-// Calls fn(j, dst, len) for each run of stored columns of a kTileWrapped tile of n columns:
-// tile columns [j, j + len) go to c + dst (relative to the start of column 0's row).
-// A template on the caller's lambda, so each kernel file gets its own instance.
-template <class Fn>
-inline void for_each_wrapped_run(const GemmTileParams& p, size_t n, Fn fn) {
-  const ptrdiff_t width = static_cast<ptrdiff_t>(p.wrap_width), valid = static_cast<ptrdiff_t>(p.wrap_valid);
-  ptrdiff_t col = static_cast<ptrdiff_t>(p.wrap_col), dst = col;
-  for (ptrdiff_t j = 0; j < static_cast<ptrdiff_t>(n);) {
-    if (col >= valid) {  // past this row's stored columns: on to the next row
-      j += width - col;
-      dst += valid - col;
-      col = 0;
-      continue;
-    }
-    const ptrdiff_t left = static_cast<ptrdiff_t>(n) - j, len = left < valid - col ? left : valid - col;
-    fn(j, dst, len);
-    j += len, dst += len, col += len;
-  }
-}
-
 // The implicit micro-kernel: the same tile, with row k of b at b + boff[k] (read in place,
 // not packed; any alignment).
 using igemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, const float* b,

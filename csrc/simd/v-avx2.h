@@ -42,6 +42,7 @@ struct VAvx2 {
       return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(b), mid, 4 * (K - 4)));
   }
   static inline void store_n(float* p, reg v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  static inline void store_range(float* p, reg v, int lo, int hi) { _mm256_maskstore_ps(p, range_mask(lo, hi), v); }
   // x, held in a register: GCC would fold a load that feeds several FMAs into each of them.
   static inline reg in_reg(reg x) {
     asm("" : "+x"(x));

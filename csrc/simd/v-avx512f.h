@@ -31,6 +31,7 @@ struct VAvx512 {
     return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(a), K));
   }
   static inline void store_n(float* p, reg v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  static inline void store_range(float* p, reg v, int lo, int hi) { _mm512_mask_storeu_ps(p, range_mask(lo, hi), v); }
   // dst[j * 8 + i] = r[i][j] (j < 16, i < 8): eight rows stored as sixteen columns, through
   // unpack -> shuffle -> two-source permute; each result holds columns c and c + 4 (or
   // c + 8 and c + 12), written as two masked halves.

@@ -37,6 +37,10 @@ struct VScalar {
   static inline void store_n(float* p, reg v, int n) {
     for (int i = 0; i < n; ++i) p[i] = v[i];
   }
+  // Lanes [lo, hi) to p + lo .. p + hi - 1; the other lanes' addresses are not written.
+  static inline void store_range(float* p, reg v, int lo, int hi) {
+    for (int i = lo; i < hi; ++i) p[i] = v[i];
+  }
   static inline reg in_reg(reg x) { return x; }  // portable: no register pinning
   static inline reg add(reg a, reg b) { return a + b; }
   static inline reg sub(reg a, reg b) { return a - b; }
