@@ -2,7 +2,7 @@
 behind algo="auto" (csrc/conv/conv-cost.cc).
 
     python bench/fit_cost_model.py            # measure, write bench/cost_model_data.csv, fit
-    python bench/fit_cost_model.py --fit-only # refit from the CSV
+    python bench/fit_cost_model.py --fit-only # refit from the CSV (it may hold several runs' rows)
 
 Model (per image, seconds): each algorithm's time is linear in a few work counts,
     im2col:   a_gemm * 2 Kp Np D         + a_pack * D HW                                + a_call
@@ -135,9 +135,13 @@ def fit(rows):
     for name, v in zip(NAMES, coef):
         print(f"constexpr double {name} = {v:.4g};")
     # How often the model picks the measured-fastest path, and the cost when it does not.
-    by_layer = {}
+    # (The CSV may hold several runs: each (layer, algorithm)'s times are averaged here.)
+    runs = {}
     for r, p in zip(rows, pred):
-        by_layer.setdefault((r["c"], r["k"], r["hw"]), []).append((r["algo"], float(r["seconds"]), p))
+        runs.setdefault((int(r["c"]), int(r["k"]), int(r["hw"]), r["algo"]), ([], p))[0].append(float(r["seconds"]))
+    by_layer = {}
+    for (c, k, hw, algo), (ts, p) in runs.items():
+        by_layer.setdefault((c, k, hw), []).append((algo, float(np.mean(ts)), p))
     worst, hits = 1.0, 0
     for key, v in by_layer.items():
         best = min(v, key=lambda e: e[1])
