@@ -4,7 +4,7 @@ The micro-kernel reads im2col rows in place from a padded, phase-split copy of t
 computes each output row widened by the kernel's overhang (at stride 1 each row's right padding
 is the next row's left padding); only the real columns may be stored. These layers stress what that can get wrong: tiles that start inside the dropped
 columns or span several output rows (widths below and around the 32-column tile), phases of
-strides 2 (split in registers), 3 and 4 (gathered), dilation, asymmetric padding, groups,
+strides 2, 4 and 8 (rows split by repeated halving in registers), 3 (gathered), dilation, asymmetric padding, groups,
 depths beyond one k block (partial sums accumulated in wrapped tiles), every epilogue.
 Error bound as in test_conv.py (check_conv).
 """
@@ -19,7 +19,8 @@ from test_conv import check_conv
 @pytest.mark.parametrize("n,c,k,h,w,ks,stride,dilation,pads,groups", [
     (1, 64, 64, 56, 56, 3, 1, 1, (1, 1, 1, 1), 1),      # ResNet-50's 3x3 layer
     (2, 5, 13, 1, 1, 3, 1, 1, (1, 1, 1, 1), 1),         # 1x1 images: 3 columns widened from 1
-    (1, 3, 20, 31, 33, 11, 4, 1, (0, 0, 0, 0), 1),      # AlexNet's stem, smaller: 16 phases, gathered
+    (1, 3, 20, 31, 33, 11, 4, 1, (0, 0, 0, 0), 1),      # AlexNet's stem, smaller: 16 phases, rows halved twice
+    (1, 2, 5, 19, 45, 8, 8, 1, (1, 0, 2, 3), 1),        # stride 8: halved three times, odd widths
     (1, 3, 9, 30, 29, 7, 2, 1, (3, 3, 3, 3), 1),        # ResNet's stem, smaller: 4 phases in registers
     (3, 17, 10, 9, 14, 3, 2, 1, (1, 0, 2, 1), 1),       # asymmetric padding, odd channels, batch 3
     (1, 70, 33, 9, 9, 3, 3, 1, (1, 1, 1, 1), 1),        # stride 3, depth 630: two k blocks

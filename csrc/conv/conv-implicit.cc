@@ -19,6 +19,39 @@
 namespace fc {
 namespace {
 
+// Strides up to this are split into column phases by repeated halving (AlexNet's stem: 4).
+constexpr size_t kMaxHalvedStride = 16;
+
+// One input row's column phases: at[q][b] = row[b * stride + q], b < len[q].
+struct RowPhases {
+  const float* at[kMaxHalvedStride];
+  size_t len[kMaxHalvedStride];
+
+  // False (and nothing built) unless stride is a power of two <= kMaxHalvedStride. scratch:
+  // 2 * (n + kMaxHalvedStride) floats (each level's halves, rounded up, ping-pong).
+  bool build(const Im2colKernels& k, const float* row, size_t n, size_t stride, float* scratch) {
+    if (stride > kMaxHalvedStride || (stride & (stride - 1)) != 0) return false;
+    at[0] = row, len[0] = n;
+    float* level[2] = {scratch, scratch + n + kMaxHalvedStride};
+    for (size_t s = 1, cur = 0; s < stride; s *= 2, cur ^= 1) {
+      // Phase q of stride s splits into phases q (even) and q + s (odd) of stride 2s.
+      const float* from[kMaxHalvedStride];
+      size_t from_len[kMaxHalvedStride];
+      std::copy(at, at + s, from);
+      std::copy(len, len + s, from_len);
+      float* out = level[cur];
+      for (size_t q = 0; q < s; ++q) {
+        const size_t half = (from_len[q] + 1) / 2;
+        k.deinterleave(from[q], from_len[q], half, out, out + half);
+        at[q] = out, len[q] = half;
+        at[q + s] = out + half, len[q + s] = from_len[q] / 2;
+        out += 2 * half;
+      }
+    }
+    return true;
+  }
+};
+
 // The GEMM's B: P read in place (the driver never calls pack() when implicit() is set).
 class InPlaceB final : public BSource {
  public:
@@ -94,25 +127,20 @@ class ImplicitConv final : public ConvAlgorithm {
         return;
       }
       const float* src = xg + (c * h + static_cast<size_t>(ih)) * w;
-      // At column stride 2 the row is first split into its even and odd columns (in
-      // registers), so each phase is a shifted copy of one of them; other strides gather.
-      const float* split[2] = {src, nullptr};
-      size_t len[2] = {w, 0};
-      if (sw == 2) {
-        len[0] = (w + 1) / 2, len[1] = w / 2;
-        float* even = thread_scratch(kScratchTile, 2 * len[0]);
-        kernels_.deinterleave(src, w, len[0], even, even + len[0]);
-        split[0] = even, split[1] = even + len[0];
-      }
+      // At a power-of-two column stride the row is first split into its phases by halving
+      // (even and odd columns, in registers) until the stride is reached, so each of the
+      // layer's column phases is a shifted copy of one of them; other strides gather.
+      RowPhases split;
+      const bool halves = split.build(kernels_, src, w, sw, thread_scratch(kScratchTile, 2 * (w + kMaxHalvedStride)));
       for (size_t j = 0; j < ncol; ++j) {
         // Column b of this phase is input column b * sw + first (0 outside the row).
         const ptrdiff_t first = static_cast<ptrdiff_t>(g.col_phases[j]) - static_cast<ptrdiff_t>(g.lead);
         float* out = dst + j * g.plane();
-        if (sw <= 2) {  // split[q][b + shift] with q, shift from first = 2 * shift + q (sw = 2)
-          const ptrdiff_t q = sw == 2 ? (first % 2 + 2) % 2 : 0, shift = sw == 2 ? (first - q) / 2 : first;
+        if (halves) {  // split.at[q][b + shift] with first = sw * shift + q
+          const ptrdiff_t step = static_cast<ptrdiff_t>(sw), q = (first % step + step) % step, shift = (first - q) / step;
           const ptrdiff_t lo = std::clamp<ptrdiff_t>(-shift, 0, wq);
-          const ptrdiff_t hi = std::clamp<ptrdiff_t>(static_cast<ptrdiff_t>(len[q]) - shift, lo, wq);
-          kernels_.segment(out, split[q] + shift, static_cast<size_t>(lo), static_cast<size_t>(hi), wq);
+          const ptrdiff_t hi = std::clamp<ptrdiff_t>(static_cast<ptrdiff_t>(split.len[q]) - shift, lo, wq);
+          kernels_.segment(out, split.at[q] + shift, static_cast<size_t>(lo), static_cast<size_t>(hi), wq);
           continue;
         }
         const ptrdiff_t step = static_cast<ptrdiff_t>(sw), iw = static_cast<ptrdiff_t>(w);
