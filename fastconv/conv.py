@@ -63,6 +63,10 @@ class ConvPlan:
       "im2col_t", "pointwise_t"
                       the same products transposed (output positions as the GEMM's rows): less
                       padding when an image has few positions (7x7: 1.1-1.2x faster);
+      "implicit"      any layer: the same GEMM reading the im2col rows in place from a padded
+                      copy of the input (nothing packed per image; each output row computed
+                      widened by the kernel's overhang): 1.1-1.2x im2col where packing weighs
+                      most (few output channels, AlexNet's stem), about even from 128 channels;
       "depthwise"     groups == in_channels: direct kernel;
       "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"
                       3x3, stride 1, undilated, groups 1 (any padding, any batch): Winograd
