@@ -98,15 +98,18 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
         const size_t mc = std::min(cfg.mc, rg.m1 - ic);
         const float* ablk = a.block(cfg, ic, mc, pc, kc, abuf);
         for (size_t jr = 0; jr < nc; jr += cfg.nr) {  // NR: one B micro-panel, kept in L1
-          const size_t n = std::min(cfg.nr, nc - jr);
+          const size_t n = std::min(cfg.nr, nc - jr), j = jc + jr;
+          // Wrapped columns: where column j's row starts in C, and j's place in it (divided
+          // once per panel, not per tile).
+          const size_t j_row = ib ? j / ib->width * ib->valid : 0, j_col = ib ? j % ib->width : 0;
           for (size_t ir = 0; ir < mc; ir += cfg.mr) {  // MR: one micro-kernel call
             const size_t m = std::min(cfg.mr, mc - ir);
-            const size_t i = ic + ir, j = jc + jr;
+            const size_t i = ic + ir;
             // Element (i, j) of a matrix with leading dimension ld: stored transposed, or
             // with wrapped columns (from the start of column j's row), or plainly.
             auto at = [&](ptrdiff_t ld) {
               if (ep.transposed) return j * ld + i;
-              if (ib) return i * ld + j / ib->width * ib->valid;
+              if (ib) return i * ld + j_row;
               return i * ld + j;
             };
             float* ct = c + at(ldc);
@@ -120,7 +123,7 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
             if (ep.transposed) p.flags |= kTileTransposed;
             if (ib) {
               p.flags |= kTileWrapped;
-              p.wrap_col = j % ib->width, p.wrap_width = ib->width, p.wrap_valid = ib->valid;
+              p.wrap_col = j_col, p.wrap_width = ib->width, p.wrap_valid = ib->valid;
               cfg.igemm_ukernel(m, n, kc, ablk + ir * kc, ib->base + j, ib->offsets + pc, ct, ldc, &p);
             } else {
               cfg.ukernel(m, n, kc, ablk + ir * kc, bblk + jr * kc, ct, ldc, &p);
