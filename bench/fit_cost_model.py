@@ -6,11 +6,14 @@ behind algo="auto" (csrc/conv/conv-cost.cc).
 
 Model (per image, seconds): each algorithm's time is linear in a few work counts,
     im2col:   a_gemm * 2 Kp Np D         + a_pack * D HW                                + a_call
-    implicit: i_gemm * 2 Kp Nw D + i_tile * Kp Nw / (MR NR)  + i_elem * |P|               + i_call
+    implicit: i_gemm * 2 Kp Nw D     + i_tile * Kp Nw / (MR NR) + i_elem * |P|              + i_call
     winograd: b_gemm[v] * alpha^2 2 Kp Tp C + b_in[v] * alpha^3 C T + b_out[v] * alpha^3 K T + b_call * alpha^2
 (v the variant: its GEMM blocks and the register pressure of its alpha x alpha tile differ) with Kp = K rounded up to the GEMM's MR, Np / Tp = output pixels / tiles rounded up to NR,
 D = 9 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+1) + W, rounded up to NR),
-|P| = C (H+2)(W+1) its padded input (per tile: the wrapped store and per-row offsets). Coefficients are fitted by least squares on relative error (each
+|P| = C (H+2)(W+1) its padded input (C (H/2+1)(W/2+1) x 4 phase planes at stride 2); per tile: the
+wrapped store and per-row offsets. Stride-2 layers are measured for im2col and implicit only (a
+feature for a k block's rows spread over the four planes was tried: fitted to 0, the elements of
+the larger P carry it). Coefficients are fitted by least squares on relative error (each
 row divided by its measured time), so small and large layers count alike. Times are
 thread CPU time of single-threaded runs (min of repeats): robust to other processes on
 a shared machine, and the ranking between algorithms is what the chooser needs.
@@ -38,31 +41,40 @@ MR, NR = 8, 32  # avx512 GEMM tile (csrc/gemm/gemm-config.cc)
 
 
 def grid():
+    """(C, K, H = W, stride): the 3x3 stride-1 layers every algorithm runs, and stride-2 ones for
+    the GEMM paths (Winograd cannot run them)."""
     for c, k in [(16, 16), (32, 32), (64, 64), (128, 128), (256, 256), (512, 512), (64, 128), (256, 64), (3, 64)]:
         for hw in [7, 14, 28, 56, 112, 224]:
             if c * k * hw * hw * 9 * 2 > 4e9:  # keep a run under ~40 ms
                 continue
-            yield c, k, hw
+            yield c, k, hw, 1
+    for c, k in [(64, 64), (128, 128), (256, 256), (512, 512), (64, 128), (256, 64)]:
+        for hw in [14, 28, 56, 112]:
+            if c * k * hw * hw * 9 * 2 / 4 > 4e9:
+                continue
+            yield c, k, hw, 2
 
 
 def measure(repeats):
     fastconv.set_num_threads(1)
     rng = np.random.default_rng(0)
     rows = []
-    for c, k, hw in grid():
+    for c, k, hw, stride in grid():
+        algos = ALGOS if stride == 1 else ["im2col", "implicit"]
         x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
         wt = (rng.standard_normal((k, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
-        plans = {a: fastconv.ConvPlan(wt, padding=1, algo=a) for a in ALGOS}
-        out = np.empty((1, k, hw, hw), np.float32)
-        times = {a: [] for a in ALGOS}
+        plans = {a: fastconv.ConvPlan(wt, stride=stride, padding=1, algo=a) for a in algos}
+        o = (hw - 1) // stride + 1
+        out = np.empty((1, k, o, o), np.float32)
+        times = {a: [] for a in algos}
         for _ in range(repeats + 1):  # the first round is the warm-up
             for a, p in plans.items():
                 t = time.thread_time()
                 p(x, out=out)
                 times[a].append(time.thread_time() - t)
-        for a in ALGOS:
-            rows.append({"algo": a, "c": c, "k": k, "hw": hw, "seconds": min(times[a][1:])})
-        print(c, k, hw, " ".join(f"{a}={min(times[a][1:]) * 1e3:.3f}ms" for a in ALGOS), flush=True)
+        for a in algos:
+            rows.append({"algo": a, "c": c, "k": k, "hw": hw, "stride": stride, "seconds": min(times[a][1:])})
+        print(c, k, hw, stride, " ".join(f"{a}={min(times[a][1:]) * 1e3:.3f}ms" for a in algos), flush=True)
     with open(CSV, "w", newline="") as f:
         wr = csv.DictWriter(f, fieldnames=list(rows[0]))
         wr.writeheader()
@@ -87,17 +99,21 @@ def padded_rows(m):
     return m // MR * MR + min(t, MR)
 
 
-def features(algo, c, k, hw):
+def features(algo, c, k, hw, stride=1):
     """The work counts of conv_cost() in csrc/conv/conv-cost.cc (keep the two in step)."""
     zero_implicit = [0] * 4
+    o = (hw - 1) // stride + 1  # 3x3, padding 1
     if algo == "im2col":
-        d, n = 9 * c, hw * hw
+        d, n = 9 * c, o * o
         return np.array([2 * padded_rows(k) * padded_cols(n) * d, d * n, 1, *zero_implicit] + [0] * 4 + [0] * 8 + [0],
                         float)
     if algo == "implicit":
-        d, wq, elems = 9 * c, hw + 1, c * (hw + 2) * (hw + 1)  # rows share a pad column (implicit-geometry.h)
-        flops = 2 * padded_rows(k) * padded_cols((hw - 1) * wq + hw) * d
-        tiles = padded_rows(k) * padded_cols((hw - 1) * wq + hw) / (MR * NR)
+        # implicit-geometry.h: at stride 1 rows share a pad column; at stride 2 four phase planes
+        d = 9 * c
+        wq, hq, planes = (hw + 1, hw + 2, 1) if stride == 1 else (o + 1, o + 1, 4)
+        elems = c * planes * hq * wq
+        flops = 2 * padded_rows(k) * padded_cols((o - 1) * wq + o) * d
+        tiles = padded_rows(k) * padded_cols((o - 1) * wq + o) / (MR * NR)
         return np.array([0, 0, 0, flops, tiles, elems, 1] + [0] * 4 + [0] * 8 + [0], float)
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
@@ -126,7 +142,8 @@ NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kImplicitPer
 
 
 def fit(rows):
-    x = np.array([features(r["algo"], int(r["c"]), int(r["k"]), int(r["hw"])) for r in rows])
+    x = np.array([features(r["algo"], int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1))
+                  for r in rows])
     t = np.array([float(r["seconds"]) for r in rows])
     coef, *_ = np.linalg.lstsq(x / t[:, None], np.ones_like(t), rcond=None)
     coef = np.maximum(coef, 0)  # a negative cost per unit of work would be unphysical
@@ -138,10 +155,11 @@ def fit(rows):
     # (The CSV may hold several runs: each (layer, algorithm)'s times are averaged here.)
     runs = {}
     for r, p in zip(rows, pred):
-        runs.setdefault((int(r["c"]), int(r["k"]), int(r["hw"]), r["algo"]), ([], p))[0].append(float(r["seconds"]))
+        key = (int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1), r["algo"])
+        runs.setdefault(key, ([], p))[0].append(float(r["seconds"]))
     by_layer = {}
-    for (c, k, hw, algo), (ts, p) in runs.items():
-        by_layer.setdefault((c, k, hw), []).append((algo, float(np.mean(ts)), p))
+    for (c, k, hw, stride, algo), (ts, p) in runs.items():
+        by_layer.setdefault((c, k, hw, stride), []).append((algo, float(np.mean(ts)), p))
     worst, hits = 1.0, 0
     for key, v in by_layer.items():
         best = min(v, key=lambda e: e[1])
@@ -149,7 +167,7 @@ def fit(rows):
         hits += pick[0] == best[0]
         worst = max(worst, pick[1] / best[1])
         if pick[1] / best[1] > 1.05:
-            print(f"  layer C,K,HW={key}: model picks {pick[0]} ({pick[1] / best[1]:.2f}x the best, {best[0]})")
+            print(f"  layer C,K,HW,stride={key}: model picks {pick[0]} ({pick[1] / best[1]:.2f}x the best, {best[0]})")
     print(f"model picks the fastest on {hits}/{len(by_layer)} layers; worst pick {worst:.2f}x the best")
 
 

@@ -13,31 +13,32 @@
 namespace fc {
 namespace {
 
-// Fitted coefficients (bench/fit_cost_model.py on Zen 4, avx512, one thread, two runs of the
-// grid pooled; fit median relative error 10.9%; with the F(6x6) margin below the model picks
-// the measured-fastest path on 40 of 46 layers, the others within 20%): seconds per unit of
-// each work count. Other ISAs scale all paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 1.0e-11;   // flops of the GEMM, M and N padded as the tiles run
-constexpr double kIm2colPerElem = 3.907e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 6.803e-06;      // fixed cost of a call
+// Fitted coefficients (bench/fit_cost_model.py on Zen 4, avx512, one thread, three runs of the
+// grid pooled, 3x3 layers at stride 1 and, for the GEMM paths, 2; fit median relative error
+// 10.6%; with the F(6x6) margin below the model picks the measured-fastest path on 53 of 69
+// layers, the others within 22%): seconds per unit of each work count. Other ISAs scale all
+// paths alike to first order.
+constexpr double kIm2colPerGemmFlop = 1.022e-11;  // flops of the GEMM, M and N padded as the tiles run
+constexpr double kIm2colPerElem = 3.966e-10;      // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 6.11e-06;       // fixed cost of a call
 // The transposed product (im2col_t, pointwise_t) runs its padded flops this much slower:
 // the weights are then the wide operand, streamed 32 floats per k step instead of 8, and
 // tiles are stored transposed (1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
 // 512->1000 13x13: 1.12-1.16). It wins where positions pad badly to 32 columns (7x7).
 constexpr double kTransposedSlowdown = 1.15;
 // Implicit GEMM: its flops (widened columns included), its tiles (the wrapped store, one
-// offset per k step, the start of a tile's scattered rows), the padded input's elements
-// (the copy), a call.
-constexpr double kImplicitPerGemmFlop = 9.722e-12;
-constexpr double kImplicitPerTile = 8.211e-08;
-constexpr double kImplicitPerElem = 9.28e-10;
-constexpr double kImplicitPerCall = 4.937e-06;
+// offset per k step, the start of a tile's scattered rows), the padded input's elements (the
+// copy; at stride 2 also the cost of a k block's rows spread over four phase planes), a call.
+constexpr double kImplicitPerGemmFlop = 9.884e-12;
+constexpr double kImplicitPerTile = 6.398e-08;
+constexpr double kImplicitPerElem = 1.06e-09;
+constexpr double kImplicitPerCall = 4.82e-06;
 // Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
 // arithmetic, alpha^3 per tile and input (output) channel.
-constexpr double kWinoPerGemmFlop[4] = {1.068e-11, 1.138e-11, 1.192e-11, 1.269e-11};
-constexpr double kWinoPerInOp[4] = {1.475e-10, 1.384e-10, 1.409e-10, 1.676e-10};
-constexpr double kWinoPerOutOp[4] = {1.054e-10, 1.046e-10, 8.305e-11, 7.123e-11};
-constexpr double kWinoPerGemmCall = 9.287e-07;  // per GEMM call (alpha^2 per block)
+constexpr double kWinoPerGemmFlop[4] = {1.099e-11, 1.174e-11, 1.24e-11, 1.324e-11};
+constexpr double kWinoPerInOp[4] = {1.607e-10, 1.507e-10, 1.491e-10, 1.749e-10};
+constexpr double kWinoPerOutOp[4] = {1.001e-10, 1.003e-10, 7.856e-11, 6.788e-11};
+constexpr double kWinoPerGemmCall = 8.434e-07;  // per GEMM call (alpha^2 per block)
 // F(6x6) has ~3x the rounding error of F(4x4): pick it only when modelled this much faster.
 constexpr double kWino6Margin = 0.10;
 
