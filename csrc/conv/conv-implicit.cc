@@ -2,7 +2,8 @@
 // or packed. The input is copied once into a padded layout (split by row and column phase
 // when strided) in which row k = (c, r, s) of the im2col matrix is one contiguous run,
 //   col[k][oh * wq + ow] = P[offset(k) + oh * wq + ow],
-// if each output row is widened to wq = OW + (KW - 1) * dw / sw columns. The micro-kernel
+// if each output row is widened to wq = OW + (KW - 1) * dw / sw columns (fewer at stride 1,
+// where a row's right padding is the next row's left: implicit-geometry.h). The micro-kernel
 // reads those runs in place (igemm: one offset per k) and stores only the OW real columns of
 // each widened row (ImplicitB, gemm.h). The copy is about C * H * W floats where im2col packs
 // C * KH * KW * OH * OW; the price is the (wq - OW) / wq widened columns computed and dropped.
