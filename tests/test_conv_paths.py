@@ -110,3 +110,21 @@ def test_output_layouts_that_cannot_be_written_are_refused(rng):
     with pytest.raises(ValueError, match="images must not overlap"):
         fastconv.conv2d(x, w, out=np.lib.stride_tricks.as_strided(np.zeros(200, np.float32), (2, 4, 5, 5),
                                                                   (40, 100, 20, 4)))
+
+
+@pytest.mark.parametrize("ks,stride,pads,hw", [
+    (11, 4, (0, 0, 0, 0), (31, 33)),   # AlexNet's stem, smaller: phase planes split by halving twice
+    (8, 8, (1, 2, 0, 3), (19, 45)),    # stride 8: halved three times, odd widths
+    (3, 2, (1, 1, 1, 1), (9, 17)),     # stride 2: one halving
+    (5, 3, (2, 2, 2, 2), (13, 14)),    # stride 3: gathered element by element
+])
+def test_im2col_phase_split(isa, rng, ks, stride, pads, hw):
+    """im2col copies a strided input once into column-phase planes (split_phases); every
+    phase, including the short last ones of odd widths, must land where the taps read it."""
+    h, w = hw
+    x = rng.standard_normal((2, 3, h, w), dtype=np.float32)
+    wt = rng.standard_normal((7, 3, ks, ks), dtype=np.float32)
+    plan = fastconv.ConvPlan(wt, None, stride=stride, padding=pads, algo="im2col")
+    shape = plan.output_shape(x.shape)
+    y = plan(x, out=poisoned(shape))
+    check_conv(y, x, wt, None, stride=(stride, stride), pads=pads)

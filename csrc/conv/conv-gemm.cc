@@ -7,6 +7,7 @@
 
 #include "conv/conv-algo.h"
 #include "conv/im2col-kernels.h"
+#include "conv/row-phases.h"
 #include "common/parallel.h"
 #include "common/scratch.h"
 #include "gemm/gemm.h"
@@ -29,17 +30,19 @@ class Im2colB final : public BSource {
   }
 
   // phases[(c * sw + q) * h * wq + i * wq + jj] = x[c][i][jj * sw + q] (0 past the row's end),
-  // rows shared out over the threads (the RGB stem: 3 channels, 224 rows each).
+  // rows shared out over the threads (the RGB stem: 3 channels, 224 rows each). Power-of-two
+  // strides split in registers (RowPhases: a strided scalar copy cost ~1% of SqueezeNet at
+  // stride 2), others element by element.
   static void split_phases(const ConvParams& p, const Im2colKernels& kernels, const float* x, size_t channels, size_t h,
                            size_t w, float* phases, int nthreads) {
     const size_t sw = p.stride_w, wq = (w + sw - 1) / sw;
     parallel_for_items(channels * h, w, nthreads, [&](size_t row) {
       const size_t c = row / h, i = row % h;
       const float* src = x + (c * h + i) * w;
-      if (sw == 2) {  // in registers (a strided scalar copy here cost ~1% of SqueezeNet)
-        kernels.deinterleave(src, w, wq, phases + (c * 2 * h + i) * wq, phases + ((c * 2 + 1) * h + i) * wq);
-        return;
-      }
+      float* out[kMaxHalvedStride];
+      for (size_t q = 0; q < std::min(sw, kMaxHalvedStride); ++q) out[q] = phases + ((c * sw + q) * h + i) * wq;
+      RowPhases split;
+      if (split.build(kernels, src, w, sw, thread_scratch(kScratchTile, RowPhases::scratch_floats(w)), out, wq)) return;
       for (size_t q = 0; q < sw; ++q) {
         float* dst = phases + ((c * sw + q) * h + i) * wq;
         size_t jj = 0;
@@ -56,7 +59,7 @@ class Im2colB final : public BSource {
   // integer divisions per k row cost as much as the copies on the stems.
   void pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const override {
     const size_t nr = cfg.nr, panels = (nc + nr - 1) / nr;
-    float* row = thread_scratch(kScratchTile, panels * nr);  // kScratchTile: used only here
+    float* row = thread_scratch(kScratchTile, panels * nr);  // kScratchTile: here and in split_phases, before
     std::fill(row + nc, row + panels * nr, 0.f);
     const size_t kw = p_.kernel_w, kh = p_.kernel_h, oh0 = j0 / ow_, ow0 = j0 % ow_;
     size_t s = k0 % kw, r = (k0 / kw) % kh, c = k0 / (kw * kh);

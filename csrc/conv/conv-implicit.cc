@@ -8,10 +8,15 @@
 // each widened row (ImplicitB, gemm.h). The copy is about C * H * W floats where im2col packs
 // C * KH * KW * OH * OW; the price is the (wq - OW) / wq widened columns computed and dropped.
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "conv/conv-algo.h"
 #include "conv/implicit-geometry.h"
+#include "conv/row-phases.h"
 #include "conv/im2col-kernels.h"
 #include "common/parallel.h"
 #include "common/scratch.h"
@@ -19,39 +24,6 @@
 
 namespace fc {
 namespace {
-
-// Strides up to this are split into column phases by repeated halving (AlexNet's stem: 4).
-constexpr size_t kMaxHalvedStride = 16;
-
-// One input row's column phases: at[q][b] = row[b * stride + q], b < len[q].
-struct RowPhases {
-  const float* at[kMaxHalvedStride];
-  size_t len[kMaxHalvedStride];
-
-  // False (and nothing built) unless stride is a power of two <= kMaxHalvedStride. scratch:
-  // 2 * (n + kMaxHalvedStride) floats (each level's halves, rounded up, ping-pong).
-  bool build(const Im2colKernels& k, const float* row, size_t n, size_t stride, float* scratch) {
-    if (stride > kMaxHalvedStride || (stride & (stride - 1)) != 0) return false;
-    at[0] = row, len[0] = n;
-    float* level[2] = {scratch, scratch + n + kMaxHalvedStride};
-    for (size_t s = 1, cur = 0; s < stride; s *= 2, cur ^= 1) {
-      // Phase q of stride s splits into phases q (even) and q + s (odd) of stride 2s.
-      const float* from[kMaxHalvedStride];
-      size_t from_len[kMaxHalvedStride];
-      std::copy(at, at + s, from);
-      std::copy(len, len + s, from_len);
-      float* out = level[cur];
-      for (size_t q = 0; q < s; ++q) {
-        const size_t half = (from_len[q] + 1) / 2;
-        k.deinterleave(from[q], from_len[q], half, out, out + half);
-        at[q] = out, len[q] = half;
-        at[q + s] = out + half, len[q + s] = from_len[q] / 2;
-        out += 2 * half;
-      }
-    }
-    return true;
-  }
-};
 
 // The GEMM's B: P read in place (the driver never calls pack() when implicit() is set).
 class InPlaceB final : public BSource {
@@ -80,11 +52,10 @@ class ImplicitConv final : public ConvAlgorithm {
   // else one after another, each split over the threads.
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
            int nthreads) const override {
-    const ImplicitGeometry geo(p_, h, w);
-    const std::vector<ptrdiff_t> offsets = tap_offsets(geo);
+    const Layout& lay = layout(h, w);
     const size_t units = n * p_.groups, nt = static_cast<size_t>(std::max(1, nthreads));
     auto one = [&](size_t u, int threads) {
-      run_one(geo, offsets, x, u / p_.groups, u % p_.groups, h, w, y, y_image, residual, threads);
+      run_one(lay, x, u / p_.groups, u % p_.groups, h, w, y, y_image, residual, threads);
     };
     if (nt > 1 && (units % nt == 0 || units >= 4 * nt)) {
       parallel_for(units, nthreads, [&](size_t u) { one(u, 1); });
@@ -94,18 +65,30 @@ class ImplicitConv final : public ConvAlgorithm {
   }
 
  private:
-  // offsets[k] for k = (c, r, s) of one group: where im2col row k starts in P.
-  std::vector<ptrdiff_t> tap_offsets(const ImplicitGeometry& g) const {
-    std::vector<ptrdiff_t> off;
-    off.reserve(p_.gemm_depth());
+  // P's geometry for one input size and offsets[k] for k = (c, r, s) of one group: where
+  // im2col row k starts in P.
+  struct Layout {
+    ImplicitGeometry geo;
+    std::vector<ptrdiff_t> offsets;
+  };
+
+  // Built on the first run at an input size and kept (runs then allocate nothing); runs may
+  // come from several threads at once.
+  const Layout& layout(size_t h, size_t w) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_ptr<Layout>& slot = layouts_[{h, w}];
+    if (slot) return *slot;
+    slot = std::make_unique<Layout>(Layout{ImplicitGeometry(p_, h, w), {}});
+    const ImplicitGeometry& g = slot->geo;
     const size_t ncol = g.col_phases.size();
+    slot->offsets.reserve(p_.gemm_depth());
     for (size_t c = 0; c < p_.group_in(); ++c)
       for (size_t r = 0; r < p_.kernel_h; ++r)
         for (size_t s = 0; s < p_.kernel_w; ++s) {
           const size_t plane = (c * g.row_phases.size() + g.row_plane[r]) * ncol + g.col_plane[s];
-          off.push_back(static_cast<ptrdiff_t>(plane * g.plane() + g.row_shift[r] * g.wq + g.col_shift[s]));
+          slot->offsets.push_back(static_cast<ptrdiff_t>(plane * g.plane() + g.row_shift[r] * g.wq + g.col_shift[s]));
         }
-    return off;
+    return *slot;
   }
 
   // Zeros after the last plane: the last row's overhang (< wq) and the last tile's
@@ -132,7 +115,7 @@ class ImplicitConv final : public ConvAlgorithm {
       // (even and odd columns, in registers) until the stride is reached, so each of the
       // layer's column phases is a shifted copy of one of them; other strides gather.
       RowPhases split;
-      const bool halves = split.build(kernels_, src, w, sw, thread_scratch(kScratchTile, 2 * (w + kMaxHalvedStride)));
+      const bool halves = split.build(kernels_, src, w, sw, thread_scratch(kScratchTile, RowPhases::scratch_floats(w)));
       for (size_t j = 0; j < ncol; ++j) {
         // Column b of this phase is input column b * sw + first (0 outside the row).
         const ptrdiff_t first = static_cast<ptrdiff_t>(g.col_phases[j]) - static_cast<ptrdiff_t>(g.lead);
@@ -153,8 +136,9 @@ class ImplicitConv final : public ConvAlgorithm {
     });
   }
 
-  void run_one(const ImplicitGeometry& geo, const std::vector<ptrdiff_t>& offsets, const float* x, size_t b, size_t g,
-               size_t h, size_t w, float* y, size_t y_image, const float* residual, int nthreads) const {
+  void run_one(const Layout& lay, const float* x, size_t b, size_t g, size_t h, size_t w, float* y, size_t y_image,
+               const float* residual, int nthreads) const {
+    const ImplicitGeometry& geo = lay.geo;
     const size_t cg = p_.group_in(), kg = p_.group_out(), spatial = geo.oh * geo.ow;
     float* pad = thread_scratch(kScratchOp1, cg * geo.planes_per_channel() * geo.plane() + slack(geo));
     fill_padded(geo, x + (b * p_.in_channels + g * cg) * h * w, h, w, pad, nthreads);
@@ -163,7 +147,7 @@ class ImplicitConv final : public ConvAlgorithm {
     ep.residual = residual ? residual + (b * p_.out_channels + g * kg) * spatial : nullptr;
     ep.ld_residual = static_cast<ptrdiff_t>(spatial);
     ep.act = act_;
-    const InPlaceB src(ImplicitB{pad, offsets.data(), geo.wq, geo.ow});
+    const InPlaceB src(ImplicitB{pad, lay.offsets.data(), geo.wq, geo.ow});
     gemm(cfg_, kg, geo.columns(), p_.gemm_depth(), weights_[g], src, y + b * y_image + g * kg * spatial, spatial, ep,
          nthreads);
   }
@@ -174,6 +158,8 @@ class ImplicitConv final : public ConvAlgorithm {
   const Im2colKernels& kernels_;
   std::vector<PackedA> weights_;  // A = weights (kg x depth), one per group
   std::vector<float> bias_;
+  mutable std::mutex mu_;
+  mutable std::map<std::pair<size_t, size_t>, std::unique_ptr<Layout>> layouts_;  // by input H, W
 };
 
 }  // namespace
