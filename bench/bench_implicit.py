@@ -29,7 +29,7 @@ LAYERS = [
     ("3x3 224x224 64->64 (VGG)", 1, 64, 224, 64, 3, 1, 1),
     ("3x3 28x28 512->512", 1, 512, 28, 512, 3, 1, 1),
 ]
-ALGOS = ["im2col", "im2col_t", "implicit"]
+ALGOS = ["im2col", "im2col_t", "implicit", "implicit_t"]
 
 
 def main():
@@ -49,7 +49,8 @@ def main():
         w = (rng.standard_normal((k, c, ks, ks)) * np.sqrt(2 / (c * ks * ks))).astype(np.float32)
         plans = {a: fastconv.ConvPlan(w, None, stride=stride, padding=pad, algo=a) for a in ALGOS}
         outs = {a: p(x) for a, p in plans.items()}  # warm-up: packs, allocates
-        np.testing.assert_allclose(outs["implicit"], outs["im2col"], rtol=1e-4, atol=1e-4)
+        for a in ALGOS[1:]:
+            np.testing.assert_allclose(outs[a], outs["im2col"], rtol=1e-4, atol=1e-4)
         times = {a: [] for a in ALGOS}
         with fastconv.workers_held():
             for _ in range(args.rounds):

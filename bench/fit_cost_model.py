@@ -2,16 +2,21 @@
 behind algo="auto" (csrc/conv/conv-cost.cc).
 
     python bench/fit_cost_model.py            # measure, write bench/cost_model_data.csv, fit
+    python bench/fit_cost_model.py --append   # measure, add to the CSV's rows (several runs pooled), fit
     python bench/fit_cost_model.py --fit-only # refit from the CSV (it may hold several runs' rows)
 
 Model (per image, seconds): each algorithm's time is linear in a few work counts,
     im2col:   a_gemm * 2 Kp Np D         + a_pack * D HW                                + a_call
     implicit: i_gemm * 2 Kp Nw D     + i_tile * Kp Nw / (MR NR) + i_elem * |P|              + i_call
+    implicit_t: t_gemm * 2 Mp Kc D   + t_tile * Mp Kc / (MR NR) ceil(D / KC) + t_elem * |Pt| + t_call
     winograd: b_gemm[v] * alpha^2 2 Kp Tp C + b_in[v] * alpha^3 C T + b_out[v] * alpha^3 K T + b_call * alpha^2
 (v the variant: its GEMM blocks and the register pressure of its alpha x alpha tile differ) with Kp = K rounded up to the GEMM's MR, Np / Tp = output pixels / tiles rounded up to NR,
 D = 9 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+1) + W, rounded up to NR),
 |P| = C (H+2)(W+1) its padded input (C (H/2+1)(W/2+1) x 4 phase planes at stride 2); per tile: the
-wrapped store and per-row offsets. Stride-2 layers are measured for im2col and implicit only (a
+wrapped store and per-row offsets; implicit_t (the transposed product) computes output pixels
+rounded up to MR rows (Mp) by K in whole vectors (Kc) from its channels-last copy
+|Pt| = C (Hp)(Wp) of the rows and columns the taps read; per tile and k block: its transposed
+store (a read-modify-write of C from the second k block on, 8 floats per channel). Stride-2 layers are measured for im2col and implicit only (a
 feature for a k block's rows spread over the four planes was tried: fitted to 0, the elements of
 the larger P carry it). Coefficients are fitted by least squares on relative error (each
 row divided by its measured time), so small and large layers count alike. Times are
@@ -36,8 +41,9 @@ sys.path.insert(0, ROOT)
 import fastconv  # noqa: E402
 
 CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cost_model_data.csv")
-ALGOS = ["im2col", "implicit", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
-MR, NR = 8, 32  # avx512 GEMM tile (csrc/gemm/gemm-config.cc)
+ALGOS = ["im2col", "implicit", "implicit_t", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
+GEMM_ALGOS = ["im2col", "implicit", "implicit_t"]  # what stride-2 layers are measured with
+MR, NR, KC = 8, 32, 512  # avx512 GEMM tile and depth block (csrc/gemm/gemm-config.cc)
 
 
 def grid():
@@ -55,12 +61,12 @@ def grid():
             yield c, k, hw, 2
 
 
-def measure(repeats):
+def measure(repeats, append):
     fastconv.set_num_threads(1)
     rng = np.random.default_rng(0)
     rows = []
     for c, k, hw, stride in grid():
-        algos = ALGOS if stride == 1 else ["im2col", "implicit"]
+        algos = ALGOS if stride == 1 else GEMM_ALGOS
         x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
         wt = (rng.standard_normal((k, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
         plans = {a: fastconv.ConvPlan(wt, stride=stride, padding=1, algo=a) for a in algos}
@@ -75,11 +81,15 @@ def measure(repeats):
         for a in algos:
             rows.append({"algo": a, "c": c, "k": k, "hw": hw, "stride": stride, "seconds": min(times[a][1:])})
         print(c, k, hw, stride, " ".join(f"{a}={min(times[a][1:]) * 1e3:.3f}ms" for a in algos), flush=True)
+    old = []
+    if append:
+        with open(CSV) as f:
+            old = list(csv.DictReader(f))
     with open(CSV, "w", newline="") as f:
         wr = csv.DictWriter(f, fieldnames=list(rows[0]))
         wr.writeheader()
-        wr.writerows(rows)
-    return rows
+        wr.writerows(old + rows)
+    return old + rows
 
 
 def up(x, m):
@@ -101,7 +111,7 @@ def padded_rows(m):
 
 def features(algo, c, k, hw, stride=1):
     """The work counts of conv_cost() in csrc/conv/conv-cost.cc (keep the two in step)."""
-    zero_implicit = [0] * 4
+    zero_implicit = [0] * 8
     o = (hw - 1) // stride + 1  # 3x3, padding 1
     if algo == "im2col":
         d, n = 9 * c, o * o
@@ -114,7 +124,13 @@ def features(algo, c, k, hw, stride=1):
         elems = c * planes * hq * wq
         flops = 2 * padded_rows(k) * padded_cols((o - 1) * wq + o) * d
         tiles = padded_rows(k) * padded_cols((o - 1) * wq + o) / (MR * NR)
-        return np.array([0, 0, 0, flops, tiles, elems, 1] + [0] * 4 + [0] * 8 + [0], float)
+        return np.array([0, 0, 0, flops, tiles, elems, 1, 0, 0, 0, 0] + [0] * 4 + [0] * 8 + [0], float)
+    if algo == "implicit_t":
+        d = 9 * c
+        side = (o - 1) * stride + 3  # rows (columns) of the copy the taps read
+        tiles = padded_rows(o * o) * padded_cols(k) / (MR * NR) * -(-d // KC)
+        return np.array([0, 0, 0, 0, 0, 0, 0, 2 * padded_rows(o * o) * padded_cols(k) * d, tiles, c * side * side, 1]
+                        + [0] * 4 + [0] * 8 + [0], float)
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
     mr, nr = (6, 16) if t <= 16 else (MR, NR)  # <= 16 tiles: the AVX2 6x16 kernel (conv-winograd.cc)
@@ -136,7 +152,8 @@ def features(algo, c, k, hw, stride=1):
 F6_MARGIN = 0.10
 
 NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kImplicitPerGemmFlop",
-         "kImplicitPerTile", "kImplicitPerElem", "kImplicitPerCall", "kWino2PerGemmFlop", "kWino3PerGemmFlop",
+         "kImplicitPerTile", "kImplicitPerElem", "kImplicitPerCall", "kImplicitTPerGemmFlop", "kImplicitTPerTile", "kImplicitTPerElem",
+         "kImplicitTPerCall", "kWino2PerGemmFlop", "kWino3PerGemmFlop",
          "kWino4PerGemmFlop", "kWino6PerGemmFlop", "kWino2PerInOp", "kWino2PerOutOp", "kWino3PerInOp",
          "kWino3PerOutOp", "kWino4PerInOp", "kWino4PerOutOp", "kWino6PerInOp", "kWino6PerOutOp", "kWinoPerGemmCall"]
 
@@ -175,12 +192,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fit-only", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--append", action="store_true", help="add this run's rows to the CSV's (pooled runs)")
     args = ap.parse_args()
     if args.fit_only:
         with open(CSV) as f:
             rows = list(csv.DictReader(f))
     else:
-        rows = measure(args.repeats)
+        rows = measure(args.repeats, args.append)
     fit(rows)
 
 

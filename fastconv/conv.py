@@ -67,6 +67,9 @@ class ConvPlan:
                       copy of the input (nothing packed per image; each output row computed
                       widened by the kernel's overhang): 1.1-1.2x im2col where packing weighs
                       most (few output channels, AlexNet's stem), about even from 128 channels;
+      "implicit_t"    any layer: the transposed product read in place from a padded
+                      channels-last copy of the input (positions pad to 8 rows, nothing packed
+                      per image): 1.05-1.1x im2col on small images of many channels (14x14);
       "depthwise"     groups == in_channels: direct kernel;
       "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"
                       3x3, stride 1, undilated, groups 1 (any padding, any batch): Winograd

@@ -44,7 +44,7 @@ conv_cases = st.fixed_dictionaries({
 
 
 @fixture_ok
-@given(case=conv_cases, algo=st.sampled_from(["auto", "im2col", "im2col_t", "implicit"]))
+@given(case=conv_cases, algo=st.sampled_from(["auto", "im2col", "im2col_t", "implicit", "implicit_t"]))
 def test_conv_random_layers(isa, case, algo):
     c = case
     pt, pl, pb, pr = c["pads"]

@@ -1,4 +1,5 @@
-"""The implicit-GEMM convolution (csrc/conv/conv-implicit.cc), every ISA level, poisoned outputs.
+"""The implicit-GEMM convolutions, every ISA level, poisoned outputs: `implicit`
+(csrc/conv/conv-implicit.cc) and its transposed product `implicit_t` (conv-implicit-t.cc).
 
 The micro-kernel reads im2col rows in place from a padded, phase-split copy of the input and
 computes each output row widened by the kernel's overhang (at stride 1 each row's right padding
@@ -6,6 +7,10 @@ is the next row's left padding); only the real columns may be stored. These laye
 columns or span several output rows (widths below and around the 32-column tile), phases of
 strides 2, 4 and 8 (rows split by repeated halving in registers), 3 (gathered), dilation, asymmetric padding, groups,
 depths beyond one k block (partial sums accumulated in wrapped tiles), every epilogue.
+implicit_t reads each output position's taps in place from a padded channels-last copy of
+the input (row pointers per position, one offset per k): the same layers check its copy (pads,
+strides, dilation, a crop of columns no tap reads, groups as channel offsets), its row tiles
+that cross output rows and end short, and its transposed stores.
 Error bound as in test_conv.py (check_conv).
 """
 import numpy as np
@@ -32,33 +37,35 @@ from test_conv import check_conv
     (1, 9, 8, 14, 14, 3, 1, 2, (2, 2, 2, 2), 1),        # dilated rows sharing two pad columns
 ])
 @pytest.mark.parametrize("act", [None, "relu", ("leaky_relu", 0.1), "sigmoid"])
-def test_implicit_layers(isa, rng, n, c, k, h, w, ks, stride, dilation, pads, groups, act):
+@pytest.mark.parametrize("algo", ["implicit", "implicit_t"])
+def test_implicit_layers(isa, rng, n, c, k, h, w, ks, stride, dilation, pads, groups, act, algo):
     stride = stride if isinstance(stride, tuple) else (stride, stride)
     dilation = dilation if isinstance(dilation, tuple) else (dilation, dilation)
     x = rng.standard_normal((n, c, h, w), dtype=np.float32)
     wt = rng.standard_normal((k, c // groups, ks, ks), dtype=np.float32)
     bias = rng.standard_normal(k, dtype=np.float32)
     plan = fastconv.ConvPlan(wt, bias, stride=stride, padding=pads, dilation=dilation, groups=groups,
-                             activation=act, algo="implicit")
+                             activation=act, algo=algo)
     shape = plan.output_shape(x.shape)
     res = rng.standard_normal(shape, dtype=np.float32)
     y = plan(x, residual=res, out=poisoned(shape))
-    assert plan.algo == "implicit"
+    assert plan.algo == algo
     name, params = (act, ()) if act is None or isinstance(act, str) else (act[0], act[1:])
     check_conv(y, x, wt, bias, stride=stride, pads=pads, dilation=dilation, groups=groups, residual=res,
                act=name, act_params=params)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_implicit_threads_and_batches(rng, threads):
-    """Column ranges of the widened GEMM split over threads (batch 1), and whole images per
-    thread (batch 4): the same values either way."""
+@pytest.mark.parametrize("algo", ["implicit", "implicit_t"])
+def test_implicit_threads_and_batches(rng, threads, algo):
+    """Column ranges of the GEMM split over threads (batch 1), and whole images per thread
+    (batch 4): the same values either way."""
     x = rng.standard_normal((4, 24, 23, 23), dtype=np.float32)
     wt = rng.standard_normal((40, 24, 3, 3), dtype=np.float32)
     old = fastconv.get_num_threads()
     try:
         fastconv.set_num_threads(threads)
-        plan = fastconv.ConvPlan(wt, None, padding=1, algo="implicit")
+        plan = fastconv.ConvPlan(wt, None, padding=1, algo=algo)
         y = plan(x, out=poisoned((4, 40, 23, 23)))
         y1 = plan(x[2:3], out=poisoned((1, 40, 23, 23)))
     finally:

@@ -51,7 +51,7 @@ def test_transposed_product(isa, rng, n, c, k, hw, ks, stride, groups, act):
     pad = ks // 2
     oh, ow = (h + 2 * pad - ks) // stride + 1, (w + 2 * pad - ks) // stride + 1
     res = rng.standard_normal((n, k, oh, ow), dtype=np.float32)
-    algos = ["im2col_t", "implicit"] + (["pointwise_t"] if ks == 1 and stride == 1 else [])
+    algos = ["im2col_t", "implicit", "implicit_t"] + (["pointwise_t"] if ks == 1 and stride == 1 else [])
     name, params = (act, ()) if act is None or isinstance(act, str) else (act[0], act[1:])
     for algo in algos:
         plan = fastconv.ConvPlan(wt, bias, stride=stride, padding=pad, groups=groups, activation=act, algo=algo)
@@ -85,7 +85,7 @@ def test_conv_1x1_strided_padded(isa, rng, pads):
 @pytest.mark.parametrize("algo,k,groups", [("im2col", 3, 1), ("pointwise", 1, 1), ("winograd_2x2", 3, 1),
                                            ("winograd_4x4", 3, 1), ("depthwise", 3, 6), ("im2col", 3, 2),
                                            ("im2col_t", 3, 2), ("pointwise_t", 1, 1), ("implicit", 3, 1),
-                                           ("implicit", 3, 2)])
+                                           ("implicit", 3, 2), ("implicit_t", 3, 1), ("implicit_t", 3, 2)])
 def test_output_may_be_a_channel_slice_of_a_larger_buffer(isa, rng, algo, k, groups):
     """out = buf[:, 2:8] of a (3, 11, H, W) buffer (a Concat's part, images 11 planes apart): the
     slice gets the convolution, every other element of the buffer keeps its poison."""

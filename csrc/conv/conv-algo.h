@@ -39,6 +39,9 @@ std::unique_ptr<ConvAlgorithm> make_im2col_conv(const ConvLayer& layer, bool tra
 // Implicit GEMM: the micro-kernel reads im2col rows in place from a padded (phase-split
 // when strided) copy of the input; nothing is packed per image but that copy. Any layer.
 std::unique_ptr<ConvAlgorithm> make_implicit_conv(const ConvLayer& layer);
+// Transposed implicit GEMM: output positions as rows, read in place from a padded
+// channels-last copy of the input; the weights are the packed operand. Any layer.
+std::unique_ptr<ConvAlgorithm> make_implicit_t_conv(const ConvLayer& layer);
 // Packed GEMM on the input itself, no im2col: 1x1, stride 1, unpadded layers.
 std::unique_ptr<ConvAlgorithm> make_pointwise_conv(const ConvLayer& layer, bool transposed);
 // Direct depthwise kernel (groups == in_channels, any channel multiplier).

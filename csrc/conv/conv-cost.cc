@@ -18,9 +18,9 @@ namespace {
 // 10.6%; with the F(6x6) margin below the model picks the measured-fastest path on 53 of 69
 // layers, the others within 22%): seconds per unit of each work count. Other ISAs scale all
 // paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 1.022e-11;  // flops of the GEMM, M and N padded as the tiles run
-constexpr double kIm2colPerElem = 3.966e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 6.11e-06;       // fixed cost of a call
+constexpr double kIm2colPerGemmFlop = 1.036e-11;  // flops of the GEMM, M and N padded as the tiles run
+constexpr double kIm2colPerElem = 3.242e-10;      // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 5.782e-06;       // fixed cost of a call
 // The transposed product (im2col_t, pointwise_t) runs its padded flops this much slower:
 // the weights are then the wide operand, streamed 32 floats per k step instead of 8, and
 // tiles are stored transposed (1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
@@ -29,16 +29,23 @@ constexpr double kTransposedSlowdown = 1.15;
 // Implicit GEMM: its flops (widened columns included), its tiles (the wrapped store, one
 // offset per k step, the start of a tile's scattered rows), the padded input's elements (the
 // copy; at stride 2 also the cost of a k block's rows spread over four phase planes), a call.
-constexpr double kImplicitPerGemmFlop = 9.884e-12;
-constexpr double kImplicitPerTile = 6.398e-08;
-constexpr double kImplicitPerElem = 1.06e-09;
-constexpr double kImplicitPerCall = 4.82e-06;
+constexpr double kImplicitPerGemmFlop = 9.807e-12;
+constexpr double kImplicitPerTile = 5.877e-08;
+constexpr double kImplicitPerElem = 8.908e-10;
+constexpr double kImplicitPerCall = 4.472e-06;
+// Transposed implicit GEMM: its flops (rows padded to MR), tiles per k block (each
+// stores transposed, a read-modify-write of C from the second block on), the
+// channels-last copy's elements, a call.
+constexpr double kImplicitTPerGemmFlop = 9.401e-12;
+constexpr double kImplicitTPerTile = 1.908e-07;
+constexpr double kImplicitTPerElem = 2.875e-10;
+constexpr double kImplicitTPerCall = 2.399e-06;
 // Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
 // arithmetic, alpha^3 per tile and input (output) channel.
-constexpr double kWinoPerGemmFlop[4] = {1.099e-11, 1.174e-11, 1.24e-11, 1.324e-11};
-constexpr double kWinoPerInOp[4] = {1.607e-10, 1.507e-10, 1.491e-10, 1.749e-10};
-constexpr double kWinoPerOutOp[4] = {1.001e-10, 1.003e-10, 7.856e-11, 6.788e-11};
-constexpr double kWinoPerGemmCall = 8.434e-07;  // per GEMM call (alpha^2 per block)
+constexpr double kWinoPerGemmFlop[4] = {1.122e-11, 1.193e-11, 1.251e-11, 1.332e-11};
+constexpr double kWinoPerInOp[4] = {1.18e-10, 1.13e-10, 1.146e-10, 1.386e-10};
+constexpr double kWinoPerOutOp[4] = {9.138e-11, 9.309e-11, 7.31e-11, 6.485e-11};
+constexpr double kWinoPerGemmCall = 7.822e-07;  // per GEMM call (alpha^2 per block)
 // F(6x6) has ~3x the rounding error of F(4x4): pick it only when modelled this much faster.
 constexpr double kWino6Margin = 0.10;
 
@@ -105,6 +112,15 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
     const double tiles = groups * padded / static_cast<double>(cfg.mr * cfg.nr);
     return kImplicitPerGemmFlop * flops + kImplicitPerTile * tiles + kImplicitPerElem * elems * groups +
            kImplicitPerCall * groups;
+  }
+  if (algo == "implicit_t") {
+    const size_t spatial = p.out_h(h) * p.out_w(w);
+    const double padded = padded_rows(spatial, cfg) * padded_cols(p.group_out(), cfg);
+    const double hp = (oh - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1.0;
+    const double wp = (ow - 1) * p.stride_w + (p.kernel_w - 1) * p.dilation_w + 1.0;
+    const double tiles = groups * padded / static_cast<double>(cfg.mr * cfg.nr) * std::ceil(depth / cfg.kc);
+    return kImplicitTPerGemmFlop * 2 * groups * padded * depth + kImplicitTPerTile * tiles +
+           kImplicitTPerElem * hp * wp * p.in_channels + kImplicitTPerCall * groups;
   }
   // im2col / pointwise: one GEMM per group over the whole image; "_t": the same product
   // transposed (positions as rows, channels as columns).

@@ -35,6 +35,8 @@ const std::vector<ConvAlgoInfo>& conv_algorithms() {
       {"pointwise_t", pointwise_only, make_pointwise_t},
       // im2col rows read in place from a padded copy of the input (no packing).
       {"implicit", any_layer, make_implicit_conv},
+      // ... and transposed: positions as rows, read in place from a channels-last copy.
+      {"implicit_t", any_layer, make_implicit_t_conv},
       {"depthwise", depthwise_only, make_depthwise_conv},
       // "winograd" resolves per input size to the variant choose_winograd_variant picks.
       {"winograd", winograd_cannot_run, make_winograd_4x4},

@@ -77,10 +77,11 @@ struct SharedB {
 void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource& b, float* c, ptrdiff_t ldc,
                 const Epilogue& ep, Range rg, size_t nc_blk, SharedB bp = {}) {
   const ImplicitB* ib = b.implicit();
+  const ImplicitA* ia = a.implicit();
   const size_t kc_max = std::min(cfg.kc, std::max<size_t>(k, 1));
   const size_t b_floats = kc_max * round_up(std::min(nc_blk, rg.n1 - rg.n0), cfg.nr);
   float* bbuf = bp.data || ib ? nullptr : thread_scratch(kScratchPackB, b_floats);
-  float* abuf = thread_scratch(kScratchPackA, kc_max * round_up(std::min(cfg.mc, rg.m1 - rg.m0), cfg.mr));
+  float* abuf = ia ? nullptr : thread_scratch(kScratchPackA, kc_max * round_up(std::min(cfg.mc, rg.m1 - rg.m0), cfg.mr));
   const GemmTileParams fin = final_tile_params(ep);
   const act_kernel_fn post = act_in_registers(ep.act) ? nullptr : act_kernel(cfg.isa);
 
@@ -96,7 +97,7 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
         b.pack(cfg, pc, kc, jc, nc, bbuf);
       for (size_t ic = rg.m0; ic < rg.m1; ic += cfg.mc) {  // MC: a row block of A, packed
         const size_t mc = std::min(cfg.mc, rg.m1 - ic);
-        const float* ablk = a.block(cfg, ic, mc, pc, kc, abuf);
+        const float* ablk = ia ? nullptr : a.block(cfg, ic, mc, pc, kc, abuf);
         for (size_t jr = 0; jr < nc; jr += cfg.nr) {  // NR: one B micro-panel, kept in L1
           const size_t n = std::min(cfg.nr, nc - jr), j = jc + jr;
           // Wrapped columns: where column j's row starts in C, and j's place in it (divided
@@ -121,7 +122,12 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
             }
             if (pc > 0) p.flags |= kTileAccumulate;
             if (ep.transposed) p.flags |= kTileTransposed;
-            if (ib) {
+            if (ia) {
+              // Row pointers of this tile's rows; rows past m repeat row i (read, never stored).
+              const float* rows[kMaxTileRows];
+              for (size_t r = 0; r < cfg.mr; ++r) rows[r] = ia->base + ia->rows[i + (r < m ? r : 0)];
+              cfg.igemm_a_ukernel(m, n, kc, rows, ia->offsets + pc, bblk + jr * kc, ct, ldc, &p);
+            } else if (ib) {
               p.flags |= kTileWrapped;
               p.wrap_col = j_col, p.wrap_width = ib->width, p.wrap_valid = ib->valid;
               cfg.igemm_ukernel(m, n, kc, ablk + ir * kc, ib->base + j, ib->offsets + pc, ct, ldc, &p);
@@ -177,6 +183,8 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
           ptrdiff_t ldc, const Epilogue& ep, int nthreads) {
   if (m == 0 || n == 0) return;
   FC_CHECK(!(b.implicit() && ep.transposed), "an implicit B has no transposed product");
+  FC_CHECK(!(a.implicit() && b.implicit()), "A and B cannot both be read in place");
+  FC_CHECK(!a.implicit() || a.prepacked(), "an implicit A is read in place, never packed");
   const size_t nc_blk = gemm_block_n(cfg, m);
   const size_t tiles_m = (m + cfg.mr - 1) / cfg.mr, tiles_n = (n + cfg.nr - 1) / cfg.nr;
   const SharedB prepacked{b.packed(), tiles_n * cfg.nr};  // B packed once by its source (weights)

@@ -77,6 +77,31 @@ inline void store_tile_transposed(typename V::reg (&acc)[MR][NV], size_t m, size
   }
 }
 
+// Where A's column k comes from, one step at a time: a packed panel (MA floats per k step)
+// or, for the transposed implicit convolution, MR row pointers into the input read in
+// place at off[k] (conv-implicit-t.cc). Rows past m point at a real row (never read out of
+// bounds; their results are not stored).
+template <int MA>
+struct PanelA {
+  const float* a;
+  float at(int r) const { return a[r]; }
+  void next() { a += MA; }
+};
+// The rows are read in place from an input that may be far beyond L2: each k step asks for
+// one row's data 64 floats ahead, the rows in turn (each row needs a new line every 16 steps).
+template <int NR>
+struct OffsetA {
+  const float* rows[NR];
+  const ptrdiff_t* off;
+  unsigned turn = 0;
+  float at(int r) const { return rows[r][*off]; }
+  void next() {
+    __builtin_prefetch(rows[turn] + *off + 64);
+    turn = turn + 1 == NR ? 0 : turn + 1;
+    ++off;
+  }
+};
+
 // Where row k of B starts: a packed panel (rows Stride floats apart) or, for the implicit
 // convolution, the padded input itself at off[k] (conv-implicit.cc).
 template <int Stride>
@@ -96,6 +121,7 @@ struct OffsetRows {
 template <class Rows>
 inline void prefetch_ahead(const Rows&, const float*) {}
 inline void prefetch_ahead(const OffsetRows&, const float* row) { __builtin_prefetch(row + 128); }
+
 
 // A tile whose columns wrap (kTileWrapped): column j is position wrap_col + j of rows
 // wrap_width apart, of which the first wrap_valid are stored, rows wrap_valid apart in c.
@@ -135,20 +161,20 @@ inline void store_tile_wrapped(typename V::reg (&acc)[MR][NV], size_t m, size_t 
   }
 }
 
-// NV vectors of the NB-vector-wide packed B panel are computed (NV < NB: an edge panel);
-// MR of the MA-row packed A panel (MR < MA: an edge tile of m <= MR rows). B's rows come
-// from `rows` (PanelRows or OffsetRows above).
-template <class V, int MR, int NV, int MA, class Rows>
-inline void tile(size_t m, size_t n, size_t kc, const float* a, Rows rows, float* c, ptrdiff_t ldc,
+// NV vectors of the NB-vector-wide B panel are computed (NV < NB: an edge panel); MR rows
+// of A (fewer than its panel has: an edge tile of m <= MR rows). A's columns come from
+// `a` (PanelA or OffsetA), B's rows from `rows` (PanelRows or OffsetRows above).
+template <class V, int MR, int NV, class Cols, class Rows>
+inline void tile(size_t m, size_t n, size_t kc, Cols a, Rows rows, float* c, ptrdiff_t ldc,
                  const fc::GemmTileParams* p) {
   // An edge panel whose columns fit in fewer vectors runs the narrower tile: the
   // unused vectors would cost full FMAs (N = 196 as 32-wide panels ends in 4 columns).
   if constexpr (NV > 1) {
-    if (n <= static_cast<size_t>((NV - 1) * V::W)) return tile<V, MR, NV - 1, MA>(m, n, kc, a, rows, c, ldc, p);
+    if (n <= static_cast<size_t>((NV - 1) * V::W)) return tile<V, MR, NV - 1>(m, n, kc, a, rows, c, ldc, p);
   }
   // Likewise an edge tile of few rows (49 output positions as rows end in one).
   if constexpr (MR > 1) {
-    if (m <= static_cast<size_t>(MR / 2)) return tile<V, MR / 2, NV, MA>(m, n, kc, a, rows, c, ldc, p);
+    if (m <= static_cast<size_t>(MR / 2)) return tile<V, MR / 2, NV>(m, n, kc, a, rows, c, ldc, p);
   }
   using reg = typename V::reg;
   constexpr int W = V::W;
@@ -166,11 +192,11 @@ inline void tile(size_t m, size_t n, size_t kc, const float* a, Rows rows, float
     for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
 #pragma GCC unroll 32
     for (int r = 0; r < MR; ++r) {
-      const reg ar = V::set1(a[r]);
+      const reg ar = V::set1(a.at(r));
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(ar, bv[v], acc[r][v]);
     }
-    a += MA;
+    a.next();
   }
 
   // Store phase: branches here are per tile, not per k step.
@@ -200,12 +226,22 @@ inline void tile(size_t m, size_t n, size_t kc, const float* a, Rows rows, float
 template <class V, int MR, int NV>
 inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c, ptrdiff_t ldc,
                       const fc::GemmTileParams* p) {
-  tile<V, MR, NV, MR>(m, n, kc, a, PanelRows<NV * V::W>{b}, c, ldc, p);
+  tile<V, MR, NV>(m, n, kc, PanelA<MR>{a}, PanelRows<NV * V::W>{b}, c, ldc, p);
 }
 
 // The implicit micro-kernel (row k of b at b + off[k], read in place).
 template <class V, int MR, int NV>
 inline void igemm_tile(size_t m, size_t n, size_t kc, const float* a, const float* b, const ptrdiff_t* off, float* c,
                        ptrdiff_t ldc, const fc::GemmTileParams* p) {
-  tile<V, MR, NV, MR>(m, n, kc, a, OffsetRows{b, off}, c, ldc, p);
+  tile<V, MR, NV>(m, n, kc, PanelA<MR>{a}, OffsetRows{b, off}, c, ldc, p);
+}
+
+// The implicit-A micro-kernel (row r of A at a[r] + aoff[k], read in place; B packed).
+template <class V, int MR, int NV>
+inline void igemm_a_tile(size_t m, size_t n, size_t kc, const float* const* a, const ptrdiff_t* aoff, const float* b,
+                         float* c, ptrdiff_t ldc, const fc::GemmTileParams* p) {
+  OffsetA<MR> cols;
+  for (int r = 0; r < MR; ++r) cols.rows[r] = a[r];
+  cols.off = aoff;
+  tile<V, MR, NV>(m, n, kc, cols, PanelRows<NV * V::W>{b}, c, ldc, p);
 }

@@ -46,6 +46,14 @@ using gemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, 
 using igemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, const float* b,
                                   const ptrdiff_t* boff, float* c, ptrdiff_t ldc, const GemmTileParams* params);
 
+// Rows of the tallest tile (every ISA's MR is at most this).
+constexpr int kMaxTileRows = 8;
+
+// The implicit-A micro-kernel: row r (< MR) of A at a[r] + aoff[k] (read in place: the
+// transposed implicit convolution's output positions), B packed as for the packed kernel.
+using igemm_a_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* const* a, const ptrdiff_t* aoff,
+                                    const float* b, float* c, ptrdiff_t ldc, const GemmTileParams* params);
+
 void f32_gemm_ukernel_6x8__scalar(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
                                   const GemmTileParams*);
 void f32_gemm_ukernel_6x16__avx2(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
@@ -59,5 +67,12 @@ void f32_igemm_ukernel_6x16__avx2(size_t, size_t, size_t, const float*, const fl
                                   ptrdiff_t, const GemmTileParams*);
 void f32_igemm_ukernel_8x32__avx512f(size_t, size_t, size_t, const float*, const float*, const ptrdiff_t*, float*,
                                      ptrdiff_t, const GemmTileParams*);
+
+void f32_igemm_a_ukernel_6x8__scalar(size_t, size_t, size_t, const float* const*, const ptrdiff_t*, const float*,
+                                     float*, ptrdiff_t, const GemmTileParams*);
+void f32_igemm_a_ukernel_6x16__avx2(size_t, size_t, size_t, const float* const*, const ptrdiff_t*, const float*,
+                                    float*, ptrdiff_t, const GemmTileParams*);
+void f32_igemm_a_ukernel_8x32__avx512f(size_t, size_t, size_t, const float* const*, const ptrdiff_t*, const float*,
+                                       float*, ptrdiff_t, const GemmTileParams*);
 
 }  // namespace fc

@@ -20,6 +20,15 @@ struct StridedMatrix {
   ptrdiff_t rs, cs;
 };
 
+// An A that is never packed: element (i, k) is base[rows[i] + offsets[k]] (read in place by
+// the implicit-A micro-kernel): the transposed implicit convolution (conv-implicit-t.cc),
+// whose rows are output positions and whose row i reads the input around position i.
+struct ImplicitA {
+  const float* base;
+  const ptrdiff_t* rows;     // one per row of A (i)
+  const ptrdiff_t* offsets;  // one per column of A (k)
+};
+
 // Produces packed A blocks: ceil(mc / MR) panels, each kc rows of MR floats, zero-padded.
 class ASource {
  public:
@@ -29,6 +38,8 @@ class ASource {
   // True when block() only returns a pointer (nothing is packed per call): the driver
   // then lets every thread read the same A; otherwise it packs A once per call up front.
   virtual bool prepacked() const { return false; }
+  // A read in place by the implicit-A micro-kernel (block() is then never called), or null.
+  virtual const ImplicitA* implicit() const { return nullptr; }
 };
 
 // A view of A already packed in PackedA's layout (for each k block of KC, every MR panel).
