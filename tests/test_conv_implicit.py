@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from conftest import poisoned
+from conftest import KC_MAX, poisoned
 from test_conv import check_conv
 
 
@@ -28,7 +28,8 @@ from test_conv import check_conv
     (1, 2, 5, 19, 45, 8, 8, 1, (1, 0, 2, 3), 1),        # stride 8: halved three times, odd widths
     (1, 3, 9, 30, 29, 7, 2, 1, (3, 3, 3, 3), 1),        # ResNet's stem, smaller: 4 phases in registers
     (3, 17, 10, 9, 14, 3, 2, 1, (1, 0, 2, 1), 1),       # asymmetric padding, odd channels, batch 3
-    (1, 70, 33, 9, 9, 3, 3, 1, (1, 1, 1, 1), 1),        # stride 3, depth 630: two k blocks
+    (1, 70, 33, 9, 9, 3, 3, 1, (1, 1, 1, 1), 1),        # stride 3, depth 630: two k blocks (AVX2, generic)
+    (1, KC_MAX // 9 + 7, 33, 9, 9, 3, 1, 1, (1, 1, 1, 1), 1),  # depth beyond KC on every ISA: two k blocks
     (2, 8, 12, 12, 11, 3, 1, 2, (2, 2, 2, 2), 2),       # dilation 2, groups
     (1, 4, 6, 40, 3, 1, 2, 1, (0, 0, 0, 0), 1),         # 1x1 stride 2: one phase of four
     (1, 6, 7, 20, 45, 5, (1, 2), (2, 1), (2, 0, 1, 3), 1),  # unequal strides and dilations

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from conftest import poisoned
+from conftest import KC_MAX, poisoned
 from test_conv import check_conv
 
 
@@ -32,10 +32,10 @@ def test_conv_1x1_strided(isa, rng, n, c, k, h, w, stride, groups, act):
     check_conv(y, x, wt, bias, stride=stride, groups=groups, act=act)
 
 
-# Positions 1..17 end in row tiles of every height below MR; 600 input channels need two
-# k blocks (KC = 512), so the second accumulates into transposed tiles.
+# Positions 1..17 end in row tiles of every height below MR; KC_MAX + 100 input channels
+# need two k blocks, so the second accumulates into transposed tiles.
 @pytest.mark.parametrize("n,c,k,hw,ks,stride,groups", [
-    (1, 600, 70, (7, 7), 1, 1, 1),
+    (1, KC_MAX + 100, 70, (7, 7), 1, 1, 1),
     (2, 9, 33, (1, 1), 1, 1, 1),
     (1, 13, 40, (3, 5), 1, 1, 1),
     (3, 24, 18, (4, 3), 3, 1, 2),

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastconv
-from conftest import poisoned
+from conftest import KC_MAX, poisoned
 from reference import activation_ref
 
 U = 2.0 ** -24
@@ -47,7 +47,8 @@ def test_gemm_random_shapes(isa, m, n, k, data):
     check_gemm_bound(c, a, b)
 
 
-@pytest.mark.parametrize("shape", [(1, 1, 1), (300, 257, 515), (3, 3100, 9), (129, 33, 700), (17, 1, 300)])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (300, 257, 515), (3, 3100, 9), (129, 33, 700), (17, 1, 300),
+                                   (37, 70, 2 * KC_MAX + 37)])
 def test_gemm_crosses_every_block(isa, rng, shape):
     # Sizes beyond MC, KC and NC and not multiples of MR/NR: every edge path of the driver runs.
     m, n, k = shape

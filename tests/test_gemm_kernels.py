@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastconv
-from conftest import poisoned
+from conftest import KC_MAX, poisoned
 
 U = 2.0 ** -24
 
@@ -36,7 +36,8 @@ def check(c, a, b, bias=None, res=None, relu=False):
 
 SHAPES = [
     (64, 3136, 70),    # wide N: column tasks, A packed once for all of them
-    (300, 1000, 600),  # wide N, depth over several KC blocks, M not a multiple of MR
+    (300, 1000, 600),  # wide N, depth over several KC blocks (AVX2, generic), M not a multiple of MR
+    (45, 300, KC_MAX + 700),  # depth over two KC blocks on every ISA
     (2048, 49, 300),   # narrow N: row tasks sharing one packed B
     (256, 196, 700),   # N = 6 * 32 + 4: the last panel runs the one-vector tile
     (97, 17, 33),      # N = 16 + 1, tiny: single-thread path

@@ -3,8 +3,8 @@
 namespace fc {
 
 // Columns: isa, kernel name, packed, implicit-B and implicit-A kernels, MR, NR, KC, MC, NC (narrow-M rows and NC).
-// KC x NR x 4 bytes of B fit L1 (32 KiB on Zen 4, 48 KiB on Sapphire Rapids);
-// MC x KC x 4 of A fits a quarter of L2 (1-2 MiB); NC x KC x 4 of B fits L2/L3.
+// KC is the deepest k block (gemm_block_k splits a depth into equal blocks of at most KC);
+// MC x NR x 4 bytes of C tiles and the streamed panels stay in L1/L2; NC x KC x 4 of B fits L3.
 static const GemmConfig kConfigs[kIsaCount] = {
     {Isa::generic, "f32-gemm-6x8-scalar", f32_gemm_ukernel_6x8__scalar, f32_igemm_ukernel_6x8__scalar,
      f32_igemm_a_ukernel_6x8__scalar, 6, 8, 256, 96, 2048},
@@ -19,12 +19,15 @@ static const GemmConfig kConfigs[kIsaCount] = {
     // 8x32 rather than 14x32: Zen 4 retires one 512-bit FMA per cycle, so 16 accumulators
     // already saturate it, and MR = 8 divides the channel counts of CNN layers (64 rows as
     // 14x32 tiles compute 70: 9% wasted). Measured 0.78 -> 0.92x numpy on 64x3136x576.
-    // KC 512 / MC 128 (measured, 1 thread, CPU time): 1024^3 and 2048^3 at 0.98-1.03x numpy
-    // against 0.90-0.94x with 256 / 256; fewer passes over C, and the A block (256 KiB)
-    // plus a streaming B panel sit in L2. NC 512 for M <= 512 (conv layers of 64-512
-    // channels): 8-12% faster on layers with M = 64-96; square GEMMs keep 3072.
+    // KC 4096: on Zen 5 (two 512-bit FMAs a cycle) each extra k block's pass over C costs
+    // more than streaming deeper panels from L2: in one process, interleaved, 1 thread,
+    // against KC 512: 1024^3 and 4096^3 1.08-1.11x, the transposed implicit convolution
+    // 1.10-1.15x on 3x3 layers of 256-512 channels (its C tiles are stored transposed),
+    // 1x1 2048->512 at 7x7 1.18x, 3x3 28x28 512->512 1.08x (bench/RESULTS.md). MC 128.
+    // NC 1024 keeps the packed B block (NC x KC x 4 = 16 MiB at most) within L3; NC 512
+    // for M <= 512 (conv layers of 64-512 channels): 8-12% faster on layers with M = 64-96.
     {Isa::avx512, "f32-gemm-8x32-avx512f", f32_gemm_ukernel_8x32__avx512f, f32_igemm_ukernel_8x32__avx512f,
-     f32_igemm_a_ukernel_8x32__avx512f, 8, 32, 512, 128, 3072, 512, 512},
+     f32_igemm_a_ukernel_8x32__avx512f, 8, 32, 4096, 128, 1024, 512, 512},
 #endif
 };
 

@@ -1,5 +1,6 @@
 // Block sizes and micro-kernel of the packed SGEMM, one row per ISA (gemm-config.cc).
 #pragma once
+#include <algorithm>
 #include <cstddef>
 
 #include "common/isa.h"
@@ -26,6 +27,14 @@ struct GemmConfig {
 // Columns of B per packed block for a product with m rows.
 inline size_t gemm_block_n(const GemmConfig& cfg, size_t m) {
   return cfg.nc_narrow_m && m <= cfg.narrow_m ? cfg.nc_narrow_m : cfg.nc;
+}
+
+// Depth of each packed k block for a product of depth k: at most cfg.kc, all blocks about
+// equal (2304 as 3 x 768, not 1024 + 1024 + 256): every block after the first re-reads and
+// re-writes its tile of C, which a short last block pays for few FMAs.
+inline size_t gemm_block_k(const GemmConfig& cfg, size_t k) {
+  const size_t blocks = (k + cfg.kc - 1) / cfg.kc;
+  return blocks <= 1 ? std::max<size_t>(k, 1) : (k + blocks - 1) / blocks;
 }
 
 const GemmConfig& gemm_config(Isa isa);

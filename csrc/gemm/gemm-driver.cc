@@ -78,7 +78,7 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
                 const Epilogue& ep, Range rg, size_t nc_blk, SharedB bp = {}) {
   const ImplicitB* ib = b.implicit();
   const ImplicitA* ia = a.implicit();
-  const size_t kc_max = std::min(cfg.kc, std::max<size_t>(k, 1));
+  const size_t kc_max = gemm_block_k(cfg, k);
   const size_t b_floats = kc_max * round_up(std::min(nc_blk, rg.n1 - rg.n0), cfg.nr);
   float* bbuf = bp.data || ib ? nullptr : thread_scratch(kScratchPackB, b_floats);
   float* abuf = ia ? nullptr : thread_scratch(kScratchPackA, kc_max * round_up(std::min(cfg.mc, rg.m1 - rg.m0), cfg.mr));
@@ -87,8 +87,8 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
 
   for (size_t jc = rg.n0; jc < rg.n1; jc += nc_blk) {  // NC: a column block of B and C
     const size_t nc = std::min(nc_blk, rg.n1 - jc);
-    for (size_t pc = 0; pc == 0 || pc < k; pc += cfg.kc) {  // KC: one depth block, packed B
-      const size_t kc = std::min(cfg.kc, k - pc);
+    for (size_t pc = 0; pc == 0 || pc < k; pc += kc_max) {  // KC: one depth block, packed B
+      const size_t kc = std::min(kc_max, k - pc);
       const bool last = pc + kc >= k;
       const float* bblk = bbuf;
       if (bp.data)
@@ -145,10 +145,11 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
 // Packs all of A (m x k) into PackedA's layout, in parallel over (k block, MC row block).
 void pack_a_all(const GemmConfig& cfg, size_t m, size_t k, const ASource& a, float* dst, size_t m_padded,
                 int nthreads) {
-  const size_t kblocks = (k + cfg.kc - 1) / cfg.kc, mblocks = (m + cfg.mc - 1) / cfg.mc;
+  const size_t kblk = gemm_block_k(cfg, k);
+  const size_t kblocks = (k + kblk - 1) / kblk, mblocks = (m + cfg.mc - 1) / cfg.mc;
   parallel_for(kblocks * mblocks, nthreads, [&](size_t t) {
-    const size_t k0 = (t / mblocks) * cfg.kc, i0 = (t % mblocks) * cfg.mc;
-    const size_t kc = std::min(cfg.kc, k - k0), mc = std::min(cfg.mc, m - i0);
+    const size_t k0 = (t / mblocks) * kblk, i0 = (t % mblocks) * cfg.mc;
+    const size_t kc = std::min(kblk, k - k0), mc = std::min(cfg.mc, m - i0);
     float* out = dst + k0 * m_padded + i0 * kc;
     const float* src = a.block(cfg, i0, mc, k0, kc, out);
     if (src != out) std::copy(src, src + round_up(mc, cfg.mr) * kc, out);
@@ -161,11 +162,12 @@ void pack_a_all(const GemmConfig& cfg, size_t m, size_t k, const ASource& a, flo
 void pack_b_all(const GemmConfig& cfg, size_t n, size_t k, const BSource& b, float* dst, size_t n_padded,
                 int nthreads) {
   constexpr size_t kPanelsPerTask = 2;
-  const size_t kblocks = (k + cfg.kc - 1) / cfg.kc, chunk = kPanelsPerTask * cfg.nr;
+  const size_t kblk = gemm_block_k(cfg, k);
+  const size_t kblocks = (k + kblk - 1) / kblk, chunk = kPanelsPerTask * cfg.nr;
   const size_t chunks = (n + chunk - 1) / chunk;
   parallel_for(kblocks * chunks, nthreads, [&](size_t t) {
-    const size_t k0 = (t / chunks) * cfg.kc, j0 = (t % chunks) * chunk;
-    const size_t kc = std::min(cfg.kc, k - k0), nc = std::min(chunk, n - j0);
+    const size_t k0 = (t / chunks) * kblk, j0 = (t % chunks) * chunk;
+    const size_t kc = std::min(kblk, k - k0), nc = std::min(chunk, n - j0);
     b.pack(cfg, k0, kc, j0, nc, dst + k0 * n_padded + j0 * kc);
   });
 }

@@ -59,8 +59,9 @@ void StridedB::pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size
 // block for rows [i0, i0+mc) is one contiguous run starting at panel i0/MR.
 PackedA::PackedA(const GemmConfig& cfg, size_t m, size_t k, StridedMatrix a)
     : m_(m), k_(k), m_padded_((m + cfg.mr - 1) / cfg.mr * cfg.mr), data_(m_padded_ * std::max<size_t>(k, 1)) {
-  for (size_t k0 = 0; k0 < k; k0 += cfg.kc) {
-    const size_t kc = std::min(cfg.kc, k - k0);
+  const size_t kblk = gemm_block_k(cfg, k);
+  for (size_t k0 = 0; k0 < k; k0 += kblk) {
+    const size_t kc = std::min(kblk, k - k0);
     pack_a_strided({a.data + k0 * a.cs, a.rs, a.cs}, m, kc, cfg.mr, data_.data() + k0 * m_padded_);
   }
 }
@@ -71,8 +72,9 @@ const float* PackedA::block(const GemmConfig& cfg, size_t i0, size_t, size_t k0,
 
 PackedB::PackedB(const GemmConfig& cfg, size_t k, size_t n, StridedMatrix b)
     : n_padded_((n + cfg.nr - 1) / cfg.nr * cfg.nr), data_(n_padded_ * std::max<size_t>(k, 1)) {
-  for (size_t k0 = 0; k0 < k; k0 += cfg.kc) {
-    const size_t kc = std::min(cfg.kc, k - k0);
+  const size_t kblk = gemm_block_k(cfg, k);
+  for (size_t k0 = 0; k0 < k; k0 += kblk) {
+    const size_t kc = std::min(kblk, k - k0);
     pack_b_strided({b.data + k0 * b.rs, b.rs, b.cs}, kc, n, cfg.nr, data_.data() + k0 * n_padded_);
   }
 }

@@ -42,6 +42,15 @@ void bind_config(py::module_& m) {
       py::arg("ntasks"), py::arg("nthreads"),
       "Testing aid: how many of the ntasks tasks of one parallel_for ran exactly once (all, when the pool is right).");
   m.def("gemm_kernel", [](const std::string& isa) { return std::string(gemm_config(isa_from_name(isa)).ukernel_name); });
+  m.def(
+      "gemm_blocking",
+      [](const std::string& isa) {
+        const GemmConfig& c = gemm_config(isa_from_name(isa));
+        py::dict d;
+        d["mr"] = c.mr, d["nr"] = c.nr, d["kc"] = c.kc, d["mc"] = c.mc, d["nc"] = c.nc;
+        return d;
+      },
+      py::arg("isa"), "The GEMM's register tile (mr x nr) and cache blocks (kc, mc, nc) for an ISA level.");
 #if defined(__clang__)
   m.attr("compiler") = "clang " __clang_version__;
 #elif defined(__GNUC__)
