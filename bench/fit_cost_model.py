@@ -1,4 +1,4 @@
-"""Measures this engine's 3x3 convolution paths on a grid of layers and fits the cost model
+"""Measures this engine's 3x3 (and 1x1 stride-2) convolution paths on a grid of layers and fits the cost model
 behind algo="auto" (csrc/conv/conv-cost.cc).
 
     python bench/fit_cost_model.py            # measure, write bench/cost_model_data.csv, fit
@@ -11,12 +11,13 @@ Model (per image, seconds): each algorithm's time is linear in a few work counts
     implicit_t: t_gemm * 2 Mp Kc D   + t_tile * Mp Kc / (MR NR) ceil(D / KC) + t_elem * |Pt| + t_call
     winograd: b_gemm[v] * alpha^2 2 Kp Tp C + b_in[v] * alpha^3 C T + b_out[v] * alpha^3 K T + b_call * alpha^2
 (v the variant: its GEMM blocks and the register pressure of its alpha x alpha tile differ) with Kp = K rounded up to the GEMM's MR, Np / Tp = output pixels / tiles rounded up to NR,
-D = 9 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+1) + W, rounded up to NR),
+D = ks^2 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+1) + W, rounded up to NR),
 |P| = C (H+2)(W+1) its padded input (C (H/2+1)(W/2+1) x 4 phase planes at stride 2); per tile: the
 wrapped store and per-row offsets; implicit_t (the transposed product) computes output pixels
 rounded up to MR rows (Mp) by K in whole vectors (Kc) from its channels-last copy
 |Pt| = C (Hp)(Wp) of the rows and columns the taps read; per tile and k block: its transposed
-store (a read-modify-write of C from the second k block on, 8 floats per channel). Stride-2 layers are measured for im2col and implicit only (a
+store (a read-modify-write of C from the second k block on, 8 floats per channel). Stride-2 layers
+(3x3, and 1x1 as ResNet's downsampling projections) are measured for the GEMM paths only (a
 feature for a k block's rows spread over the four planes was tried: fitted to 0, the elements of
 the larger P carry it). Coefficients are fitted by least squares on relative error (each
 row divided by its measured time), so small and large layers count alike. Times are
@@ -43,34 +44,43 @@ import fastconv  # noqa: E402
 CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cost_model_data.csv")
 ALGOS = ["im2col", "implicit", "implicit_t", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
 GEMM_ALGOS = ["im2col", "implicit", "implicit_t"]  # what stride-2 layers are measured with
-MR, NR, KC = 8, 32, 512  # avx512 GEMM tile and depth block (csrc/gemm/gemm-config.cc)
+_BLOCKING = fastconv._C.gemm_blocking("avx512")  # the tile and depth block the model is fitted for
+MR, NR, KC = _BLOCKING["mr"], _BLOCKING["nr"], _BLOCKING["kc"]
 
 
 def grid():
-    """(C, K, H = W, stride): the 3x3 stride-1 layers every algorithm runs, and stride-2 ones for
-    the GEMM paths (Winograd cannot run them)."""
+    """(C, K, H = W, stride, kernel, padding): the 3x3 stride-1 layers every algorithm runs, and
+    for the GEMM paths (Winograd cannot run them) stride-2 ones (3x3, and 1x1 projections) and
+    the stems of ResNet (7x7/2) and AlexNet (11x11/4)."""
     for c, k in [(16, 16), (32, 32), (64, 64), (128, 128), (256, 256), (512, 512), (64, 128), (256, 64), (3, 64)]:
         for hw in [7, 14, 28, 56, 112, 224]:
             if c * k * hw * hw * 9 * 2 > 4e9:  # keep a run under ~40 ms
                 continue
-            yield c, k, hw, 1
+            yield c, k, hw, 1, 3, 1
     for c, k in [(64, 64), (128, 128), (256, 256), (512, 512), (64, 128), (256, 64)]:
         for hw in [14, 28, 56, 112]:
             if c * k * hw * hw * 9 * 2 / 4 > 4e9:
                 continue
-            yield c, k, hw, 2
+            yield c, k, hw, 2, 3, 1
+    for c, k in [(256, 512), (512, 1024), (1024, 2048), (64, 256), (128, 128)]:
+        for hw in [14, 28, 56]:
+            if c * k * hw * hw * 2 / 4 > 1e9:
+                continue
+            yield c, k, hw, 2, 1, 0
+    yield 3, 64, 224, 2, 7, 3
+    yield 3, 96, 227, 4, 11, 0
 
 
 def measure(repeats, append):
     fastconv.set_num_threads(1)
     rng = np.random.default_rng(0)
     rows = []
-    for c, k, hw, stride in grid():
+    for c, k, hw, stride, ks, pad in grid():
         algos = ALGOS if stride == 1 else GEMM_ALGOS
         x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
-        wt = (rng.standard_normal((k, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
-        plans = {a: fastconv.ConvPlan(wt, stride=stride, padding=1, algo=a) for a in algos}
-        o = (hw - 1) // stride + 1
+        wt = (rng.standard_normal((k, c, ks, ks)) * np.sqrt(2 / (ks * ks * c))).astype(np.float32)
+        plans = {a: fastconv.ConvPlan(wt, stride=stride, padding=pad, algo=a) for a in algos}
+        o = (hw + 2 * pad - ks) // stride + 1
         out = np.empty((1, k, o, o), np.float32)
         times = {a: [] for a in algos}
         for _ in range(repeats + 1):  # the first round is the warm-up
@@ -79,8 +89,8 @@ def measure(repeats, append):
                 p(x, out=out)
                 times[a].append(time.thread_time() - t)
         for a in algos:
-            rows.append({"algo": a, "c": c, "k": k, "hw": hw, "stride": stride, "seconds": min(times[a][1:])})
-        print(c, k, hw, stride, " ".join(f"{a}={min(times[a][1:]) * 1e3:.3f}ms" for a in algos), flush=True)
+            rows.append({"algo": a, "c": c, "k": k, "hw": hw, "stride": stride, "ks": ks, "pad": pad, "seconds": min(times[a][1:])})
+        print(c, k, hw, stride, ks, pad, " ".join(f"{a}={min(times[a][1:]) * 1e3:.3f}ms" for a in algos), flush=True)
     old = []
     if append:
         with open(CSV) as f:
@@ -109,28 +119,34 @@ def padded_rows(m):
     return m // MR * MR + min(t, MR)
 
 
-def features(algo, c, k, hw, stride=1):
+def features(algo, c, k, hw, stride=1, ks=3, pad=None):
     """The work counts of conv_cost() in csrc/conv/conv-cost.cc (keep the two in step)."""
     zero_implicit = [0] * 8
-    o = (hw - 1) // stride + 1  # 3x3, padding 1
+    pad = ks // 2 if pad is None else pad
+    o = (hw + 2 * pad - ks) // stride + 1
+    d = ks * ks * c
     if algo == "im2col":
-        d, n = 9 * c, o * o
-        return np.array([2 * padded_rows(k) * padded_cols(n) * d, d * n, 1, *zero_implicit] + [0] * 4 + [0] * 8 + [0],
+        n = o * o
+        return np.array([2 * padded_rows(k) * padded_cols(n) * d, d * n, 1, *zero_implicit] + [0] * 4 + [0] * 8 + [0, 0],
                         float)
     if algo == "implicit":
-        # implicit-geometry.h: at stride 1 rows share a pad column; at stride 2 four phase planes
-        d = 9 * c
-        wq, hq, planes = (hw + 1, hw + 2, 1) if stride == 1 else (o + 1, o + 1, 4)
+        # implicit-geometry.h: at stride 1 rows share a pad column; at stride 2 a 3x3 kernel's
+        # taps fall in four phase planes, a 1x1 kernel's in one (the subsampled input)
+        if stride == 1:  # (the grid's stride-1 layers are 3x3 with padding 1)
+            wq, hq, planes = hw + pad, o + ks - 1, 1
+        else:
+            phases = len({r % stride for r in range(ks)})
+            wq = hq = o + (ks - 1) // stride
+            planes = phases * phases
         elems = c * planes * hq * wq
         flops = 2 * padded_rows(k) * padded_cols((o - 1) * wq + o) * d
         tiles = padded_rows(k) * padded_cols((o - 1) * wq + o) / (MR * NR)
-        return np.array([0, 0, 0, flops, tiles, elems, 1, 0, 0, 0, 0] + [0] * 4 + [0] * 8 + [0], float)
+        return np.array([0, 0, 0, flops, tiles, elems, 1, 0, 0, 0, 0] + [0] * 4 + [0] * 8 + [0, 0], float)
     if algo == "implicit_t":
-        d = 9 * c
-        side = (o - 1) * stride + 3  # rows (columns) of the copy the taps read
+        side = (o - 1) * stride + ks  # rows (columns) of the copy the taps read
         tiles = padded_rows(o * o) * padded_cols(k) / (MR * NR) * -(-d // KC)
         return np.array([0, 0, 0, 0, 0, 0, 0, 2 * padded_rows(o * o) * padded_cols(k) * d, tiles, c * side * side, 1]
-                        + [0] * 4 + [0] * 8 + [0], float)
+                        + [0] * 4 + [0] * 8 + [0, 0], float)
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
     mr, nr = (6, 16) if t <= 16 else (MR, NR)  # <= 16 tiles: the AVX2 6x16 kernel (conv-winograd.cc)
@@ -141,10 +157,12 @@ def features(algo, c, k, hw, stride=1):
     # alpha^2 calls; register pressure of the alpha x alpha tile): one coefficient each.
     v = 3 if m == 6 else m - 2
     gemm, tin, tout = [0.0] * 4, [0.0] * 4, [0.0] * 4
-    gemm[v] = a * a * 2 * kp * up(t, nr) * c
+    narrow = a * a * 2 * kp * up(t, nr) * c if t <= 16 else 0.0  # half-width vectors: its own rate
+    gemm[v] = 0.0 if narrow else a * a * 2 * kp * up(t, nr) * c
     tin[v] = a * a * c * t * a
     tout[v] = a * a * k * t * a
-    return np.array([0, 0, 0, *zero_implicit, *gemm, *[x for pair in zip(tin, tout) for x in pair], a * a], float)
+    return np.array([0, 0, 0, *zero_implicit, *gemm, *[x for pair in zip(tin, tout) for x in pair], a * a, narrow],
+                    float)
 
 
 # Same rule as choose_winograd_variant(): F(6x6) has ~3x the error of F(4x4), so it must be
@@ -155,12 +173,12 @@ NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kImplicitPer
          "kImplicitPerTile", "kImplicitPerElem", "kImplicitPerCall", "kImplicitTPerGemmFlop", "kImplicitTPerTile", "kImplicitTPerElem",
          "kImplicitTPerCall", "kWino2PerGemmFlop", "kWino3PerGemmFlop",
          "kWino4PerGemmFlop", "kWino6PerGemmFlop", "kWino2PerInOp", "kWino2PerOutOp", "kWino3PerInOp",
-         "kWino3PerOutOp", "kWino4PerInOp", "kWino4PerOutOp", "kWino6PerInOp", "kWino6PerOutOp", "kWinoPerGemmCall"]
+         "kWino3PerOutOp", "kWino4PerInOp", "kWino4PerOutOp", "kWino6PerInOp", "kWino6PerOutOp", "kWinoPerGemmCall", "kWinoNarrowPerGemmFlop"]
 
 
 def fit(rows):
-    x = np.array([features(r["algo"], int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1))
-                  for r in rows])
+    x = np.array([features(r["algo"], int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1),
+                           int(r.get("ks") or 3), int(r["pad"]) if r.get("pad") else None) for r in rows])
     t = np.array([float(r["seconds"]) for r in rows])
     coef, *_ = np.linalg.lstsq(x / t[:, None], np.ones_like(t), rcond=None)
     coef = np.maximum(coef, 0)  # a negative cost per unit of work would be unphysical
@@ -172,11 +190,12 @@ def fit(rows):
     # (The CSV may hold several runs: each (layer, algorithm)'s times are averaged here.)
     runs = {}
     for r, p in zip(rows, pred):
-        key = (int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1), r["algo"])
+        key = (int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1), int(r.get("ks") or 3),
+               r["algo"])
         runs.setdefault(key, ([], p))[0].append(float(r["seconds"]))
     by_layer = {}
-    for (c, k, hw, stride, algo), (ts, p) in runs.items():
-        by_layer.setdefault((c, k, hw, stride), []).append((algo, float(np.mean(ts)), p))
+    for (c, k, hw, stride, ks, algo), (ts, p) in runs.items():
+        by_layer.setdefault((c, k, hw, stride, ks), []).append((algo, float(np.mean(ts)), p))
     worst, hits = 1.0, 0
     for key, v in by_layer.items():
         best = min(v, key=lambda e: e[1])
@@ -184,7 +203,7 @@ def fit(rows):
         hits += pick[0] == best[0]
         worst = max(worst, pick[1] / best[1])
         if pick[1] / best[1] > 1.05:
-            print(f"  layer C,K,HW,stride={key}: model picks {pick[0]} ({pick[1] / best[1]:.2f}x the best, {best[0]})")
+            print(f"  layer C,K,HW,stride,kernel={key}: model picks {pick[0]} ({pick[1] / best[1]:.2f}x the best, {best[0]})")
     print(f"model picks the fastest on {hits}/{len(by_layer)} layers; worst pick {worst:.2f}x the best")
 
 

@@ -69,7 +69,7 @@ def test_auto_takes_the_transposed_product_where_positions_pad_badly():
     assert plan.algo_for(7, 7) == "pointwise_t"
     assert plan.algo_for(14, 14) == "pointwise"
     assert plan.algo_for(56, 56) == "pointwise"
-    assert fastconv.ConvPlan(np.ones((2048, 1024, 1, 1), np.float32), stride=2).algo_for(14, 14) == "im2col_t"
+    assert fastconv.ConvPlan(np.ones((2048, 1024, 1, 1), np.float32), stride=2).algo_for(14, 14) in ("im2col_t", "implicit_t")
 
 
 @pytest.mark.parametrize("pads", [(0, 0, 1, 1), (1, 1, 0, 0), (0, 1, 0, 2)])

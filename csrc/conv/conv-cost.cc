@@ -13,14 +13,14 @@
 namespace fc {
 namespace {
 
-// Fitted coefficients (bench/fit_cost_model.py on Zen 4, avx512, one thread, three runs of the
-// grid pooled, 3x3 layers at stride 1 and, for the GEMM paths, 2; fit median relative error
-// 10.6%; with the F(6x6) margin below the model picks the measured-fastest path on 53 of 69
-// layers, the others within 22%): seconds per unit of each work count. Other ISAs scale all
-// paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 1.036e-11;  // flops of the GEMM, M and N padded as the tiles run
-constexpr double kIm2colPerElem = 3.242e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 5.782e-06;       // fixed cost of a call
+// Fitted coefficients (bench/fit_cost_model.py on Zen 5, avx512, one thread, KC 4096: 3x3
+// layers at stride 1 and, for the GEMM paths, 3x3 and 1x1 layers at stride 2 and the ResNet
+// and AlexNet stems; fit median relative error 10.9%; with the F(6x6) margin below the model
+// picks the measured-fastest path on 68 of 85 layers, the others within 33%): seconds per unit of each work count.
+// Other ISAs scale all paths alike to first order.
+constexpr double kIm2colPerGemmFlop = 5.671e-12;  // flops of the GEMM, M and N padded as the tiles run
+constexpr double kIm2colPerElem = 1.389e-10;      // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 4.289e-06;       // fixed cost of a call
 // The transposed product (im2col_t, pointwise_t) runs its padded flops this much slower:
 // the weights are then the wide operand, streamed 32 floats per k step instead of 8, and
 // tiles are stored transposed (1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
@@ -29,23 +29,26 @@ constexpr double kTransposedSlowdown = 1.15;
 // Implicit GEMM: its flops (widened columns included), its tiles (the wrapped store, one
 // offset per k step, the start of a tile's scattered rows), the padded input's elements (the
 // copy; at stride 2 also the cost of a k block's rows spread over four phase planes), a call.
-constexpr double kImplicitPerGemmFlop = 9.807e-12;
-constexpr double kImplicitPerTile = 5.877e-08;
-constexpr double kImplicitPerElem = 8.908e-10;
-constexpr double kImplicitPerCall = 4.472e-06;
+constexpr double kImplicitPerGemmFlop = 4.939e-12;
+constexpr double kImplicitPerTile = 3.344e-08;
+constexpr double kImplicitPerElem = 7.43e-10;
+constexpr double kImplicitPerCall = 3.345e-06;
 // Transposed implicit GEMM: its flops (rows padded to MR), tiles per k block (each
 // stores transposed, a read-modify-write of C from the second block on), the
 // channels-last copy's elements, a call.
-constexpr double kImplicitTPerGemmFlop = 9.401e-12;
-constexpr double kImplicitTPerTile = 1.908e-07;
-constexpr double kImplicitTPerElem = 2.875e-10;
-constexpr double kImplicitTPerCall = 2.399e-06;
+constexpr double kImplicitTPerGemmFlop = 4.743e-12;
+constexpr double kImplicitTPerTile = 1.478e-07;
+constexpr double kImplicitTPerElem = 2.376e-10;
+constexpr double kImplicitTPerCall = 2.016e-06;
 // Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
 // arithmetic, alpha^3 per tile and input (output) channel.
-constexpr double kWinoPerGemmFlop[4] = {1.122e-11, 1.193e-11, 1.251e-11, 1.332e-11};
-constexpr double kWinoPerInOp[4] = {1.18e-10, 1.13e-10, 1.146e-10, 1.386e-10};
-constexpr double kWinoPerOutOp[4] = {9.138e-11, 9.309e-11, 7.31e-11, 6.485e-11};
-constexpr double kWinoPerGemmCall = 7.822e-07;  // per GEMM call (alpha^2 per block)
+constexpr double kWinoPerGemmFlop[4] = {5.594e-12, 6.14e-12, 6.311e-12, 7.315e-12};
+constexpr double kWinoPerInOp[4] = {5.809e-11, 6.064e-11, 5.595e-11, 5.285e-11};
+constexpr double kWinoPerOutOp[4] = {5.742e-11, 5.905e-11, 4.871e-11, 4.345e-11};
+constexpr double kWinoPerGemmCall = 4.215e-07;  // per GEMM call (alpha^2 per block)
+// GEMM flops of blocks of <= 16 tiles, run by the AVX2 kernel on AVX-512 CPUs (half-width
+// vectors): their own rate, whichever the variant.
+constexpr double kWinoNarrowPerGemmFlop = 1.058e-11;
 // F(6x6) has ~3x the rounding error of F(4x4): pick it only when modelled this much faster.
 constexpr double kWino6Margin = 0.10;
 
@@ -100,7 +103,8 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
     const double t_padded = static_cast<double>(round_up(static_cast<size_t>(tiles), gc.nr));
     const double k_padded = static_cast<double>(round_up(p.out_channels, gc.mr));
     const int v = m == 6 ? 3 : m - 2;
-    return kWinoPerGemmFlop[v] * a * a * 2 * k_padded * t_padded * c + kWinoPerInOp[v] * a * a * a * c * tiles +
+    const double per_flop = &gc != &cfg ? kWinoNarrowPerGemmFlop : kWinoPerGemmFlop[v];
+    return per_flop * a * a * 2 * k_padded * t_padded * c + kWinoPerInOp[v] * a * a * a * c * tiles +
            kWinoPerOutOp[v] * a * a * a * k * tiles + kWinoPerGemmCall * a * a;
   }
   const double depth = static_cast<double>(p.gemm_depth()), groups = static_cast<double>(p.groups);

@@ -64,7 +64,7 @@ std::string choose_conv_algo(const ConvParams& p, size_t h, size_t w, Isa isa) {
     return conv_cost(b, p, h, w, isa) < conv_cost(a, p, h, w, isa) ? b : a;
   };
   if (p.is_pointwise()) return cheaper("pointwise", "pointwise_t");
-  const std::string gemm = cheaper(cheaper("im2col", "im2col_t"), "implicit");
+  const std::string gemm = cheaper(cheaper(cheaper("im2col", "im2col_t"), "implicit"), "implicit_t");
   if (winograd_cannot_run(p).empty()) return cheaper(gemm, choose_winograd_variant(p, h, w, isa));
   return gemm;
 }
