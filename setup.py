@@ -79,6 +79,8 @@ def native_extensions():
     engine = Extension(
         "fastconv._C",
         sources=engine_sources(),
+        # headers too: a header-only edit must rebuild (setuptools compares only these dates)
+        depends=sorted(glob.glob("csrc/**/*.h", recursive=True)),
         include_dirs=["csrc", pybind11.get_include()],
         extra_compile_args=common_flags,
         extra_link_args=["-pthread"],

@@ -32,6 +32,9 @@ from test_conv import check_conv
     (1, KC_MAX // 9 + 7, 33, 9, 9, 3, 1, 1, (1, 1, 1, 1), 1),  # depth beyond KC on every ISA: two k blocks
     (2, 8, 12, 12, 11, 3, 1, 2, (2, 2, 2, 2), 2),       # dilation 2, groups
     (1, 4, 6, 40, 3, 1, 2, 1, (0, 0, 0, 0), 1),         # 1x1 stride 2: one phase of four
+    (2, 20, 9, 23, 37, 1, 2, 1, (0, 1, 1, 0), 1),       # 1x1/2 padded: implicit_t keeps every other row and
+                                                        # column, 8 + 8 + 4 channels, 16 + 3 positions
+    (1, 24, 16, 40, 40, 1, 2, 1, (0, 0, 0, 0), 1),      # 1x1/2: whole 16-position blocks split in registers
     (1, 6, 7, 20, 45, 5, (1, 2), (2, 1), (2, 0, 1, 3), 1),  # unequal strides and dilations
     (1, 5, 6, 8, 9, 3, 1, 1, (1, 2, 0, 0), 1),          # left pad only: rows share it as right padding
     (1, 4, 5, 6, 7, 3, 1, 1, (3, 3, 3, 3), 1),          # pads beyond the kernel's overhang: rows not shared

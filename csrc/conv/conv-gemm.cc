@@ -240,11 +240,11 @@ class GemmConv final : public ConvAlgorithm {
 const Im2colKernels& im2col_kernels(Isa isa) {
   static const Im2colKernels table[kIsaCount] = {
       {FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_scatter),
-       FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_deinterleave)},
+       FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_deinterleave), FC_KERNEL_FOR_ISA(Isa::generic, f32_im2col_channels_last)},
       {FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_scatter),
-       FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_deinterleave)},
+       FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_deinterleave), FC_KERNEL_FOR_ISA(Isa::avx2, f32_im2col_channels_last)},
       {FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_segment), FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_scatter),
-       FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_deinterleave)},
+       FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_deinterleave), FC_KERNEL_FOR_ISA(Isa::avx512, f32_im2col_channels_last)},
   };
   return table[static_cast<int>(isa)];
 }

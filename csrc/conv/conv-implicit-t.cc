@@ -6,7 +6,9 @@
 //   A[i][k] = P[rows[i] + offsets[k]],  rows[i] = ((oh * sh) * Wp + ow * sw) * C,
 //   offsets[k] = (r * dh * Wp + s * dw) * C + c  for k = (r, s, c),
 // read in place by the implicit-A micro-kernel (ImplicitA, gemm.h) against the weights packed
-// once as B with k in that (r, s, c) order; tiles are stored transposed, into NCHW.
+// once as B with k in that (r, s, c) order; tiles are stored transposed, into NCHW. A kernel
+// one tap wide in a strided dimension (ResNet's 1x1/2 projections) reads only every stride-th
+// row or column, so P keeps only those (a quarter of the copy at 1x1/2).
 //
 // What it is for: layers whose positions pad badly to 32-wide column panels while their
 // channels fill them (14x14 = 196 positions run as 25 row tiles of 8, where im2col's panels
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "conv/conv-algo.h"
+#include "conv/im2col-kernels.h"
 #include "common/parallel.h"
 #include "common/scratch.h"
 #include "gemm/gemm.h"
@@ -41,7 +44,8 @@ class InPlaceA final : public ASource {
 
 class ImplicitTConv final : public ConvAlgorithm {
  public:
-  explicit ImplicitTConv(const ConvLayer& l) : p_(l.p), act_(l.act), cfg_(gemm_config(l.isa)) {
+  explicit ImplicitTConv(const ConvLayer& l)
+      : p_(l.p), act_(l.act), cfg_(gemm_config(l.isa)), kernels_(im2col_kernels(l.isa)) {
     // B = W_g^T with rows k = (r, s, c): W is OIHW, so reorder (c, r, s) -> (r, s, c) first.
     const size_t kg = p_.group_out(), cg = p_.group_in(), taps = p_.kernel_h * p_.kernel_w, depth = p_.gemm_depth();
     std::vector<float> wt(depth * kg);
@@ -70,10 +74,11 @@ class ImplicitTConv final : public ConvAlgorithm {
   }
 
  private:
-  // P's size (hp x wp positions of C channels: exactly the rows and columns the taps read)
-  // and the GEMM's row and column offsets into it, for one input size.
+  // P's size (hp x wp positions of C channels: exactly the rows and columns the taps read;
+  // P's row y is padded-input row y * row_step, its column x column x * col_step) and the
+  // GEMM's row and column offsets into it, for one input size.
   struct Layout {
-    size_t oh, ow, hp, wp;
+    size_t oh, ow, hp, wp, row_step, col_step;
     std::vector<ptrdiff_t> rows, offsets;
   };
 
@@ -85,13 +90,15 @@ class ImplicitTConv final : public ConvAlgorithm {
     slot = std::make_unique<Layout>();
     Layout& l = *slot;
     l.oh = p_.out_h(h), l.ow = p_.out_w(w);
-    l.hp = (l.oh - 1) * p_.stride_h + (p_.kernel_h - 1) * p_.dilation_h + 1;
-    l.wp = (l.ow - 1) * p_.stride_w + (p_.kernel_w - 1) * p_.dilation_w + 1;
+    l.row_step = p_.kernel_h == 1 ? p_.stride_h : 1;
+    l.col_step = p_.kernel_w == 1 ? p_.stride_w : 1;
+    const size_t sh = p_.stride_h / l.row_step, sw = p_.stride_w / l.col_step;  // strides within P
+    l.hp = (l.oh - 1) * sh + (p_.kernel_h - 1) * p_.dilation_h + 1;
+    l.wp = (l.ow - 1) * sw + (p_.kernel_w - 1) * p_.dilation_w + 1;
     const size_t c_all = p_.in_channels;
     l.rows.reserve(l.oh * l.ow);
     for (size_t i = 0; i < l.oh; ++i)
-      for (size_t j = 0; j < l.ow; ++j)
-        l.rows.push_back(static_cast<ptrdiff_t>(((i * p_.stride_h) * l.wp + j * p_.stride_w) * c_all));
+      for (size_t j = 0; j < l.ow; ++j) l.rows.push_back(static_cast<ptrdiff_t>((i * sh * l.wp + j * sw) * c_all));
     l.offsets.reserve(p_.gemm_depth());
     for (size_t r = 0; r < p_.kernel_h; ++r)
       for (size_t s = 0; s < p_.kernel_w; ++s)
@@ -100,29 +107,25 @@ class ImplicitTConv final : public ConvAlgorithm {
     return *slot;
   }
 
-  // P[y][x][c] = x[c][y - pt][x - pl] (0 outside the image), rows shared out over the threads.
-  // Channels go in blocks so each of the block's input rows is read sequentially.
+  // P[y][x][c] = x[c][y * row_step - pt][x * col_step - pl] (0 outside the image), rows shared
+  // out over the threads, each transposed to channels-last by the ISA's copy kernel.
   void fill_padded(const Layout& l, const float* xb, size_t h, size_t w, float* pad, int nthreads) const {
-    const size_t c_all = p_.in_channels, wp = l.wp, plane = h * w;
-    // Columns x of P with x - pl inside the row: [x_lo, x_hi).
-    const size_t x_lo = std::min(p_.pad_left, wp);
-    const size_t x_hi = std::max(x_lo, std::min(w + p_.pad_left, wp));
+    const size_t c_all = p_.in_channels, wp = l.wp, cs = l.col_step;
+    // Columns x of P whose input column x * cs - pl lies inside the row: [x_lo, x_hi).
+    const size_t x_lo = std::min((p_.pad_left + cs - 1) / cs, wp);
+    const size_t x_hi = std::max(x_lo, std::min((w + p_.pad_left + cs - 1) / cs, wp));
     parallel_for_items(l.hp, wp * c_all, nthreads, [&](size_t yrow) {
       float* dst = pad + yrow * wp * c_all;
-      const ptrdiff_t ih = static_cast<ptrdiff_t>(yrow) - static_cast<ptrdiff_t>(p_.pad_top);
-      if (ih < 0 || ih >= static_cast<ptrdiff_t>(h)) {
+      const ptrdiff_t ih = static_cast<ptrdiff_t>(yrow * l.row_step) - static_cast<ptrdiff_t>(p_.pad_top);
+      if (ih < 0 || ih >= static_cast<ptrdiff_t>(h) || x_lo == x_hi) {
         std::fill(dst, dst + wp * c_all, 0.f);
         return;
       }
       std::fill(dst, dst + x_lo * c_all, 0.f);
       std::fill(dst + x_hi * c_all, dst + wp * c_all, 0.f);
-      const float* src = xb + static_cast<size_t>(ih) * w;  // channel c at column x of P: src[c * plane + x - pl]
-      constexpr size_t kBlock = 16;
-      for (size_t c0 = 0; c0 < c_all; c0 += kBlock) {
-        const size_t c1 = std::min(c0 + kBlock, c_all);
-        for (size_t x = x_lo; x < x_hi; ++x)
-          for (size_t c = c0; c < c1; ++c) dst[x * c_all + c] = src[c * plane + x - p_.pad_left];
-      }
+      const size_t col = x_lo * cs - p_.pad_left;  // input column of P's column x_lo
+      kernels_.channels_last(xb + static_cast<size_t>(ih) * w + col, h * w, cs, w - col, x_hi - x_lo, c_all,
+                             dst + x_lo * c_all, c_all);
     });
   }
 
@@ -148,6 +151,7 @@ class ImplicitTConv final : public ConvAlgorithm {
   ConvParams p_;
   Activation act_;
   const GemmConfig& cfg_;
+  const Im2colKernels& kernels_;
   std::vector<PackedB> weights_;  // B = W_g^T (depth x kg, rows k = (r, s, c)), one per group
   std::vector<float> bias_;
   mutable std::mutex mu_;

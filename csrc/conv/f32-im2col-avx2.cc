@@ -17,4 +17,9 @@ void f32_im2col_deinterleave__avx2(const float* src, size_t n, size_t wq, float*
   im2col_deinterleave<VAvx2>(src, n, wq, even, odd);
 }
 
+void f32_im2col_channels_last__avx2(const float* src, size_t plane, size_t step, size_t width, size_t n,
+                                    size_t channels, float* dst, size_t ld) {
+  im2col_channels_last<VAvx2>(src, plane, step, width, n, channels, dst, ld);
+}
+
 }  // namespace fc

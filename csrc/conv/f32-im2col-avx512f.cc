@@ -17,4 +17,9 @@ void f32_im2col_deinterleave__avx512f(const float* src, size_t n, size_t wq, flo
   im2col_deinterleave<VAvx512>(src, n, wq, even, odd);
 }
 
+void f32_im2col_channels_last__avx512f(const float* src, size_t plane, size_t step, size_t width, size_t n,
+                                       size_t channels, float* dst, size_t ld) {
+  im2col_channels_last<VAvx512>(src, plane, step, width, n, channels, dst, ld);
+}
+
 }  // namespace fc

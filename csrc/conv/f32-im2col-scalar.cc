@@ -17,4 +17,9 @@ void f32_im2col_deinterleave__scalar(const float* src, size_t n, size_t wq, floa
   im2col_deinterleave<VScalar>(src, n, wq, even, odd);
 }
 
+void f32_im2col_channels_last__scalar(const float* src, size_t plane, size_t step, size_t width, size_t n,
+                                      size_t channels, float* dst, size_t ld) {
+  im2col_channels_last<VScalar>(src, plane, step, width, n, channels, dst, ld);
+}
+
 }  // namespace fc

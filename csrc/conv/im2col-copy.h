@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "simd/v-traits.h"
+
 template <class V>
 inline void im2col_segment(float* dst, const float* src, size_t lo, size_t hi, size_t n) {
   constexpr ptrdiff_t W = V::W;
@@ -52,5 +54,45 @@ inline void im2col_deinterleave(const float* src, size_t n, size_t wq, float* ev
     const int m = static_cast<int>(wq - j < W ? wq - j : W);
     V::store_n(even + j, e, m);
     V::store_n(odd + j, o, m);
+  }
+}
+
+// Blocks of 8 channels x W positions go through V's in-register transpose where it has one
+// (at step 2 each channel's row is first split in registers, its odd phase dropped); the
+// other channels and positions are copied element by element, channels innermost in
+// blocks of 16 so each channel row is read sequentially.
+template <class V>
+inline void im2col_channels_last(const float* src, size_t plane, size_t step, size_t width, size_t n,
+                                 size_t channels, float* dst, size_t ld) {
+  size_t c0 = 0;
+  if constexpr (has_transpose_8x16<V>::value) {
+    constexpr size_t W = V::W;
+    if (step <= 2) {
+      // Whole blocks of W positions whose loads (W floats, 2W at step 2) stay inside the row.
+      const size_t blocks = width >= W * step ? std::min(n / W, (width - W * step) / step / W + 1) : 0;
+      const size_t vec_n = blocks * W;
+      for (; c0 + 8 <= channels; c0 += 8) {
+        for (size_t x = 0; x < vec_n; x += W) {
+          typename V::reg rows[8];
+          for (int i = 0; i < 8; ++i) {
+            const float* s = src + (c0 + i) * plane + x * step;
+            if (step == 1) {
+              rows[i] = V::load(s);
+            } else {
+              typename V::reg odd;
+              V::deinterleave(V::load(s), V::load(s + W), rows[i], odd);
+            }
+          }
+          V::transpose_8x16(rows, dst + x * ld + c0, ld);
+        }
+        for (size_t x = vec_n; x < n; ++x)
+          for (size_t i = 0; i < 8; ++i) dst[x * ld + c0 + i] = src[(c0 + i) * plane + x * step];
+      }
+    }
+  }
+  for (; c0 < channels; c0 += 16) {
+    const size_t c1 = std::min(c0 + 16, channels);
+    for (size_t x = 0; x < n; ++x)
+      for (size_t c = c0; c < c1; ++c) dst[x * ld + c] = src[c * plane + x * step];
   }
 }

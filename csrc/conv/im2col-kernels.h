@@ -19,10 +19,17 @@ using im2col_scatter_fn = void (*)(const float* row, size_t panels, size_t nr, s
 // into its two column phases (stride-2 layers, split_phases in conv-gemm.cc).
 using im2col_deinterleave_fn = void (*)(const float* src, size_t n, size_t wq, float* even, float* odd);
 
+// One row of a channels-last copy: dst[x * ld + c] = src[c * plane + x * step] for x < n,
+// c < channels; each channel's row has `width` readable floats from src (x * step < width).
+// The transposed implicit GEMM's padded input (conv-implicit-t.cc).
+using im2col_channels_last_fn = void (*)(const float* src, size_t plane, size_t step, size_t width, size_t n,
+                                         size_t channels, float* dst, size_t ld);
+
 struct Im2colKernels {
   im2col_segment_fn segment;
   im2col_scatter_fn scatter;
   im2col_deinterleave_fn deinterleave;
+  im2col_channels_last_fn channels_last;
 };
 
 const Im2colKernels& im2col_kernels(Isa isa);
@@ -36,5 +43,11 @@ void f32_im2col_scatter__avx512f(const float* row, size_t panels, size_t nr, siz
 void f32_im2col_deinterleave__scalar(const float* src, size_t n, size_t wq, float* even, float* odd);
 void f32_im2col_deinterleave__avx2(const float* src, size_t n, size_t wq, float* even, float* odd);
 void f32_im2col_deinterleave__avx512f(const float* src, size_t n, size_t wq, float* even, float* odd);
+void f32_im2col_channels_last__scalar(const float* src, size_t plane, size_t step, size_t width, size_t n,
+                                      size_t channels, float* dst, size_t ld);
+void f32_im2col_channels_last__avx2(const float* src, size_t plane, size_t step, size_t width, size_t n,
+                                    size_t channels, float* dst, size_t ld);
+void f32_im2col_channels_last__avx512f(const float* src, size_t plane, size_t step, size_t width, size_t n,
+                                       size_t channels, float* dst, size_t ld);
 
 }  // namespace fc

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "gemm/gemm-ukernel.h"
+#include "simd/v-traits.h"
 
 // Adds what the flags ask for to one vector of results and stores its lanes [lo, hi) (all W
 // when lo = 0, hi = W) at dst + lane: the old c (k blocks after the first), then on the last
@@ -27,13 +28,6 @@ inline void store_lanes(typename V::reg x, float* dst, int lo, int hi, typename 
   else
     V::store_range(dst, x, lo, hi);
 }
-
-// Whether V can transpose 8 rows of 16 floats in registers (V::transpose_8x16, announced by
-// V::kTranspose8x16: detecting the function's type itself warns about the vector attributes).
-template <class V, class = void>
-struct has_transpose_8x16 : std::false_type {};
-template <class V>
-struct has_transpose_8x16<V, std::void_t<decltype(V::kTranspose8x16)>> : std::true_type {};
 
 // A transposed tile (kTileTransposed): the accumulators go through the stack as columns of
 // MR floats (transposed in registers where V can, else element by element), and each of

@@ -32,11 +32,11 @@ struct VAvx512 {
   }
   static inline void store_n(float* p, reg v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static inline void store_range(float* p, reg v, int lo, int hi) { _mm512_mask_storeu_ps(p, range_mask(lo, hi), v); }
-  // dst[j * 8 + i] = r[i][j] (j < 16, i < 8): eight rows stored as sixteen columns, through
-  // unpack -> shuffle -> two-source permute; each result holds columns c and c + 4 (or
-  // c + 8 and c + 12), written as two masked halves.
+  // dst[j * ld + i] = r[i][j] (j < 16, i < 8): eight rows stored as sixteen columns of 8
+  // floats ld apart, through unpack -> shuffle -> two-source permute; each result holds
+  // columns c and c + 4 (or c + 8 and c + 12), written as two masked halves.
   static constexpr bool kTranspose8x16 = true;
-  static inline void transpose_8x16(const reg (&r)[8], float* dst) {
+  static inline void transpose_8x16(const reg (&r)[8], float* dst, size_t ld = 8) {
     reg t[8], u[8];
     for (int i = 0; i < 4; ++i) {
       t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);      // per lane: cols 0, 1 of rows 2i, 2i+1
@@ -53,10 +53,10 @@ struct VAvx512 {
     for (int c = 0; c < 4; ++c) {
       const reg a = _mm512_permutex2var_ps(u[c], lo, u[4 + c]);  // column c | column c + 4
       const reg b = _mm512_permutex2var_ps(u[c], hi, u[4 + c]);  // column c + 8 | column c + 12
-      _mm512_mask_storeu_ps(dst + c * 8, 0x00FF, a);
-      _mm512_mask_storeu_ps(dst + (c + 4) * 8 - 8, 0xFF00, a);
-      _mm512_mask_storeu_ps(dst + (c + 8) * 8, 0x00FF, b);
-      _mm512_mask_storeu_ps(dst + (c + 12) * 8 - 8, 0xFF00, b);
+      _mm512_mask_storeu_ps(dst + c * ld, 0x00FF, a);
+      _mm512_mask_storeu_ps(dst + (c + 4) * ld - 8, 0xFF00, a);
+      _mm512_mask_storeu_ps(dst + (c + 8) * ld, 0x00FF, b);
+      _mm512_mask_storeu_ps(dst + (c + 12) * ld - 8, 0xFF00, b);
     }
   }
   // x, held in a register: GCC would fold a load that feeds several FMAs into each of them.
