@@ -15,12 +15,12 @@ namespace {
 
 // Fitted coefficients (bench/fit_cost_model.py on Zen 5, avx512, one thread, KC 4096: 3x3
 // layers at stride 1 and, for the GEMM paths, 3x3 and 1x1 layers at stride 2 and the ResNet
-// and AlexNet stems; fit median relative error 10.9%; with the F(6x6) margin below the model
-// picks the measured-fastest path on 68 of 85 layers, the others within 33%): seconds per unit of each work count.
+// and AlexNet stems; fit median relative error 9.9%; with the F(6x6) margin below the model
+// picks the measured-fastest path on 71 of 85 layers, the others within 35%): seconds per unit of each work count.
 // Other ISAs scale all paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 5.671e-12;  // flops of the GEMM, M and N padded as the tiles run
-constexpr double kIm2colPerElem = 1.389e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 4.289e-06;       // fixed cost of a call
+constexpr double kIm2colPerGemmFlop = 5.57e-12;  // flops of the GEMM, M and N padded as the tiles run
+constexpr double kIm2colPerElem = 1.445e-10;      // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 4.479e-06;       // fixed cost of a call
 // The transposed product (im2col_t, pointwise_t) runs its padded flops this much slower:
 // the weights are then the wide operand, streamed 32 floats per k step instead of 8, and
 // tiles are stored transposed (1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
@@ -29,26 +29,26 @@ constexpr double kTransposedSlowdown = 1.15;
 // Implicit GEMM: its flops (widened columns included), its tiles (the wrapped store, one
 // offset per k step, the start of a tile's scattered rows), the padded input's elements (the
 // copy; at stride 2 also the cost of a k block's rows spread over four phase planes), a call.
-constexpr double kImplicitPerGemmFlop = 4.939e-12;
-constexpr double kImplicitPerTile = 3.344e-08;
-constexpr double kImplicitPerElem = 7.43e-10;
-constexpr double kImplicitPerCall = 3.345e-06;
+constexpr double kImplicitPerGemmFlop = 4.96e-12;
+constexpr double kImplicitPerTile = 3.462e-08;
+constexpr double kImplicitPerElem = 6.627e-10;
+constexpr double kImplicitPerCall = 3.616e-06;
 // Transposed implicit GEMM: its flops (rows padded to MR), tiles per k block (each
 // stores transposed, a read-modify-write of C from the second block on), the
 // channels-last copy's elements, a call.
-constexpr double kImplicitTPerGemmFlop = 4.743e-12;
-constexpr double kImplicitTPerTile = 1.478e-07;
-constexpr double kImplicitTPerElem = 2.376e-10;
-constexpr double kImplicitTPerCall = 2.016e-06;
+constexpr double kImplicitTPerGemmFlop = 4.713e-12;
+constexpr double kImplicitTPerTile = 1.391e-07;
+constexpr double kImplicitTPerElem = 5.782e-11;
+constexpr double kImplicitTPerCall = 2.519e-06;
 // Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
 // arithmetic, alpha^3 per tile and input (output) channel.
-constexpr double kWinoPerGemmFlop[4] = {5.594e-12, 6.14e-12, 6.311e-12, 7.315e-12};
-constexpr double kWinoPerInOp[4] = {5.809e-11, 6.064e-11, 5.595e-11, 5.285e-11};
-constexpr double kWinoPerOutOp[4] = {5.742e-11, 5.905e-11, 4.871e-11, 4.345e-11};
-constexpr double kWinoPerGemmCall = 4.215e-07;  // per GEMM call (alpha^2 per block)
+constexpr double kWinoPerGemmFlop[4] = {5.57e-12, 6.142e-12, 6.215e-12, 7.424e-12};
+constexpr double kWinoPerInOp[4] = {5.81e-11, 5.999e-11, 5.624e-11, 4.842e-11};
+constexpr double kWinoPerOutOp[4] = {5.642e-11, 5.711e-11, 4.679e-11, 4.275e-11};
+constexpr double kWinoPerGemmCall = 4.345e-07;  // per GEMM call (alpha^2 per block)
 // GEMM flops of blocks of <= 16 tiles, run by the AVX2 kernel on AVX-512 CPUs (half-width
 // vectors): their own rate, whichever the variant.
-constexpr double kWinoNarrowPerGemmFlop = 1.058e-11;
+constexpr double kWinoNarrowPerGemmFlop = 1.057e-11;
 // F(6x6) has ~3x the rounding error of F(4x4): pick it only when modelled this much faster.
 constexpr double kWino6Margin = 0.10;
 
