@@ -14,6 +14,7 @@ struct GemmConfig {
   gemm_ukernel_fn ukernel;
   igemm_ukernel_fn igemm_ukernel;      // the same tile reading B in place (ImplicitB, gemm.h)
   igemm_a_ukernel_fn igemm_a_ukernel;  // the same tile reading A in place (ImplicitA, gemm.h)
+  pack_a_rows_fn pack_a_rows;          // one MR-row panel of a row-major A
   size_t mr, nr;  // register tile
   size_t kc;      // depth of a packed block: one B micro-panel (kc x nr) stays in L1
   size_t mc;      // rows of A per packed block, multiple of mr: the A block stays in L2

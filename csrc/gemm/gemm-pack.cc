@@ -7,16 +7,16 @@
 
 namespace fc {
 
-void pack_a_strided(StridedMatrix a, size_t mc, size_t kc, size_t mr, float* dst) {
+void pack_a_strided(const GemmConfig& cfg, StridedMatrix a, size_t mc, size_t kc, float* dst) {
+  const size_t mr = cfg.mr;
   for (size_t i0 = 0; i0 < mc; i0 += mr) {
     const size_t rows = std::min(mr, mc - i0);
-    if (a.cs == 1) {
-      // Row-major A: read each row contiguously, scatter into the panel with stride mr.
-      for (size_t r = 0; r < rows; ++r) {
-        const float* src = a.data + (i0 + r) * a.rs;
-        for (size_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
-      }
-    } else if (a.rs == 1) {
+    if (a.cs == 1) {  // row-major A (weights, a dense layer's input): the ISA's packer, zero rows too
+      cfg.pack_a_rows(a.data + i0 * a.rs, static_cast<size_t>(a.rs), rows, kc, dst);
+      dst += kc * mr;
+      continue;
+    }
+    if (a.rs == 1) {
       // Column-major A (activations as rows of a transposed product): MR floats per k.
       for (size_t k = 0; k < kc; ++k) std::memcpy(dst + k * mr, a.data + i0 + k * a.cs, rows * sizeof(float));
     } else {
@@ -47,7 +47,7 @@ void pack_b_strided(StridedMatrix b, size_t kc, size_t nc, size_t nr, float* dst
 }
 
 const float* StridedA::block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const {
-  pack_a_strided({a_.data + i0 * a_.rs + k0 * a_.cs, a_.rs, a_.cs}, mc, kc, cfg.mr, buf);
+  pack_a_strided(cfg, {a_.data + i0 * a_.rs + k0 * a_.cs, a_.rs, a_.cs}, mc, kc, buf);
   return buf;
 }
 
@@ -62,7 +62,7 @@ PackedA::PackedA(const GemmConfig& cfg, size_t m, size_t k, StridedMatrix a)
   const size_t kblk = gemm_block_k(cfg, k);
   for (size_t k0 = 0; k0 < k; k0 += kblk) {
     const size_t kc = std::min(kblk, k - k0);
-    pack_a_strided({a.data + k0 * a.cs, a.rs, a.cs}, m, kc, cfg.mr, data_.data() + k0 * m_padded_);
+    pack_a_strided(cfg, {a.data + k0 * a.cs, a.rs, a.cs}, m, kc, data_.data() + k0 * m_padded_);
   }
 }
 

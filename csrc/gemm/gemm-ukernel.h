@@ -46,6 +46,14 @@ using gemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, 
 using igemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, const float* b,
                                   const ptrdiff_t* boff, float* c, ptrdiff_t ldc, const GemmTileParams* params);
 
+// Packs one panel of a row-major A: dst[k * MR + r] = a[r * lda + k] for r < m (<= MR), k < kc,
+// and 0 for rows m..MR-1: the layout the micro-kernel of the same MR broadcasts from.
+using pack_a_rows_fn = void (*)(const float* a, size_t lda, size_t m, size_t kc, float* dst);
+
+void f32_pack_a_rows_6__scalar(const float*, size_t, size_t, size_t, float*);
+void f32_pack_a_rows_6__avx2(const float*, size_t, size_t, size_t, float*);
+void f32_pack_a_rows_8__avx512f(const float*, size_t, size_t, size_t, float*);
+
 // Rows of the tallest tile (every ISA's MR is at most this).
 constexpr int kMaxTileRows = 8;
 
