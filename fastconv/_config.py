@@ -71,6 +71,7 @@ def config() -> dict:
         "isa": _C.active_isa(),
         "available_isas": list(_C.available_isas()),
         "gemm_kernel": _C.gemm_kernel(_C.active_isa()),
+        "gemm_blocking": "MR {mr} x NR {nr}, KC {kc}, MC {mc}, NC {nc}".format(**_C.gemm_blocking(_C.active_isa())),
         "threads": _C.num_threads(),
         "compiler": _C.compiler,
         "machine": platform.machine(),

@@ -23,6 +23,17 @@ def test_show_config_names_isa_threads_and_compiler(capsys):
     assert f"isa:            {fastconv.get_isa()}" in out
     assert f"threads:        {fastconv.get_num_threads()}" in out
     assert "compiler:" in out and "gemm_kernel:" in out
+    b = _C.gemm_blocking(fastconv.get_isa())
+    assert f"gemm_blocking:  MR {b['mr']} x NR {b['nr']}, KC {b['kc']}" in out
+
+
+@pytest.mark.parametrize("isa", _C.available_isas())
+def test_gemm_blocking_is_a_consistent_table(isa):
+    b = _C.gemm_blocking(isa)
+    assert 1 <= b["mr"] <= 16 and b["nr"] % 8 == 0
+    assert b["mc"] % b["mr"] == 0 and b["nc"] % b["nr"] == 0 and b["kc"] >= 64
+    with pytest.raises(ValueError, match="sse9"):
+        _C.gemm_blocking("sse9")
 
 
 def test_default_threads_are_the_available_cores():
