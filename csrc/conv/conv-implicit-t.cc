@@ -15,13 +15,11 @@
 // compute 208 columns and `implicit`'s widened rows 224), with no im2col packing either
 // (onnxruntime's NCHWc kernels vectorize over channels for the same reason).
 #include <algorithm>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <utility>
 #include <vector>
 
 #include "conv/conv-algo.h"
+#include "conv/per-input-size.h"
 #include "conv/im2col-kernels.h"
 #include "common/parallel.h"
 #include "common/scratch.h"
@@ -82,13 +80,10 @@ class ImplicitTConv final : public ConvAlgorithm {
     std::vector<ptrdiff_t> rows, offsets;
   };
 
-  // Built on the first run at an input size and kept; runs may come from several threads.
-  const Layout& layout(size_t h, size_t w) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::unique_ptr<Layout>& slot = layouts_[{h, w}];
-    if (slot) return *slot;
-    slot = std::make_unique<Layout>();
-    Layout& l = *slot;
+  const Layout& layout(size_t h, size_t w) const { return layouts_.get(h, w, [&] { return make_layout(h, w); }); }
+
+  Layout make_layout(size_t h, size_t w) const {
+    Layout l;
     l.oh = p_.out_h(h), l.ow = p_.out_w(w);
     l.row_step = p_.kernel_h == 1 ? p_.stride_h : 1;
     l.col_step = p_.kernel_w == 1 ? p_.stride_w : 1;
@@ -104,7 +99,7 @@ class ImplicitTConv final : public ConvAlgorithm {
       for (size_t s = 0; s < p_.kernel_w; ++s)
         for (size_t c = 0; c < p_.group_in(); ++c)
           l.offsets.push_back(static_cast<ptrdiff_t>((r * p_.dilation_h * l.wp + s * p_.dilation_w) * c_all + c));
-    return *slot;
+    return l;
   }
 
   // P[y][x][c] = x[c][y * row_step - pt][x * col_step - pl] (0 outside the image), rows shared
@@ -154,8 +149,7 @@ class ImplicitTConv final : public ConvAlgorithm {
   const Im2colKernels& kernels_;
   std::vector<PackedB> weights_;  // B = W_g^T (depth x kg, rows k = (r, s, c)), one per group
   std::vector<float> bias_;
-  mutable std::mutex mu_;
-  mutable std::map<std::pair<size_t, size_t>, std::unique_ptr<Layout>> layouts_;  // by input H, W
+  PerInputSize<Layout> layouts_;
 };
 
 }  // namespace

@@ -8,13 +8,11 @@
 // each widened row (ImplicitB, gemm.h). The copy is about C * H * W floats where im2col packs
 // C * KH * KW * OH * OW; the price is the (wq - OW) / wq widened columns computed and dropped.
 #include <algorithm>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <utility>
 #include <vector>
 
 #include "conv/conv-algo.h"
+#include "conv/per-input-size.h"
 #include "conv/implicit-geometry.h"
 #include "conv/row-phases.h"
 #include "conv/im2col-kernels.h"
@@ -72,23 +70,20 @@ class ImplicitConv final : public ConvAlgorithm {
     std::vector<ptrdiff_t> offsets;
   };
 
-  // Built on the first run at an input size and kept (runs then allocate nothing); runs may
-  // come from several threads at once.
-  const Layout& layout(size_t h, size_t w) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::unique_ptr<Layout>& slot = layouts_[{h, w}];
-    if (slot) return *slot;
-    slot = std::make_unique<Layout>(Layout{ImplicitGeometry(p_, h, w), {}});
-    const ImplicitGeometry& g = slot->geo;
+  const Layout& layout(size_t h, size_t w) const { return layouts_.get(h, w, [&] { return make_layout(h, w); }); }
+
+  Layout make_layout(size_t h, size_t w) const {
+    Layout l{ImplicitGeometry(p_, h, w), {}};
+    const ImplicitGeometry& g = l.geo;
     const size_t ncol = g.col_phases.size();
-    slot->offsets.reserve(p_.gemm_depth());
+    l.offsets.reserve(p_.gemm_depth());
     for (size_t c = 0; c < p_.group_in(); ++c)
       for (size_t r = 0; r < p_.kernel_h; ++r)
         for (size_t s = 0; s < p_.kernel_w; ++s) {
           const size_t plane = (c * g.row_phases.size() + g.row_plane[r]) * ncol + g.col_plane[s];
-          slot->offsets.push_back(static_cast<ptrdiff_t>(plane * g.plane() + g.row_shift[r] * g.wq + g.col_shift[s]));
+          l.offsets.push_back(static_cast<ptrdiff_t>(plane * g.plane() + g.row_shift[r] * g.wq + g.col_shift[s]));
         }
-    return *slot;
+    return l;
   }
 
   // Zeros after the last plane: the last row's overhang (< wq) and the last tile's
@@ -158,8 +153,7 @@ class ImplicitConv final : public ConvAlgorithm {
   const Im2colKernels& kernels_;
   std::vector<PackedA> weights_;  // A = weights (kg x depth), one per group
   std::vector<float> bias_;
-  mutable std::mutex mu_;
-  mutable std::map<std::pair<size_t, size_t>, std::unique_ptr<Layout>> layouts_;  // by input H, W
+  PerInputSize<Layout> layouts_;
 };
 
 }  // namespace
