@@ -15,7 +15,7 @@ D = ks^2 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+1) + W, r
 |P| = C (H+2)(W+1) its padded input (C (H/2+1)(W/2+1) x 4 phase planes at stride 2); per tile: the
 wrapped store and per-row offsets; implicit_t (the transposed product) computes output pixels
 rounded up to MR rows (Mp) by K in whole vectors (Kc) from its channels-last copy
-|Pt| = C (Hp)(Wp) of the rows and columns the taps read; per tile and k block: its transposed
+|Pt| = C (Hp)(Wp) of the rows and columns the taps read (every stride-th for a 1-wide kernel); per tile and k block: its transposed
 store (a read-modify-write of C from the second k block on, 8 floats per channel). Stride-2 layers
 (3x3, and 1x1 as ResNet's downsampling projections) are measured for the GEMM paths only (a
 feature for a k block's rows spread over the four planes was tried: fitted to 0, the elements of
@@ -120,15 +120,15 @@ def padded_rows(m):
 
 
 def features(algo, c, k, hw, stride=1, ks=3, pad=None):
-    """The work counts of conv_cost() in csrc/conv/conv-cost.cc (keep the two in step)."""
-    zero_implicit = [0] * 8
+    """The work counts of conv_cost() in csrc/conv/conv-cost.cc (keep the two in step), by the
+    name of the coefficient each is multiplied by (NAMES below)."""
     pad = ks // 2 if pad is None else pad
     o = (hw + 2 * pad - ks) // stride + 1
     d = ks * ks * c
     if algo == "im2col":
         n = o * o
-        return np.array([2 * padded_rows(k) * padded_cols(n) * d, d * n, 1, *zero_implicit] + [0] * 4 + [0] * 8 + [0, 0],
-                        float)
+        return {"kIm2colPerGemmFlop": 2 * padded_rows(k) * padded_cols(n) * d, "kIm2colPerElem": d * n,
+                "kIm2colPerCall": 1}
     if algo == "implicit":
         # implicit-geometry.h: at stride 1 rows share a pad column; at stride 2 a 3x3 kernel's
         # taps fall in four phase planes, a 1x1 kernel's in one (the subsampled input)
@@ -138,31 +138,27 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None):
             phases = len({r % stride for r in range(ks)})
             wq = hq = o + (ks - 1) // stride
             planes = phases * phases
-        elems = c * planes * hq * wq
-        flops = 2 * padded_rows(k) * padded_cols((o - 1) * wq + o) * d
-        tiles = padded_rows(k) * padded_cols((o - 1) * wq + o) / (MR * NR)
-        return np.array([0, 0, 0, flops, tiles, elems, 1, 0, 0, 0, 0] + [0] * 4 + [0] * 8 + [0, 0], float)
+        cols = padded_cols((o - 1) * wq + o)
+        return {"kImplicitPerGemmFlop": 2 * padded_rows(k) * cols * d, "kImplicitPerTile": padded_rows(k) * cols / (MR * NR),
+                "kImplicitPerElem": c * planes * hq * wq, "kImplicitPerCall": 1}
     if algo == "implicit_t":
-        side = (o - 1) * stride + ks  # rows (columns) of the copy the taps read
-        tiles = padded_rows(o * o) * padded_cols(k) / (MR * NR) * -(-d // KC)
-        return np.array([0, 0, 0, 0, 0, 0, 0, 2 * padded_rows(o * o) * padded_cols(k) * d, tiles, c * side * side, 1]
-                        + [0] * 4 + [0] * 8 + [0, 0], float)
+        # ChannelsLastCopy (implicit-geometry.h): the rows (columns) the taps read; a 1-wide
+        # kernel keeps only every stride-th one
+        side = o if ks == 1 else (o - 1) * stride + ks
+        rows = padded_rows(o * o) * padded_cols(k)
+        return {"kImplicitTPerGemmFlop": 2 * rows * d, "kImplicitTPerTile": rows / (MR * NR) * -(-d // KC),
+                "kImplicitTPerElem": c * side * side, "kImplicitTPerCall": 1}
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
     mr, nr = (6, 16) if t <= 16 else (MR, NR)  # <= 16 tiles: the AVX2 6x16 kernel (conv-winograd.cc)
-    kp = up(k, mr)
     # Transformed values moved (alpha^2 per tile and channel) and transform arithmetic
     # (~alpha more per value: each is a combination of ~alpha inputs, twice).
     # The GEMM rate and the transforms' cost per operation differ per variant (block widths,
-    # alpha^2 calls; register pressure of the alpha x alpha tile): one coefficient each.
-    v = 3 if m == 6 else m - 2
-    gemm, tin, tout = [0.0] * 4, [0.0] * 4, [0.0] * 4
-    narrow = a * a * 2 * kp * up(t, nr) * c if t <= 16 else 0.0  # half-width vectors: its own rate
-    gemm[v] = 0.0 if narrow else a * a * 2 * kp * up(t, nr) * c
-    tin[v] = a * a * c * t * a
-    tout[v] = a * a * k * t * a
-    return np.array([0, 0, 0, *zero_implicit, *gemm, *[x for pair in zip(tin, tout) for x in pair], a * a, narrow],
-                    float)
+    # alpha^2 calls; register pressure of the alpha x alpha tile): one coefficient each;
+    # blocks of <= 16 tiles run half-width vectors, at a rate of their own.
+    gemm = a * a * 2 * up(k, mr) * up(t, nr) * c
+    return {"kWinoNarrowPerGemmFlop" if t <= 16 else f"kWino{m}PerGemmFlop": gemm,
+            f"kWino{m}PerInOp": a * a * c * t * a, f"kWino{m}PerOutOp": a * a * k * t * a, "kWinoPerGemmCall": a * a}
 
 
 # Same rule as choose_winograd_variant(): F(6x6) has ~3x the error of F(4x4), so it must be
@@ -177,8 +173,10 @@ NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kImplicitPer
 
 
 def fit(rows):
-    x = np.array([features(r["algo"], int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1),
-                           int(r.get("ks") or 3), int(r["pad"]) if r.get("pad") else None) for r in rows])
+    feats = [features(r["algo"], int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1),
+                      int(r.get("ks") or 3), int(r["pad"]) if r.get("pad") else None) for r in rows]
+    assert all(set(f) <= set(NAMES) for f in feats), "a feature without a coefficient name"
+    x = np.array([[f.get(name, 0.0) for name in NAMES] for f in feats], float)
     t = np.array([float(r["seconds"]) for r in rows])
     coef, *_ = np.linalg.lstsq(x / t[:, None], np.ones_like(t), rcond=None)
     coef = np.maximum(coef, 0)  # a negative cost per unit of work would be unphysical

@@ -18,9 +18,9 @@ namespace {
 // and AlexNet stems; fit median relative error 9.9%; with the F(6x6) margin below the model
 // picks the measured-fastest path on 71 of 85 layers, the others within 35%): seconds per unit of each work count.
 // Other ISAs scale all paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 5.57e-12;  // flops of the GEMM, M and N padded as the tiles run
-constexpr double kIm2colPerElem = 1.445e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 4.479e-06;       // fixed cost of a call
+constexpr double kIm2colPerGemmFlop = 5.578e-12;  // flops of the GEMM, M and N padded as the tiles run
+constexpr double kIm2colPerElem = 1.447e-10;      // elements of the im2col matrix packed
+constexpr double kIm2colPerCall = 4.471e-06;       // fixed cost of a call
 // The transposed product (im2col_t, pointwise_t) runs its padded flops this much slower:
 // the weights are then the wide operand, streamed 32 floats per k step instead of 8, and
 // tiles are stored transposed (1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
@@ -29,17 +29,17 @@ constexpr double kTransposedSlowdown = 1.15;
 // Implicit GEMM: its flops (widened columns included), its tiles (the wrapped store, one
 // offset per k step, the start of a tile's scattered rows), the padded input's elements (the
 // copy; at stride 2 also the cost of a k block's rows spread over four phase planes), a call.
-constexpr double kImplicitPerGemmFlop = 4.96e-12;
-constexpr double kImplicitPerTile = 3.462e-08;
-constexpr double kImplicitPerElem = 6.627e-10;
-constexpr double kImplicitPerCall = 3.616e-06;
+constexpr double kImplicitPerGemmFlop = 4.972e-12;
+constexpr double kImplicitPerTile = 3.467e-08;
+constexpr double kImplicitPerElem = 6.591e-10;
+constexpr double kImplicitPerCall = 3.611e-06;
 // Transposed implicit GEMM: its flops (rows padded to MR), tiles per k block (each
 // stores transposed, a read-modify-write of C from the second block on), the
 // channels-last copy's elements, a call.
-constexpr double kImplicitTPerGemmFlop = 4.713e-12;
-constexpr double kImplicitTPerTile = 1.391e-07;
-constexpr double kImplicitTPerElem = 5.782e-11;
-constexpr double kImplicitTPerCall = 2.519e-06;
+constexpr double kImplicitTPerGemmFlop = 4.603e-12;
+constexpr double kImplicitTPerTile = 1.422e-07;
+constexpr double kImplicitTPerElem = 1.571e-10;
+constexpr double kImplicitTPerCall = 2.395e-06;
 // Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
 // arithmetic, alpha^3 per tile and input (output) channel.
 constexpr double kWinoPerGemmFlop[4] = {5.57e-12, 6.142e-12, 6.215e-12, 7.424e-12};
@@ -120,11 +120,10 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
   if (algo == "implicit_t") {
     const size_t spatial = p.out_h(h) * p.out_w(w);
     const double padded = padded_rows(spatial, cfg) * padded_cols(p.group_out(), cfg);
-    const double hp = (oh - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1.0;
-    const double wp = (ow - 1) * p.stride_w + (p.kernel_w - 1) * p.dilation_w + 1.0;
+    const ChannelsLastCopy copy(p, p.out_h(h), p.out_w(w));
     const double tiles = groups * padded / static_cast<double>(cfg.mr * cfg.nr) * std::ceil(depth / cfg.kc);
     return kImplicitTPerGemmFlop * 2 * groups * padded * depth + kImplicitTPerTile * tiles +
-           kImplicitTPerElem * hp * wp * p.in_channels + kImplicitTPerCall * groups;
+           kImplicitTPerElem * static_cast<double>(copy.hp * copy.wp * p.in_channels) + kImplicitTPerCall * groups;
   }
   // im2col / pointwise: one GEMM per group over the whole image; "_t": the same product
   // transposed (positions as rows, channels as columns).

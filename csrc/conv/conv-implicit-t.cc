@@ -6,9 +6,9 @@
 //   A[i][k] = P[rows[i] + offsets[k]],  rows[i] = ((oh * sh) * Wp + ow * sw) * C,
 //   offsets[k] = (r * dh * Wp + s * dw) * C + c  for k = (r, s, c),
 // read in place by the implicit-A micro-kernel (ImplicitA, gemm.h) against the weights packed
-// once as B with k in that (r, s, c) order; tiles are stored transposed, into NCHW. A kernel
-// one tap wide in a strided dimension (ResNet's 1x1/2 projections) reads only every stride-th
-// row or column, so P keeps only those (a quarter of the copy at 1x1/2).
+// once as B with k in that (r, s, c) order; tiles are stored transposed, into NCHW. P keeps
+// only the rows and columns the taps read (ChannelsLastCopy, implicit-geometry.h: a quarter of
+// the input at 1x1/2).
 //
 // What it is for: layers whose positions pad badly to 32-wide column panels while their
 // channels fill them (14x14 = 196 positions run as 25 row tiles of 8, where im2col's panels
@@ -21,6 +21,7 @@
 #include "conv/conv-algo.h"
 #include "conv/per-input-size.h"
 #include "conv/im2col-kernels.h"
+#include "conv/implicit-geometry.h"
 #include "common/parallel.h"
 #include "common/scratch.h"
 #include "gemm/gemm.h"
@@ -72,46 +73,41 @@ class ImplicitTConv final : public ConvAlgorithm {
   }
 
  private:
-  // P's size (hp x wp positions of C channels: exactly the rows and columns the taps read;
-  // P's row y is padded-input row y * row_step, its column x column x * col_step) and the
-  // GEMM's row and column offsets into it, for one input size.
+  // P's extent and the GEMM's row and column offsets into it, for one input size.
   struct Layout {
-    size_t oh, ow, hp, wp, row_step, col_step;
+    size_t oh, ow;
+    ChannelsLastCopy copy;
     std::vector<ptrdiff_t> rows, offsets;
   };
 
   const Layout& layout(size_t h, size_t w) const { return layouts_.get(h, w, [&] { return make_layout(h, w); }); }
 
   Layout make_layout(size_t h, size_t w) const {
-    Layout l;
-    l.oh = p_.out_h(h), l.ow = p_.out_w(w);
-    l.row_step = p_.kernel_h == 1 ? p_.stride_h : 1;
-    l.col_step = p_.kernel_w == 1 ? p_.stride_w : 1;
-    const size_t sh = p_.stride_h / l.row_step, sw = p_.stride_w / l.col_step;  // strides within P
-    l.hp = (l.oh - 1) * sh + (p_.kernel_h - 1) * p_.dilation_h + 1;
-    l.wp = (l.ow - 1) * sw + (p_.kernel_w - 1) * p_.dilation_w + 1;
-    const size_t c_all = p_.in_channels;
-    l.rows.reserve(l.oh * l.ow);
-    for (size_t i = 0; i < l.oh; ++i)
-      for (size_t j = 0; j < l.ow; ++j) l.rows.push_back(static_cast<ptrdiff_t>((i * sh * l.wp + j * sw) * c_all));
+    const size_t oh = p_.out_h(h), ow = p_.out_w(w);
+    Layout l{oh, ow, ChannelsLastCopy(p_, oh, ow), {}, {}};
+    const size_t sh = p_.stride_h / l.copy.row_step, sw = p_.stride_w / l.copy.col_step;  // strides within P
+    const size_t c_all = p_.in_channels, wp = l.copy.wp;
+    l.rows.reserve(oh * ow);
+    for (size_t i = 0; i < oh; ++i)
+      for (size_t j = 0; j < ow; ++j) l.rows.push_back(static_cast<ptrdiff_t>((i * sh * wp + j * sw) * c_all));
     l.offsets.reserve(p_.gemm_depth());
     for (size_t r = 0; r < p_.kernel_h; ++r)
       for (size_t s = 0; s < p_.kernel_w; ++s)
         for (size_t c = 0; c < p_.group_in(); ++c)
-          l.offsets.push_back(static_cast<ptrdiff_t>((r * p_.dilation_h * l.wp + s * p_.dilation_w) * c_all + c));
+          l.offsets.push_back(static_cast<ptrdiff_t>((r * p_.dilation_h * wp + s * p_.dilation_w) * c_all + c));
     return l;
   }
 
   // P[y][x][c] = x[c][y * row_step - pt][x * col_step - pl] (0 outside the image), rows shared
   // out over the threads, each transposed to channels-last by the ISA's copy kernel.
   void fill_padded(const Layout& l, const float* xb, size_t h, size_t w, float* pad, int nthreads) const {
-    const size_t c_all = p_.in_channels, wp = l.wp, cs = l.col_step;
+    const size_t c_all = p_.in_channels, wp = l.copy.wp, cs = l.copy.col_step;
     // Columns x of P whose input column x * cs - pl lies inside the row: [x_lo, x_hi).
     const size_t x_lo = std::min((p_.pad_left + cs - 1) / cs, wp);
     const size_t x_hi = std::max(x_lo, std::min((w + p_.pad_left + cs - 1) / cs, wp));
-    parallel_for_items(l.hp, wp * c_all, nthreads, [&](size_t yrow) {
+    parallel_for_items(l.copy.hp, wp * c_all, nthreads, [&](size_t yrow) {
       float* dst = pad + yrow * wp * c_all;
-      const ptrdiff_t ih = static_cast<ptrdiff_t>(yrow * l.row_step) - static_cast<ptrdiff_t>(p_.pad_top);
+      const ptrdiff_t ih = static_cast<ptrdiff_t>(yrow * l.copy.row_step) - static_cast<ptrdiff_t>(p_.pad_top);
       if (ih < 0 || ih >= static_cast<ptrdiff_t>(h) || x_lo == x_hi) {
         std::fill(dst, dst + wp * c_all, 0.f);
         return;
@@ -127,7 +123,7 @@ class ImplicitTConv final : public ConvAlgorithm {
   void run_image(const Layout& l, const float* x, size_t b, size_t h, size_t w, float* y, size_t y_image,
                  const float* residual, int nthreads) const {
     const size_t c_all = p_.in_channels, cg = p_.group_in(), kg = p_.group_out(), spatial = l.oh * l.ow;
-    float* pad = thread_scratch(kScratchOp1, l.hp * l.wp * c_all);
+    float* pad = thread_scratch(kScratchOp1, l.copy.hp * l.copy.wp * c_all);
     fill_padded(l, x + b * c_all * h * w, h, w, pad, nthreads);
     for (size_t g = 0; g < p_.groups; ++g) {
       Epilogue ep;

@@ -1,5 +1,6 @@
-// The implicit convolution's padded input layout (conv-implicit.cc), shared with the cost
-// model (conv-cost.cc): the taps' phases, the plane size and the widened output columns.
+// The implicit convolutions' padded input layouts (conv-implicit.cc, conv-implicit-t.cc),
+// shared with the cost model (conv-cost.cc): the taps' phases, the plane size and the widened
+// output columns; the transposed product's channels-last copy.
 #pragma once
 #include <algorithm>
 #include <cstddef>
@@ -49,6 +50,20 @@ struct ImplicitGeometry {
       plane.push_back(static_cast<size_t>(std::find(phases.begin(), phases.end(), r * dilation % stride) - phases.begin()));
       shift.push_back(r * dilation / stride + extra_shift);
     }
+  }
+};
+
+// The transposed implicit GEMM's channels-last copy P: hp x wp positions of every channel,
+// exactly the rows and columns the taps read. P's row y is padded-input row y * row_step and
+// its column x column x * col_step: a kernel one tap wide in a strided dimension (ResNet's
+// 1x1/2 projections) reads only every stride-th row or column, so P keeps only those.
+struct ChannelsLastCopy {
+  size_t hp, wp, row_step, col_step;
+
+  ChannelsLastCopy(const ConvParams& p, size_t oh, size_t ow)
+      : row_step(p.kernel_h == 1 ? p.stride_h : 1), col_step(p.kernel_w == 1 ? p.stride_w : 1) {
+    hp = (oh - 1) * (p.stride_h / row_step) + (p.kernel_h - 1) * p.dilation_h + 1;
+    wp = (ow - 1) * (p.stride_w / col_step) + (p.kernel_w - 1) * p.dilation_w + 1;
   }
 };
 

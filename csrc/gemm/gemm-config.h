@@ -16,7 +16,7 @@ struct GemmConfig {
   igemm_a_ukernel_fn igemm_a_ukernel;  // the same tile reading A in place (ImplicitA, gemm.h)
   pack_a_rows_fn pack_a_rows;          // one MR-row panel of a row-major A
   size_t mr, nr;  // register tile
-  size_t kc;      // depth of a packed block: one B micro-panel (kc x nr) stays in L1
+  size_t kc;      // deepest packed k block (gemm_block_k): deeper blocks, fewer passes over C
   size_t mc;      // rows of A per packed block, multiple of mr: the A block stays in L2
   size_t nc;      // columns of B per packed block, multiple of nr: the B block stays in L2/L3
   // Narrow-M blocking: when M <= narrow_m each B panel serves only M/MR tiles, too few to

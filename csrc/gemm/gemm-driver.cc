@@ -187,6 +187,7 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
   FC_CHECK(!(b.implicit() && ep.transposed), "an implicit B has no transposed product");
   FC_CHECK(!(a.implicit() && b.implicit()), "A and B cannot both be read in place");
   FC_CHECK(!a.implicit() || a.prepacked(), "an implicit A is read in place, never packed");
+  FC_CHECK(!a.implicit() || cfg.mr <= static_cast<size_t>(kMaxTileRows), "an implicit A needs MR <= ", kMaxTileRows);
   const size_t nc_blk = gemm_block_n(cfg, m);
   const size_t tiles_m = (m + cfg.mr - 1) / cfg.mr, tiles_n = (n + cfg.nr - 1) / cfg.nr;
   const SharedB prepacked{b.packed(), tiles_n * cfg.nr};  // B packed once by its source (weights)

@@ -3,7 +3,6 @@
 // Each ISA file instantiates it once per tile size with its own vector traits.
 #pragma once
 #include <cstddef>
-#include <type_traits>
 
 #include "gemm/gemm-ukernel.h"
 #include "simd/v-traits.h"
@@ -83,15 +82,15 @@ struct PanelA {
 };
 // The rows are read in place from an input that may be far beyond L2: each k step asks for
 // one row's data 64 floats ahead, the rows in turn (each row needs a new line every 16 steps).
-template <int NR>
+template <int MR>
 struct OffsetA {
-  const float* rows[NR];
+  const float* rows[MR];
   const ptrdiff_t* off;
   unsigned turn = 0;
   float at(int r) const { return rows[r][*off]; }
   void next() {
     __builtin_prefetch(rows[turn] + *off + 64);
-    turn = turn + 1 == NR ? 0 : turn + 1;
+    turn = turn + 1 == MR ? 0 : turn + 1;
     ++off;
   }
 };
@@ -115,7 +114,6 @@ struct OffsetRows {
 template <class Rows>
 inline void prefetch_ahead(const Rows&, const float*) {}
 inline void prefetch_ahead(const OffsetRows&, const float* row) { __builtin_prefetch(row + 128); }
-
 
 // A tile whose columns wrap (kTileWrapped): column j is position wrap_col + j of rows
 // wrap_width apart, of which the first wrap_valid are stored, rows wrap_valid apart in c.
