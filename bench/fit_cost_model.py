@@ -41,11 +41,22 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 import fastconv  # noqa: E402
 
-CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cost_model_data.csv")
+HERE = os.path.dirname(os.path.abspath(__file__))
 ALGOS = ["im2col", "implicit", "implicit_t", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
 GEMM_ALGOS = ["im2col", "implicit", "implicit_t"]  # what stride-2 layers are measured with
-_BLOCKING = fastconv._C.gemm_blocking("avx512")  # the tile and depth block the model is fitted for
-MR, NR, KC = _BLOCKING["mr"], _BLOCKING["nr"], _BLOCKING["kc"]
+# The cost terms, in conv-cost.cc's order (FC_COST_TERMS in conv-registry.h).
+NAMES = [name for name, _ in fastconv._C.cost_coefficients("generic")]
+
+
+def csv_path(isa):
+    """Each ISA level's measurements: its own tiles, rates and fitted row."""
+    return os.path.join(HERE, f"cost_model_data_{isa}.csv")
+
+
+def blocking(isa):
+    """(MR, NR, KC): the tile and depth block the model of an ISA level is fitted for."""
+    b = fastconv._C.gemm_blocking(isa)
+    return b["mr"], b["nr"], b["kc"]
 
 
 def grid():
@@ -71,7 +82,7 @@ def grid():
     yield 3, 96, 227, 4, 11, 0
 
 
-def measure(repeats, append):
+def measure(isa, repeats, append):
     fastconv.set_num_threads(1)
     rng = np.random.default_rng(0)
     rows = []
@@ -79,7 +90,8 @@ def measure(repeats, append):
         algos = ALGOS if stride == 1 else GEMM_ALGOS
         x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
         wt = (rng.standard_normal((k, c, ks, ks)) * np.sqrt(2 / (ks * ks * c))).astype(np.float32)
-        plans = {a: fastconv.ConvPlan(wt, stride=stride, padding=pad, algo=a) for a in algos}
+        with fastconv.use_isa(isa):  # a plan keeps the ISA level it was built with
+            plans = {a: fastconv.ConvPlan(wt, stride=stride, padding=pad, algo=a) for a in algos}
         o = (hw + 2 * pad - ks) // stride + 1
         out = np.empty((1, k, o, o), np.float32)
         times = {a: [] for a in algos}
@@ -93,9 +105,9 @@ def measure(repeats, append):
         print(c, k, hw, stride, ks, pad, " ".join(f"{a}={min(times[a][1:]) * 1e3:.3f}ms" for a in algos), flush=True)
     old = []
     if append:
-        with open(CSV) as f:
+        with open(csv_path(isa)) as f:
             old = list(csv.DictReader(f))
-    with open(CSV, "w", newline="") as f:
+    with open(csv_path(isa), "w", newline="") as f:
         wr = csv.DictWriter(f, fieldnames=list(rows[0]))
         wr.writeheader()
         wr.writerows(old + rows)
@@ -106,28 +118,29 @@ def up(x, m):
     return -(-x // m) * m
 
 
-def padded_cols(n):
+def padded_cols(n, nr):
     """Columns computed for n: whole NR panels, the edge panel in whole vectors (NR / 2)."""
-    return n // NR * NR + up(n % NR, NR // 2)
+    return n // nr * nr + up(n % nr, nr // 2)
 
 
-def padded_rows(m):
+def padded_rows(m, mr):
     """Rows an m-row product costs: whole MR tiles, the edge as the next power-of-two tile (>= 2)."""
-    tail, t = m % MR, 2 if m % MR else 0
+    tail, t = m % mr, 2 if m % mr else 0
     while t < tail:
         t *= 2
-    return m // MR * MR + min(t, MR)
+    return m // mr * mr + min(t, mr)
 
 
-def features(algo, c, k, hw, stride=1, ks=3, pad=None):
+def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
     """The work counts of conv_cost() in csrc/conv/conv-cost.cc (keep the two in step), by the
     name of the coefficient each is multiplied by (NAMES below)."""
+    MR, NR, KC = blocking(isa)
     pad = ks // 2 if pad is None else pad
     o = (hw + 2 * pad - ks) // stride + 1
     d = ks * ks * c
     if algo == "im2col":
         n = o * o
-        return {"kIm2colPerGemmFlop": 2 * padded_rows(k) * padded_cols(n) * d, "kIm2colPerElem": d * n,
+        return {"kIm2colPerGemmFlop": 2 * padded_rows(k, MR) * padded_cols(n, NR) * d, "kIm2colPerElem": d * n,
                 "kIm2colPerCall": 1}
     if algo == "implicit":
         # implicit-geometry.h: at stride 1 rows share a pad column; at stride 2 a 3x3 kernel's
@@ -138,26 +151,28 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None):
             phases = len({r % stride for r in range(ks)})
             wq = hq = o + (ks - 1) // stride
             planes = phases * phases
-        cols = padded_cols((o - 1) * wq + o)
-        return {"kImplicitPerGemmFlop": 2 * padded_rows(k) * cols * d, "kImplicitPerTile": padded_rows(k) * cols / (MR * NR),
+        cols = padded_cols((o - 1) * wq + o, NR)
+        return {"kImplicitPerGemmFlop": 2 * padded_rows(k, MR) * cols * d, "kImplicitPerTile": padded_rows(k, MR) * cols / (MR * NR),
                 "kImplicitPerElem": c * planes * hq * wq, "kImplicitPerCall": 1}
     if algo == "implicit_t":
         # ChannelsLastCopy (implicit-geometry.h): the rows (columns) the taps read; a 1-wide
         # kernel keeps only every stride-th one
         side = o if ks == 1 else (o - 1) * stride + ks
-        rows = padded_rows(o * o) * padded_cols(k)
+        rows = padded_rows(o * o, MR) * padded_cols(k, NR)
         return {"kImplicitTPerGemmFlop": 2 * rows * d, "kImplicitTPerTile": rows / (MR * NR) * -(-d // KC),
                 "kImplicitTPerElem": c * side * side, "kImplicitTPerCall": 1}
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
-    mr, nr = (6, 16) if t <= 16 else (MR, NR)  # <= 16 tiles: the AVX2 6x16 kernel (conv-winograd.cc)
+    # On AVX-512, blocks of <= 16 tiles run the AVX2 kernel (conv-winograd.cc, gemm_for).
+    narrow = isa == "avx512" and t <= blocking("avx2")[1]
+    mr, nr = blocking("avx2")[:2] if narrow else (MR, NR)
     # Transformed values moved (alpha^2 per tile and channel) and transform arithmetic
     # (~alpha more per value: each is a combination of ~alpha inputs, twice).
     # The GEMM rate and the transforms' cost per operation differ per variant (block widths,
     # alpha^2 calls; register pressure of the alpha x alpha tile): one coefficient each;
     # blocks of <= 16 tiles run half-width vectors, at a rate of their own.
     gemm = a * a * 2 * up(k, mr) * up(t, nr) * c
-    return {"kWinoNarrowPerGemmFlop" if t <= 16 else f"kWino{m}PerGemmFlop": gemm,
+    return {"kWinoNarrowPerGemmFlop" if narrow else f"kWino{m}PerGemmFlop": gemm,
             f"kWino{m}PerInOp": a * a * c * t * a, f"kWino{m}PerOutOp": a * a * k * t * a, "kWinoPerGemmCall": a * a}
 
 
@@ -165,27 +180,9 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None):
 # modelled at least this much faster to be picked.
 F6_MARGIN = 0.10
 
-NAMES = ["kIm2colPerGemmFlop", "kIm2colPerElem", "kIm2colPerCall", "kImplicitPerGemmFlop",
-         "kImplicitPerTile", "kImplicitPerElem", "kImplicitPerCall", "kImplicitTPerGemmFlop", "kImplicitTPerTile", "kImplicitTPerElem",
-         "kImplicitTPerCall", "kWino2PerGemmFlop", "kWino3PerGemmFlop",
-         "kWino4PerGemmFlop", "kWino6PerGemmFlop", "kWino2PerInOp", "kWino2PerOutOp", "kWino3PerInOp",
-         "kWino3PerOutOp", "kWino4PerInOp", "kWino4PerOutOp", "kWino6PerInOp", "kWino6PerOutOp", "kWinoPerGemmCall", "kWinoNarrowPerGemmFlop"]
-
-
-def fit(rows):
-    feats = [features(r["algo"], int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1),
-                      int(r.get("ks") or 3), int(r["pad"]) if r.get("pad") else None) for r in rows]
-    assert all(set(f) <= set(NAMES) for f in feats), "a feature without a coefficient name"
-    x = np.array([[f.get(name, 0.0) for name in NAMES] for f in feats], float)
-    t = np.array([float(r["seconds"]) for r in rows])
-    coef, *_ = np.linalg.lstsq(x / t[:, None], np.ones_like(t), rcond=None)
-    coef = np.maximum(coef, 0)  # a negative cost per unit of work would be unphysical
-    pred = x @ coef
-    print(f"relative error of the fit: median {np.median(np.abs(pred / t - 1)):.1%}, max {np.max(np.abs(pred / t - 1)):.1%}")
-    for name, v in zip(NAMES, coef):
-        print(f"constexpr double {name} = {v:.4g};")
-    # How often the model picks the measured-fastest path, and the cost when it does not.
-    # (The CSV may hold several runs: each (layer, algorithm)'s times are averaged here.)
+def pick_statistics(rows, pred, label):
+    """How often modelled times `pred` pick the measured-fastest path, and the cost when not.
+    (The CSV may hold several runs: each (layer, algorithm)'s times are averaged here.)"""
     runs = {}
     for r, p in zip(rows, pred):
         key = (int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1), int(r.get("ks") or 3),
@@ -201,22 +198,41 @@ def fit(rows):
         hits += pick[0] == best[0]
         worst = max(worst, pick[1] / best[1])
         if pick[1] / best[1] > 1.05:
-            print(f"  layer C,K,HW,stride,kernel={key}: model picks {pick[0]} ({pick[1] / best[1]:.2f}x the best, {best[0]})")
-    print(f"model picks the fastest on {hits}/{len(by_layer)} layers; worst pick {worst:.2f}x the best")
+            print(f"  layer C,K,HW,stride,kernel={key}: {label} picks {pick[0]} ({pick[1] / best[1]:.2f}x the best, {best[0]})")
+    print(f"{label} picks the fastest on {hits}/{len(by_layer)} layers; worst pick {worst:.2f}x the best")
+
+
+def fit(rows, isa):
+    feats = [features(r["algo"], int(r["c"]), int(r["k"]), int(r["hw"]), int(r.get("stride") or 1),
+                      int(r.get("ks") or 3), int(r["pad"]) if r.get("pad") else None, isa) for r in rows]
+    assert all(set(f) <= set(NAMES) for f in feats), "a feature without a coefficient name"
+    x = np.array([[f.get(name, 0.0) for name in NAMES] for f in feats], float)
+    t = np.array([float(r["seconds"]) for r in rows])
+    coef, *_ = np.linalg.lstsq(x / t[:, None], np.ones_like(t), rcond=None)
+    coef = np.maximum(coef, 0)  # a negative cost per unit of work would be unphysical
+    pred = x @ coef
+    print(f"relative error of the fit: median {np.median(np.abs(pred / t - 1)):.1%}, max {np.max(np.abs(pred / t - 1)):.1%}")
+    print(f"constexpr CostRow k{isa.capitalize()}Costs = {{  // {', '.join(NAMES)}")
+    print("    " + ", ".join(f"{v:.4g}" for v in coef) + "};")
+    shipped = np.array([v for _, v in fastconv._C.cost_coefficients(isa)])
+    pick_statistics(rows, pred, "the fit")
+    pick_statistics(rows, x @ shipped, "the built-in row")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--isa", default=fastconv.get_isa(), choices=fastconv._C.available_isas(),
+                    help="the ISA level to measure and fit (default: this CPU's best)")
     ap.add_argument("--fit-only", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--append", action="store_true", help="add this run's rows to the CSV's (pooled runs)")
     args = ap.parse_args()
     if args.fit_only:
-        with open(CSV) as f:
+        with open(csv_path(args.isa)) as f:
             rows = list(csv.DictReader(f))
     else:
-        rows = measure(args.repeats, args.append)
-    fit(rows)
+        rows = measure(args.isa, args.repeats, args.append)
+    fit(rows, args.isa)
 
 
 if __name__ == "__main__":

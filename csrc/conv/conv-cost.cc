@@ -3,6 +3,7 @@
 // (bench/fit_cost_model.py measures, fits, and prints the constants below; the data is
 // bench/cost_model_data.csv). Only the ranking between algorithms matters.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 
@@ -13,42 +14,47 @@
 namespace fc {
 namespace {
 
-// Fitted coefficients (bench/fit_cost_model.py on Zen 5, avx512, one thread, KC 4096: 3x3
-// layers at stride 1 and, for the GEMM paths, 3x3 and 1x1 layers at stride 2 and the ResNet
-// and AlexNet stems; fit median relative error 9.9%; with the F(6x6) margin below the model
-// picks the measured-fastest path on 71 of 85 layers, the others within 35%): seconds per unit of each work count.
-// Other ISAs scale all paths alike to first order.
-constexpr double kIm2colPerGemmFlop = 5.578e-12;  // flops of the GEMM, M and N padded as the tiles run
-constexpr double kIm2colPerElem = 1.447e-10;      // elements of the im2col matrix packed
-constexpr double kIm2colPerCall = 4.471e-06;       // fixed cost of a call
+// Fitted coefficients, one row per ISA level (bench/fit_cost_model.py --isa prints a row):
+// seconds per unit of each work count (the terms are listed in conv-registry.h).
+//   im2col: the GEMM's flops (M and N padded as the tiles run), elements of the im2col
+//     matrix packed, a call.
+//   implicit: its flops (widened columns included), its tiles (the wrapped store, one offset
+//     per k step, the start of a tile's scattered rows), the padded input's elements (the
+//     copy; at stride 2 also the cost of a k block's rows spread over four phase planes), a call.
+//   implicit_t (transposed implicit): its flops (rows padded to MR), tiles per k block (each
+//     stores transposed, a read-modify-write of C from the second block on), the
+//     channels-last copy's elements, a call.
+//   Winograd, per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), transform
+//     arithmetic (alpha^3 per tile and input / output channel); per GEMM call (alpha^2 per
+//     block); GEMM flops of blocks of <= 16 tiles, which run the AVX2 kernel on AVX-512 CPUs
+//     (half-width vectors) at a rate of their own.
+using CostRow = std::array<double, kCostTermCount>;
+// avx512: Zen 5, one thread, KC 4096; 3x3 layers at stride 1 and, for the GEMM paths, 3x3
+// and 1x1 layers at stride 2 and the ResNet and AlexNet stems; fit median relative error
+// 9.9%; picks the measured-fastest path on 71 of 85 layers, the others within 35%.
+constexpr CostRow kAvx512Costs = {
+    5.578e-12, 1.447e-10, 4.471e-06,                                    // im2col
+    4.972e-12, 3.467e-08, 6.591e-10, 3.611e-06,                         // implicit
+    4.603e-12, 1.422e-07, 1.571e-10, 2.395e-06,                         // implicit_t
+    5.57e-12, 6.142e-12, 6.215e-12, 7.424e-12,                          // Winograd GEMM flops
+    5.81e-11, 5.999e-11, 5.624e-11, 4.842e-11,                          // Winograd input transform
+    5.642e-11, 5.711e-11, 4.679e-11, 4.275e-11,                         // Winograd output transform
+    4.345e-07, 1.057e-11};                                              // per GEMM call, narrow blocks
+// avx2: FITTED BELOW
+constexpr CostRow kAvx2Costs = kAvx512Costs;
+
+// The portable path has no fit of its own (it is the reference, not a fast path): it takes
+// avx2's, whose tile it shares in shape (6 rows).
+const CostRow& cost_row(Isa isa) {
+  static const CostRow* const kRows[kIsaCount] = {&kAvx2Costs, &kAvx2Costs, &kAvx512Costs};
+  return *kRows[static_cast<int>(isa)];
+}
+
 // The transposed product (im2col_t, pointwise_t) runs its padded flops this much slower:
-// the weights are then the wide operand, streamed 32 floats per k step instead of 8, and
-// tiles are stored transposed (1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
-// 512->1000 13x13: 1.12-1.16). It wins where positions pad badly to 32 columns (7x7).
+// the weights are then the wide operand, streamed NR floats per k step instead of MR, and
+// tiles are stored transposed (Zen 5, 1 thread, 1x1 layers 512->2048 7x7, 256->1024 14x14,
+// 512->1000 13x13: 1.12-1.16). It wins where positions pad badly to NR columns (7x7).
 constexpr double kTransposedSlowdown = 1.15;
-// Implicit GEMM: its flops (widened columns included), its tiles (the wrapped store, one
-// offset per k step, the start of a tile's scattered rows), the padded input's elements (the
-// copy; at stride 2 also the cost of a k block's rows spread over four phase planes), a call.
-constexpr double kImplicitPerGemmFlop = 4.972e-12;
-constexpr double kImplicitPerTile = 3.467e-08;
-constexpr double kImplicitPerElem = 6.591e-10;
-constexpr double kImplicitPerCall = 3.611e-06;
-// Transposed implicit GEMM: its flops (rows padded to MR), tiles per k block (each
-// stores transposed, a read-modify-write of C from the second block on), the
-// channels-last copy's elements, a call.
-constexpr double kImplicitTPerGemmFlop = 4.603e-12;
-constexpr double kImplicitTPerTile = 1.422e-07;
-constexpr double kImplicitTPerElem = 1.571e-10;
-constexpr double kImplicitTPerCall = 2.395e-06;
-// Per variant F(2x2), F(3x3), F(4x4), F(6x6): GEMM flops (padded), and transform
-// arithmetic, alpha^3 per tile and input (output) channel.
-constexpr double kWinoPerGemmFlop[4] = {5.57e-12, 6.142e-12, 6.215e-12, 7.424e-12};
-constexpr double kWinoPerInOp[4] = {5.81e-11, 5.999e-11, 5.624e-11, 4.842e-11};
-constexpr double kWinoPerOutOp[4] = {5.642e-11, 5.711e-11, 4.679e-11, 4.275e-11};
-constexpr double kWinoPerGemmCall = 4.345e-07;  // per GEMM call (alpha^2 per block)
-// GEMM flops of blocks of <= 16 tiles, run by the AVX2 kernel on AVX-512 CPUs (half-width
-// vectors): their own rate, whichever the variant.
-constexpr double kWinoNarrowPerGemmFlop = 1.057e-11;
 // F(6x6) has ~3x the rounding error of F(4x4): pick it only when modelled this much faster.
 constexpr double kWino6Margin = 0.10;
 
@@ -92,6 +98,7 @@ std::string winograd_cannot_run(const ConvParams& p) {
 
 double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t w, Isa isa) {
   const GemmConfig& cfg = gemm_config(isa);
+  const CostRow& coef = cost_row(isa);
   const double oh = static_cast<double>(p.out_h(h)), ow = static_cast<double>(p.out_w(w));
   const double k = static_cast<double>(p.out_channels);
   if (const int m = wino_m(algo)) {
@@ -103,9 +110,9 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
     const double t_padded = static_cast<double>(round_up(static_cast<size_t>(tiles), gc.nr));
     const double k_padded = static_cast<double>(round_up(p.out_channels, gc.mr));
     const int v = m == 6 ? 3 : m - 2;
-    const double per_flop = &gc != &cfg ? kWinoNarrowPerGemmFlop : kWinoPerGemmFlop[v];
-    return per_flop * a * a * 2 * k_padded * t_padded * c + kWinoPerInOp[v] * a * a * a * c * tiles +
-           kWinoPerOutOp[v] * a * a * a * k * tiles + kWinoPerGemmCall * a * a;
+    const double per_flop = &gc != &cfg ? coef[kWinoNarrowPerGemmFlop] : coef[kWino2PerGemmFlop + v];
+    return per_flop * a * a * 2 * k_padded * t_padded * c + coef[kWino2PerInOp + v] * a * a * a * c * tiles +
+           coef[kWino2PerOutOp + v] * a * a * a * k * tiles + coef[kWinoPerGemmCall] * a * a;
   }
   const double depth = static_cast<double>(p.gemm_depth()), groups = static_cast<double>(p.groups);
   if (algo == "implicit") {
@@ -114,16 +121,16 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
     const double elems = static_cast<double>(p.group_in() * g.planes_per_channel() * g.plane());
     const double flops = 2 * groups * padded * depth;
     const double tiles = groups * padded / static_cast<double>(cfg.mr * cfg.nr);
-    return kImplicitPerGemmFlop * flops + kImplicitPerTile * tiles + kImplicitPerElem * elems * groups +
-           kImplicitPerCall * groups;
+    return coef[kImplicitPerGemmFlop] * flops + coef[kImplicitPerTile] * tiles + coef[kImplicitPerElem] * elems * groups +
+           coef[kImplicitPerCall] * groups;
   }
   if (algo == "implicit_t") {
     const size_t spatial = p.out_h(h) * p.out_w(w);
     const double padded = padded_rows(spatial, cfg) * padded_cols(p.group_out(), cfg);
     const ChannelsLastCopy copy(p, p.out_h(h), p.out_w(w));
     const double tiles = groups * padded / static_cast<double>(cfg.mr * cfg.nr) * std::ceil(depth / cfg.kc);
-    return kImplicitTPerGemmFlop * 2 * groups * padded * depth + kImplicitTPerTile * tiles +
-           kImplicitTPerElem * static_cast<double>(copy.hp * copy.wp * p.in_channels) + kImplicitTPerCall * groups;
+    return coef[kImplicitTPerGemmFlop] * 2 * groups * padded * depth + coef[kImplicitTPerTile] * tiles +
+           coef[kImplicitTPerElem] * static_cast<double>(copy.hp * copy.wp * p.in_channels) + coef[kImplicitTPerCall] * groups;
   }
   // im2col / pointwise: one GEMM per group over the whole image; "_t": the same product
   // transposed (positions as rows, channels as columns).
@@ -132,8 +139,17 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
   const double padded = transposed ? padded_rows(spatial, cfg) * padded_cols(p.group_out(), cfg)
                                    : padded_rows(p.group_out(), cfg) * padded_cols(spatial, cfg);
   const double im2col = algo == "pointwise" || algo == "pointwise_t" ? 0.0 : depth * spatial * groups;
-  const double gemm = kIm2colPerGemmFlop * 2 * groups * padded * depth * (transposed ? kTransposedSlowdown : 1.0);
-  return gemm + kIm2colPerElem * im2col + kIm2colPerCall * groups;
+  const double gemm = coef[kIm2colPerGemmFlop] * 2 * groups * padded * depth * (transposed ? kTransposedSlowdown : 1.0);
+  return gemm + coef[kIm2colPerElem] * im2col + coef[kIm2colPerCall] * groups;
+}
+
+std::vector<std::pair<std::string, double>> cost_coefficients(Isa isa) {
+#define FC_COST_TERM_NAME(name) #name,
+  static const char* const kNames[kCostTermCount] = {FC_COST_TERMS(FC_COST_TERM_NAME)};
+#undef FC_COST_TERM_NAME
+  std::vector<std::pair<std::string, double>> out;
+  for (int t = 0; t < kCostTermCount; ++t) out.emplace_back(kNames[t], cost_row(isa)[t]);
+  return out;
 }
 
 bool winograd_variant_accurate(const std::string& algo, const ConvParams& p) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "conv/conv-algo.h"
@@ -35,6 +36,21 @@ std::string winograd_cannot_run(const ConvParams& p);
 // among those whose error stays within the F(4x4, 3x3) bound for this layer.
 bool winograd_variant_accurate(const std::string& algo, const ConvParams& p);
 std::string choose_winograd_variant(const ConvParams& p, size_t h, size_t w, Isa isa);
+// The cost model's terms (conv-cost.cc): each is seconds per unit of one work count, fitted
+// per ISA level by bench/fit_cost_model.py (whose NAMES list is this one, in this order).
+#define FC_COST_TERMS(X)                                                                                        \
+  X(kIm2colPerGemmFlop) X(kIm2colPerElem) X(kIm2colPerCall)                                                     \
+  X(kImplicitPerGemmFlop) X(kImplicitPerTile) X(kImplicitPerElem) X(kImplicitPerCall)                           \
+  X(kImplicitTPerGemmFlop) X(kImplicitTPerTile) X(kImplicitTPerElem) X(kImplicitTPerCall)                       \
+  X(kWino2PerGemmFlop) X(kWino3PerGemmFlop) X(kWino4PerGemmFlop) X(kWino6PerGemmFlop)                           \
+  X(kWino2PerInOp) X(kWino3PerInOp) X(kWino4PerInOp) X(kWino6PerInOp)                                           \
+  X(kWino2PerOutOp) X(kWino3PerOutOp) X(kWino4PerOutOp) X(kWino6PerOutOp)                                       \
+  X(kWinoPerGemmCall) X(kWinoNarrowPerGemmFlop)
+#define FC_COST_TERM_ENUM(name) name,
+enum CostTerm : int { FC_COST_TERMS(FC_COST_TERM_ENUM) kCostTermCount };
+#undef FC_COST_TERM_ENUM
+// (name, fitted value) of every term for an ISA level, in the order above.
+std::vector<std::pair<std::string, double>> cost_coefficients(Isa isa);
 // Modelled seconds of one run of a registered algorithm on a 1 x C x h x w input (conv-cost.cc).
 double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t w, Isa isa);
 

@@ -1,4 +1,4 @@
-// f32 GEMM micro-kernels (packed, implicit B and implicit A) and the A-panel packer, 6x16 tile, avx2: gemm-tile.h instantiated with VAvx2.
+// f32 GEMM micro-kernels (packed, implicit B and implicit A) and the A- and B-panel packers, 6x16 tile, avx2: gemm-tile.h instantiated with VAvx2.
 #include "gemm/gemm-tile.h"
 #include "simd/v-avx2.h"
 
@@ -21,6 +21,10 @@ void f32_igemm_a_ukernel_6x16__avx2(size_t m, size_t n, size_t kc, const float* 
 
 void f32_pack_a_rows_6__avx2(const float* a, size_t lda, size_t m, size_t kc, float* dst) {
   pack_a_rows<VAvx2, 6>(a, lda, m, kc, dst);
+}
+
+void f32_pack_b_rows_16__avx2(const float* b, size_t ldb, size_t n, size_t kc, float* dst) {
+  pack_b_rows<VAvx2, 2>(b, ldb, n, kc, dst);
 }
 
 }  // namespace fc

@@ -1,4 +1,4 @@
-// f32 GEMM micro-kernels (packed, implicit B and implicit A) and the A-panel packer, 8x32 tile, avx512f: gemm-tile.h instantiated with VAvx512.
+// f32 GEMM micro-kernels (packed, implicit B and implicit A) and the A- and B-panel packers, 8x32 tile, avx512f: gemm-tile.h instantiated with VAvx512.
 #include "gemm/gemm-tile.h"
 #include "simd/v-avx512f.h"
 
@@ -23,6 +23,10 @@ void f32_igemm_a_ukernel_8x32__avx512f(size_t m, size_t n, size_t kc, const floa
 
 void f32_pack_a_rows_8__avx512f(const float* a, size_t lda, size_t m, size_t kc, float* dst) {
   pack_a_rows<VAvx512, 8>(a, lda, m, kc, dst);
+}
+
+void f32_pack_b_rows_32__avx512f(const float* b, size_t ldb, size_t n, size_t kc, float* dst) {
+  pack_b_rows<VAvx512, 2>(b, ldb, n, kc, dst);
 }
 
 }  // namespace fc

@@ -2,20 +2,20 @@
 
 namespace fc {
 
-// Columns: isa, kernel name, packed, implicit-B and implicit-A kernels, A-panel packer, MR, NR, KC, MC, NC (narrow-M rows and NC).
+// Columns: isa, kernel name, packed, implicit-B and implicit-A kernels, A- and B-panel packers, MR, NR, KC, MC, NC (narrow-M rows and NC).
 // KC is the deepest k block (gemm_block_k splits a depth into equal blocks of at most KC);
 // MC x NR x 4 bytes of C tiles and the streamed panels stay in L1/L2; NC x KC x 4 of B fits L3.
 static const GemmConfig kConfigs[kIsaCount] = {
     {Isa::generic, "f32-gemm-6x8-scalar", f32_gemm_ukernel_6x8__scalar, f32_igemm_ukernel_6x8__scalar,
-     f32_igemm_a_ukernel_6x8__scalar, f32_pack_a_rows_6__scalar, 6, 8, 256, 96, 2048},
+     f32_igemm_a_ukernel_6x8__scalar, f32_pack_a_rows_6__scalar, f32_pack_b_rows_8__scalar, 6, 8, 256, 96, 2048},
 #if defined(FASTCONV_NO_X86_KERNELS)
     {Isa::avx2, "f32-gemm-6x8-scalar", f32_gemm_ukernel_6x8__scalar, f32_igemm_ukernel_6x8__scalar,
-     f32_igemm_a_ukernel_6x8__scalar, f32_pack_a_rows_6__scalar, 6, 8, 256, 96, 2048},
+     f32_igemm_a_ukernel_6x8__scalar, f32_pack_a_rows_6__scalar, f32_pack_b_rows_8__scalar, 6, 8, 256, 96, 2048},
     {Isa::avx512, "f32-gemm-6x8-scalar", f32_gemm_ukernel_6x8__scalar, f32_igemm_ukernel_6x8__scalar,
-     f32_igemm_a_ukernel_6x8__scalar, f32_pack_a_rows_6__scalar, 6, 8, 256, 96, 2048},
+     f32_igemm_a_ukernel_6x8__scalar, f32_pack_a_rows_6__scalar, f32_pack_b_rows_8__scalar, 6, 8, 256, 96, 2048},
 #else
     {Isa::avx2, "f32-gemm-6x16-avx2", f32_gemm_ukernel_6x16__avx2, f32_igemm_ukernel_6x16__avx2,
-     f32_igemm_a_ukernel_6x16__avx2, f32_pack_a_rows_6__avx2, 6, 16, 256, 120, 3072, 512, 512},
+     f32_igemm_a_ukernel_6x16__avx2, f32_pack_a_rows_6__avx2, f32_pack_b_rows_16__avx2, 6, 16, 256, 120, 3072, 512, 512},
     // 8x32 rather than 14x32: Zen 4 retires one 512-bit FMA per cycle, so 16 accumulators
     // already saturate it, and MR = 8 divides the channel counts of CNN layers (64 rows as
     // 14x32 tiles compute 70: 9% wasted). Measured 0.78 -> 0.92x numpy on 64x3136x576.
@@ -27,7 +27,7 @@ static const GemmConfig kConfigs[kIsaCount] = {
     // NC 1024 keeps the packed B block (NC x KC x 4 = 16 MiB at most) within L3; NC 512
     // for M <= 512 (conv layers of 64-512 channels): 8-12% faster on layers with M = 64-96.
     {Isa::avx512, "f32-gemm-8x32-avx512f", f32_gemm_ukernel_8x32__avx512f, f32_igemm_ukernel_8x32__avx512f,
-     f32_igemm_a_ukernel_8x32__avx512f, f32_pack_a_rows_8__avx512f, 8, 32, 4096, 128, 1024, 512, 512},
+     f32_igemm_a_ukernel_8x32__avx512f, f32_pack_a_rows_8__avx512f, f32_pack_b_rows_32__avx512f, 8, 32, 4096, 128, 1024, 512, 512},
 #endif
 };
 

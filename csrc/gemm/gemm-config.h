@@ -15,6 +15,7 @@ struct GemmConfig {
   igemm_ukernel_fn igemm_ukernel;      // the same tile reading B in place (ImplicitB, gemm.h)
   igemm_a_ukernel_fn igemm_a_ukernel;  // the same tile reading A in place (ImplicitA, gemm.h)
   pack_a_rows_fn pack_a_rows;          // one MR-row panel of a row-major A
+  pack_b_rows_fn pack_b_rows;          // one NR-column panel of a row-major B
   size_t mr, nr;  // register tile
   size_t kc;      // deepest packed k block (gemm_block_k): deeper blocks, fewer passes over C
   size_t mc;      // rows of A per packed block, multiple of mr: the A block stays in L2

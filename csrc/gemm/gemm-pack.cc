@@ -29,17 +29,19 @@ void pack_a_strided(const GemmConfig& cfg, StridedMatrix a, size_t mc, size_t kc
   }
 }
 
-void pack_b_strided(StridedMatrix b, size_t kc, size_t nc, size_t nr, float* dst) {
+void pack_b_strided(const GemmConfig& cfg, StridedMatrix b, size_t kc, size_t nc, float* dst) {
+  const size_t nr = cfg.nr;
   for (size_t j0 = 0; j0 < nc; j0 += nr) {
     const size_t cols = std::min(nr, nc - j0);
+    if (b.cs == 1) {  // row-major B (an image's channels x positions): the ISA's packer
+      cfg.pack_b_rows(b.data + j0, static_cast<size_t>(b.rs), cols, kc, dst);
+      dst += kc * nr;
+      continue;
+    }
     for (size_t k = 0; k < kc; ++k) {
       float* d = dst + k * nr;
       const float* src = b.data + k * b.rs + j0 * b.cs;
-      if (b.cs == 1) {
-        std::memcpy(d, src, cols * sizeof(float));
-      } else {
-        for (size_t j = 0; j < cols; ++j) d[j] = src[j * b.cs];
-      }
+      for (size_t j = 0; j < cols; ++j) d[j] = src[j * b.cs];
       std::fill(d + cols, d + nr, 0.f);
     }
     dst += kc * nr;
@@ -52,7 +54,7 @@ const float* StridedA::block(const GemmConfig& cfg, size_t i0, size_t mc, size_t
 }
 
 void StridedB::pack(const GemmConfig& cfg, size_t k0, size_t kc, size_t j0, size_t nc, float* buf) const {
-  pack_b_strided({b_.data + k0 * b_.rs + j0 * b_.cs, b_.rs, b_.cs}, kc, nc, cfg.nr, buf);
+  pack_b_strided(cfg, {b_.data + k0 * b_.rs + j0 * b_.cs, b_.rs, b_.cs}, kc, nc, buf);
 }
 
 // Layout: for each k block [k0, k0+kc): all ceil(m/MR) panels of kc x MR, so the
@@ -75,7 +77,7 @@ PackedB::PackedB(const GemmConfig& cfg, size_t k, size_t n, StridedMatrix b)
   const size_t kblk = gemm_block_k(cfg, k);
   for (size_t k0 = 0; k0 < k; k0 += kblk) {
     const size_t kc = std::min(kblk, k - k0);
-    pack_b_strided({b.data + k0 * b.rs, b.rs, b.cs}, kc, n, cfg.nr, data_.data() + k0 * n_padded_);
+    pack_b_strided(cfg, {b.data + k0 * b.rs, b.rs, b.cs}, kc, n, data_.data() + k0 * n_padded_);
   }
 }
 

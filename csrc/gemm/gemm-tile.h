@@ -70,6 +70,32 @@ inline void store_tile_transposed(typename V::reg (&acc)[MR][NV], size_t m, size
   }
 }
 
+// Asks for the lines of C (and of the residual) the store phase touches before the k loop
+// starts, so fetching them overlaps the FMAs: a tile's rows are ldc apart, rarely cached, and
+// k blocks after the first read them back (a 64 x 3136 x 576 product in 3 k blocks on Zen 3:
+// ). Transposed tiles: a line per column; wrapped ones: the rows' start.
+template <int MR, int NC>
+inline void prefetch_tile(size_t m, size_t n, float* c, ptrdiff_t ldc, const fc::GemmTileParams* p) {
+  const uint32_t f = p->flags;
+  const bool residual = (f & fc::kTileFinal) && (f & fc::kTileResidual);
+  if (f & fc::kTileTransposed) {
+    for (size_t j = 0; j < n; ++j) {
+      __builtin_prefetch(c + j * ldc, 1);
+      if (residual) __builtin_prefetch(p->residual + j * p->ld_residual);
+    }
+    return;
+  }
+  if (f & fc::kTileWrapped) return;
+  for (size_t r = 0; r < m; ++r) {
+    __builtin_prefetch(c + r * ldc, 1);
+    __builtin_prefetch(c + r * ldc + n - 1, 1);
+    if (residual) {
+      __builtin_prefetch(p->residual + r * p->ld_residual);
+      __builtin_prefetch(p->residual + r * p->ld_residual + n - 1);
+    }
+  }
+}
+
 // Where A's column k comes from, one step at a time: a packed panel (MA floats per k step)
 // or, for the transposed implicit convolution, MR row pointers into the input read in
 // place at off[k] (conv-implicit-t.cc). Rows past m point at a real row (never read out of
@@ -176,6 +202,7 @@ inline void tile(size_t m, size_t n, size_t kc, Cols a, Rows rows, float* c, ptr
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = V::set1(0.f);
 
+  prefetch_tile<MR, NV * W>(m, n, c, ldc, p);
   for (size_t k = 0; k < kc; ++k) {
     const float* b = rows(k);
     prefetch_ahead(rows, b);
@@ -236,6 +263,26 @@ inline void igemm_a_tile(size_t m, size_t n, size_t kc, const float* const* a, c
   for (int r = 0; r < MR; ++r) cols.rows[r] = a[r];
   cols.off = aoff;
   tile<V, MR, NV>(m, n, kc, cols, PanelRows<NV * V::W>{b}, c, ldc, p);
+}
+
+// The B-panel packer (pack_b_rows_fn): NV vectors per k step, the edge panel's last ones
+// masked and zero-filled (a memcpy per 64-byte row was 40% of a 64 x 3136 x 576 GEMM on
+// Zen 3: the call, not the copy).
+template <class V, int NV>
+inline void pack_b_rows(const float* b, size_t ldb, size_t n, size_t kc, float* dst) {
+  constexpr int W = V::W, NR = NV * W;
+  if (n == NR) {
+    for (size_t k = 0; k < kc; ++k, b += ldb, dst += NR)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) V::store(dst + v * W, V::load(b + v * W));
+    return;
+  }
+  for (size_t k = 0; k < kc; ++k, b += ldb, dst += NR)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const int left = static_cast<int>(n) - v * W;
+      V::store(dst + v * W, left >= W ? V::load(b + v * W) : left > 0 ? V::load_n(b + v * W, left) : V::set1(0.f));
+    }
 }
 
 // The A-panel packer (pack_a_rows_fn): where V can transpose 8 rows of 16 floats in registers

@@ -50,9 +50,16 @@ using igemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a,
 // and 0 for rows m..MR-1: the layout the micro-kernel of the same MR broadcasts from.
 using pack_a_rows_fn = void (*)(const float* a, size_t lda, size_t m, size_t kc, float* dst);
 
+// Packs one panel of a row-major B: dst[k * NR + j] = b[k * ldb + j] for j < n (<= NR), k < kc,
+// and 0 for columns n..NR-1: the layout the micro-kernel of the same NR loads from.
+using pack_b_rows_fn = void (*)(const float* b, size_t ldb, size_t n, size_t kc, float* dst);
+
 void f32_pack_a_rows_6__scalar(const float*, size_t, size_t, size_t, float*);
 void f32_pack_a_rows_6__avx2(const float*, size_t, size_t, size_t, float*);
 void f32_pack_a_rows_8__avx512f(const float*, size_t, size_t, size_t, float*);
+void f32_pack_b_rows_8__scalar(const float*, size_t, size_t, size_t, float*);
+void f32_pack_b_rows_16__avx2(const float*, size_t, size_t, size_t, float*);
+void f32_pack_b_rows_32__avx512f(const float*, size_t, size_t, size_t, float*);
 
 // Rows of the tallest tile (every ISA's MR is at most this).
 constexpr int kMaxTileRows = 8;

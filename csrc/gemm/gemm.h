@@ -154,6 +154,6 @@ void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a,
 
 // Packing primitives, shared by the sources above and by conv's im2col source.
 void pack_a_strided(const GemmConfig& cfg, StridedMatrix a, size_t mc, size_t kc, float* dst);
-void pack_b_strided(StridedMatrix b, size_t kc, size_t nc, size_t nr, float* dst);
+void pack_b_strided(const GemmConfig& cfg, StridedMatrix b, size_t kc, size_t nc, float* dst);
 
 }  // namespace fc

@@ -9,6 +9,7 @@
 #include "common/isa.h"
 #include "common/parallel.h"
 #include "common/threads.h"
+#include "conv/conv-registry.h"
 #include "gemm/gemm-config.h"
 
 namespace py = pybind11;
@@ -51,6 +52,9 @@ void bind_config(py::module_& m) {
         return d;
       },
       py::arg("isa"), "The GEMM's register tile (mr x nr) and cache blocks (kc, mc, nc) for an ISA level.");
+  m.def(
+      "cost_coefficients", [](const std::string& isa) { return fc::cost_coefficients(isa_from_name(isa)); },
+      py::arg("isa"), "The cost model's fitted (term, seconds per unit) pairs for an ISA level (conv-cost.cc).");
 #if defined(__clang__)
   m.attr("compiler") = "clang " __clang_version__;
 #elif defined(__GNUC__)
