@@ -8,6 +8,12 @@
 
 namespace fc {
 
+// The two loops around the micro-kernel (gemm-driver.cc): BLIS's order, B micro-panels outer
+// (one panel stays in L1 while the MC block's A tiles stream past from L2), or A tiles outer
+// (one A panel stays in L1 while the NC block's B panels stream from L2; a tile's row of C is
+// then written left to right).
+enum class GemmLoopOrder { columns_outer, rows_outer };
+
 struct GemmConfig {
   Isa isa;
   const char* ukernel_name;
@@ -24,6 +30,7 @@ struct GemmConfig {
   // hide fetching it from L3, so B blocks take nc_narrow_m columns and stay in L2
   // (0: always nc). A is the cheap operand then (packed once, small).
   size_t narrow_m = 0, nc_narrow_m = 0;
+  GemmLoopOrder order = GemmLoopOrder::columns_outer;
 };
 
 // Columns of B per packed block for a product with m rows.

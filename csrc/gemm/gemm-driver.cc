@@ -1,4 +1,5 @@
-// The five loops around the micro-kernel (BLIS): NC -> KC (pack B) -> MC (pack A) -> NR -> MR.
+// The five loops around the micro-kernel (BLIS): NC -> KC (pack B) -> MC (pack A) -> NR -> MR
+// (or MR -> NR: GemmLoopOrder, gemm-config.h).
 // Tasks (see gemm() below) are disjoint column (or row) ranges of C, each walking the
 // loops over its own range with its own per-thread packing buffers.
 #include <algorithm>
@@ -98,44 +99,50 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
       for (size_t ic = rg.m0; ic < rg.m1; ic += cfg.mc) {  // MC: a row block of A, packed
         const size_t mc = std::min(cfg.mc, rg.m1 - ic);
         const float* ablk = ia ? nullptr : a.block(cfg, ic, mc, pc, kc, abuf);
-        for (size_t jr = 0; jr < nc; jr += cfg.nr) {  // NR: one B micro-panel, kept in L1
+        auto run_tile = [&](size_t jr, size_t ir) {
           const size_t n = std::min(cfg.nr, nc - jr), j = jc + jr;
-          // Wrapped columns: where column j's row starts in C, and j's place in it (divided
-          // once per panel, not per tile).
+          // Wrapped columns: where column j's row starts in C, and j's place in it.
           const size_t j_row = ib ? j / ib->width * ib->valid : 0, j_col = ib ? j % ib->width : 0;
-          for (size_t ir = 0; ir < mc; ir += cfg.mr) {  // MR: one micro-kernel call
-            const size_t m = std::min(cfg.mr, mc - ir);
-            const size_t i = ic + ir;
-            // Element (i, j) of a matrix with leading dimension ld: stored transposed, or
-            // with wrapped columns (from the start of column j's row), or plainly.
-            auto at = [&](ptrdiff_t ld) {
-              if (ep.transposed) return j * ld + i;
-              if (ib) return i * ld + j_row;
-              return i * ld + j;
-            };
-            float* ct = c + at(ldc);
-            GemmTileParams p{};
-            if (last) {
-              p = fin;
-              if (ep.bias) p.bias = ep.bias + (ep.bias_per_column ? j : i);
-              if (ep.residual) p.residual = ep.residual + at(ep.ld_residual);
-            }
-            if (pc > 0) p.flags |= kTileAccumulate;
-            if (ep.transposed) p.flags |= kTileTransposed;
-            if (ia) {
-              // Row pointers of this tile's rows; rows past m repeat row i (read, never stored).
-              const float* rows[kMaxTileRows];
-              for (size_t r = 0; r < cfg.mr; ++r) rows[r] = ia->base + ia->rows[i + (r < m ? r : 0)];
-              cfg.igemm_a_ukernel(m, n, kc, rows, ia->offsets + pc, bblk + jr * kc, ct, ldc, &p);
-            } else if (ib) {
-              p.flags |= kTileWrapped;
-              p.wrap_col = j_col, p.wrap_width = ib->width, p.wrap_valid = ib->valid;
-              cfg.igemm_ukernel(m, n, kc, ablk + ir * kc, ib->base + j, ib->offsets + pc, ct, ldc, &p);
-            } else {
-              cfg.ukernel(m, n, kc, ablk + ir * kc, bblk + jr * kc, ct, ldc, &p);
-            }
-            if (last && post) apply_post(post, ep, ib, p, m, n, ct, ldc);
+          const size_t m = std::min(cfg.mr, mc - ir);
+          const size_t i = ic + ir;
+          // Element (i, j) of a matrix with leading dimension ld: stored transposed, or
+          // with wrapped columns (from the start of column j's row), or plainly.
+          auto at = [&](ptrdiff_t ld) {
+            if (ep.transposed) return j * ld + i;
+            if (ib) return i * ld + j_row;
+            return i * ld + j;
+          };
+          float* ct = c + at(ldc);
+          GemmTileParams p{};
+          if (last) {
+            p = fin;
+            if (ep.bias) p.bias = ep.bias + (ep.bias_per_column ? j : i);
+            if (ep.residual) p.residual = ep.residual + at(ep.ld_residual);
           }
+          if (pc > 0) p.flags |= kTileAccumulate;
+          if (ep.transposed) p.flags |= kTileTransposed;
+          if (ia) {
+            // Row pointers of this tile's rows; rows past m repeat row i (read, never stored).
+            const float* rows[kMaxTileRows];
+            for (size_t r = 0; r < cfg.mr; ++r) rows[r] = ia->base + ia->rows[i + (r < m ? r : 0)];
+            cfg.igemm_a_ukernel(m, n, kc, rows, ia->offsets + pc, bblk + jr * kc, ct, ldc, &p);
+          } else if (ib) {
+            p.flags |= kTileWrapped;
+            p.wrap_col = j_col, p.wrap_width = ib->width, p.wrap_valid = ib->valid;
+            cfg.igemm_ukernel(m, n, kc, ablk + ir * kc, ib->base + j, ib->offsets + pc, ct, ldc, &p);
+          } else {
+            cfg.ukernel(m, n, kc, ablk + ir * kc, bblk + jr * kc, ct, ldc, &p);
+          }
+          if (last && post) apply_post(post, ep, ib, p, m, n, ct, ldc);
+        };
+        if (cfg.order == GemmLoopOrder::rows_outer) {
+          for (size_t ir = 0; ir < mc; ir += cfg.mr)    // MR: one A micro-panel, kept in L1
+            for (size_t jr = 0; jr < nc; jr += cfg.nr)  // NR: one micro-kernel call
+              run_tile(jr, ir);
+        } else {
+          for (size_t jr = 0; jr < nc; jr += cfg.nr)    // NR: one B micro-panel, kept in L1
+            for (size_t ir = 0; ir < mc; ir += cfg.mr)  // MR: one micro-kernel call
+              run_tile(jr, ir);
         }
       }
     }

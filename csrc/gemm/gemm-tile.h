@@ -122,8 +122,9 @@ struct OffsetA {
 };
 
 // Where row k of B starts: a packed panel (rows Stride floats apart) or, for the implicit
-// convolution, the padded input itself at off[k] (conv-implicit.cc).
-template <int Stride>
+// convolution, the padded input itself at off[k] (conv-implicit.cc). A packed panel streamed
+// from L2 (GemmLoopOrder::rows_outer) is asked for Ahead rows in advance (0: it stays in L1).
+template <int Stride, int Ahead = 0>
 struct PanelRows {
   const float* b;
   const float* operator()(size_t k) const { return b + k * Stride; }
@@ -140,6 +141,10 @@ struct OffsetRows {
 template <class Rows>
 inline void prefetch_ahead(const Rows&, const float*) {}
 inline void prefetch_ahead(const OffsetRows&, const float* row) { __builtin_prefetch(row + 128); }
+template <int Stride, int Ahead>
+inline void prefetch_ahead(const PanelRows<Stride, Ahead>&, const float* row) {
+  if constexpr (Ahead > 0) __builtin_prefetch(row + Ahead * Stride);
+}
 
 // A tile whose columns wrap (kTileWrapped): column j is position wrap_col + j of rows
 // wrap_width apart, of which the first wrap_valid are stored, rows wrap_valid apart in c.
@@ -241,11 +246,11 @@ inline void tile(size_t m, size_t n, size_t kc, Cols a, Rows rows, float* c, ptr
   }
 }
 
-// The packed micro-kernel (b: kc rows of an NV-vector panel).
-template <class V, int MR, int NV>
+// The packed micro-kernel (b: kc rows of an NV-vector panel, prefetched BAhead rows ahead).
+template <class V, int MR, int NV, int BAhead = 0>
 inline void gemm_tile(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c, ptrdiff_t ldc,
                       const fc::GemmTileParams* p) {
-  tile<V, MR, NV>(m, n, kc, PanelA<MR>{a}, PanelRows<NV * V::W>{b}, c, ldc, p);
+  tile<V, MR, NV>(m, n, kc, PanelA<MR>{a}, PanelRows<NV * V::W, BAhead>{b}, c, ldc, p);
 }
 
 // The implicit micro-kernel (row k of b at b + off[k], read in place).
@@ -256,13 +261,13 @@ inline void igemm_tile(size_t m, size_t n, size_t kc, const float* a, const floa
 }
 
 // The implicit-A micro-kernel (row r of A at a[r] + aoff[k], read in place; B packed).
-template <class V, int MR, int NV>
+template <class V, int MR, int NV, int BAhead = 0>
 inline void igemm_a_tile(size_t m, size_t n, size_t kc, const float* const* a, const ptrdiff_t* aoff, const float* b,
                          float* c, ptrdiff_t ldc, const fc::GemmTileParams* p) {
   OffsetA<MR> cols;
   for (int r = 0; r < MR; ++r) cols.rows[r] = a[r];
   cols.off = aoff;
-  tile<V, MR, NV>(m, n, kc, cols, PanelRows<NV * V::W>{b}, c, ldc, p);
+  tile<V, MR, NV>(m, n, kc, cols, PanelRows<NV * V::W, BAhead>{b}, c, ldc, p);
 }
 
 // The B-panel packer (pack_b_rows_fn): NV vectors per k step, the edge panel's last ones
