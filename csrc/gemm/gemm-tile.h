@@ -292,7 +292,9 @@ inline void pack_b_rows(const float* b, size_t ldb, size_t n, size_t kc, float* 
 
 // The A-panel packer (pack_a_rows_fn): where V can transpose 8 rows of 16 floats in registers
 // and MR is 8, 16 k at a time through it (a strided scalar scatter was 10% of a 256^3 GEMM);
-// otherwise element by element, each row read sequentially.
+// where it can transpose 8 x 8 and MR <= 8, 8 k at a time (rows past m zero; each column's
+// 8 floats stored whole, the 8 - MR extra overwritten by the next column's store, the last
+// one's masked); otherwise element by element, each row read sequentially.
 template <class V, int MR>
 inline void pack_a_rows(const float* a, size_t lda, size_t m, size_t kc, float* dst) {
   size_t k0 = 0;
@@ -302,6 +304,15 @@ inline void pack_a_rows(const float* a, size_t lda, size_t m, size_t kc, float* 
       typename V::reg rows[8];
       for (size_t r = 0; r < 8; ++r) rows[r] = r < m ? V::load(a + r * lda + k0) : V::set1(0.f);
       V::transpose_8x16(rows, dst + k0 * MR, MR);
+    }
+  } else if constexpr (MR <= 8 && V::W == 8 && has_transpose_8x8<V>::value) {
+    for (; k0 + 8 <= kc; k0 += 8) {
+      typename V::reg rows[8];
+      for (size_t r = 0; r < 8; ++r) rows[r] = r < m && r < MR ? V::load(a + r * lda + k0) : V::set1(0.f);
+      V::transpose_8x8(rows);
+      float* d = dst + k0 * MR;
+      for (int j = 0; j < 7; ++j) V::store(d + j * MR, rows[j]);
+      V::store_n(d + 7 * MR, rows[7], MR);
     }
   }
   for (size_t r = 0; r < MR; ++r) {

@@ -42,6 +42,25 @@ struct VAvx2 {
       return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(b), mid, 4 * (K - 4)));
   }
   static inline void store_n(float* p, reg v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  // r[i] lane j -> r[j] lane i (8x8 in registers): unpack -> shuffle -> 128-bit permute.
+  static constexpr bool kTranspose8x8 = true;
+  static inline void transpose_8x8(reg (&r)[8]) {
+    reg t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);      // cols 0, 1 | 4, 5 of rows 2i, 2i+1
+      t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);  // cols 2, 3 | 6, 7
+    }
+    for (int h = 0; h < 2; ++h) {  // rows 0-3 (h = 0) and 4-7: u[4h + c] = column c | c + 4
+      u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int c = 0; c < 4; ++c) {
+      r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+      r[c + 4] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+  }
   static inline void store_range(float* p, reg v, int lo, int hi) { _mm256_maskstore_ps(p, range_mask(lo, hi), v); }
   // x, held in a register: GCC would fold a load that feeds several FMAs into each of them.
   static inline reg in_reg(reg x) {

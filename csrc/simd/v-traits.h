@@ -9,3 +9,9 @@ template <class V, class = void>
 struct has_transpose_8x16 : std::false_type {};
 template <class V>
 struct has_transpose_8x16<V, std::void_t<decltype(V::kTranspose8x16)>> : std::true_type {};
+
+// Whether V can transpose 8 rows of 8 floats in registers (V::transpose_8x8, in place).
+template <class V, class = void>
+struct has_transpose_8x8 : std::false_type {};
+template <class V>
+struct has_transpose_8x8<V, std::void_t<decltype(V::kTranspose8x8)>> : std::true_type {};
