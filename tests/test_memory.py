@@ -22,3 +22,34 @@ def test_kernel_outputs_are_aligned(rng):
             fastconv.gemm(x.reshape(27, 9), x.reshape(9, 27)), fastconv.concat([x, x])]
     for y in outs:
         assert y.ctypes.data % _memory.ALIGNMENT == 0
+
+
+def _anon_huge_kib():
+    with open("/proc/self/smaps_rollup") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("AnonHugePages:"))
+
+
+def _thp_mode():
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return f.read().split("[")[1].split("]")[0]
+    except (OSError, IndexError):
+        return None
+
+
+def test_large_weights_sit_on_huge_pages(rng):
+    """A plan's packed weights of 2 MiB and more are advised for transparent huge pages
+    (common/aligned.cc): a model streams every weight once per inference, and 4 KiB pages
+    cost a TLB walk and a prefetcher restart each."""
+    mode = _thp_mode()
+    if mode not in ("madvise", "always"):
+        pytest.skip(f"this kernel offers no transparent huge pages (mode {mode!r})")
+    w = rng.standard_normal((2048, 2048, 1, 1), dtype=np.float32)  # 16 MiB, packed once by the plan
+    x = rng.standard_normal((1, 2048, 4, 4), dtype=np.float32)
+    before = _anon_huge_kib()
+    plan = fastconv.ConvPlan(w, algo="pointwise")
+    y = plan(x)
+    grown = _anon_huge_kib() - before  # while the plan (its packed weights) is alive
+    ref = np.einsum("kc,nchw->nkhw", w[:, :, 0, 0].astype(np.float64), x.astype(np.float64))
+    assert np.allclose(y, ref, rtol=1e-4, atol=1e-3)
+    assert grown >= 4 << 10, f"AnonHugePages grew by {grown} KiB only (THP mode {mode})"

@@ -1,7 +1,6 @@
 #include "common/scratch.h"
 
-#include <cstdlib>
-#include <new>
+#include "common/aligned.h"
 
 namespace fc {
 namespace {
@@ -10,7 +9,7 @@ struct Buffers {
   float* ptr[kScratchSlots] = {};
   size_t size[kScratchSlots] = {};
   ~Buffers() {
-    for (float* p : ptr) std::free(p);
+    for (float* p : ptr) free_floats(p);
   }
 };
 
@@ -19,13 +18,10 @@ struct Buffers {
 float* thread_scratch(ScratchSlot slot, size_t floats) {
   thread_local Buffers buffers;
   if (buffers.size[slot] < floats) {
-    std::free(buffers.ptr[slot]);
-    size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
-    buffers.ptr[slot] = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!buffers.ptr[slot]) {
-      buffers.size[slot] = 0;
-      throw std::bad_alloc();
-    }
+    free_floats(buffers.ptr[slot]);
+    buffers.ptr[slot] = nullptr;
+    buffers.size[slot] = 0;
+    buffers.ptr[slot] = allocate_floats(floats);
     buffers.size[slot] = floats;
   }
   return buffers.ptr[slot];

@@ -1,5 +1,8 @@
-#include "common/isa.h"
 #include "dense/dense-plan.h"
+
+#include <algorithm>
+
+#include "common/isa.h"
 #include "common/parallel.h"
 
 #include "common/check.h"
@@ -18,10 +21,11 @@ constexpr size_t kRowsPiece = 64;
 }  // namespace
 
 DensePlan::DensePlan(const float* weight, size_t out, size_t in, std::vector<float> bias, Activation act, Isa isa)
-    : cfg_(gemm_config(isa)), rows_(rows_kernel(isa)), out_(out), in_(in), weight_(weight, weight + out * in),
+    : cfg_(gemm_config(isa)), rows_(rows_kernel(isa)), out_(out), in_(in), weight_(out * in),
       bias_(std::move(bias)), act_(act) {
   FC_CHECK(out >= 1 && in >= 1, "dense weight must be non-empty, got ", out, "x", in);
   FC_CHECK(bias_.empty() || bias_.size() == out, "bias has ", bias_.size(), " values, expected ", out);
+  std::copy(weight, weight + out * in, weight_.data());
 }
 
 void DensePlan::run(const float* x, size_t n, float* y, int nthreads) const {

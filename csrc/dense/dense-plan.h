@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include "common/aligned.h"
+
 #include "act/act-params.h"
 #include "common/isa.h"
 #include "dense/dense-kernels.h"
@@ -34,7 +36,8 @@ class DensePlan {
   const GemmConfig& cfg_;
   dense_rows_fn rows_;
   size_t out_, in_;
-  std::vector<float> weight_, bias_;
+  AlignedFloats weight_;  // streamed once per call: on huge pages (common/aligned.h)
+  std::vector<float> bias_;
   Activation act_;
   mutable std::once_flag packed_once_;
   mutable std::unique_ptr<PackedA> packed_;

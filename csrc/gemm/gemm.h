@@ -106,7 +106,7 @@ class PackedA final : public ASource {
 
  private:
   size_t m_, k_, m_padded_;
-  std::vector<float> data_;
+  AlignedFloats data_;
 };
 
 // B packed once (a plan's weights when the activations are A): for each k block of KC,
