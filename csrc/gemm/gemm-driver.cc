@@ -120,6 +120,12 @@ void gemm_range(const GemmConfig& cfg, size_t k, const ASource& a, const BSource
             if (ep.residual) p.residual = ep.residual + at(ep.ld_residual);
           }
           if (pc > 0) p.flags |= kTileAccumulate;
+          // Weights packed once come from memory on their first use in a call (in a model every
+          // layer's do): the first column panel's pass over an A block, the first A tile of each
+          // B panel. Those tiles ask for the next panel in memory (across blocks too) meanwhile:
+          // in one process, alternating, ResNet-50, GoogLeNet, VGG-19 2.5%, SqueezeNet 1.8%.
+          if (a.prepacked() && !ia && jr == 0) p.prefetch = ablk + (ir + cfg.mr) * kc, p.prefetch_step = cfg.mr;
+          if (bp.data && ir == 0) p.prefetch = bblk + (jr + cfg.nr) * kc, p.prefetch_step = cfg.nr;
           if (ep.transposed) p.flags |= kTileTransposed;
           if (ia) {
             // Row pointers of this tile's rows; rows past m repeat row i (read, never stored).

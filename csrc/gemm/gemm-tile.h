@@ -208,9 +208,14 @@ inline void tile(size_t m, size_t n, size_t kc, Cols a, Rows rows, float* c, ptr
     for (int v = 0; v < NV; ++v) acc[r][v] = V::set1(0.f);
 
   prefetch_tile<MR, NV * W>(m, n, c, ldc, p);
+  const float* next = p->prefetch;
+  const size_t next_step = p->prefetch_step;
   for (size_t k = 0; k < kc; ++k) {
     const float* b = rows(k);
     prefetch_ahead(rows, b);
+    if (next) {  // loop-invariant: GCC unswitches the loop
+      for (size_t line = 0; line < next_step; line += 16) __builtin_prefetch(next + k * next_step + line);
+    }
     reg bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);

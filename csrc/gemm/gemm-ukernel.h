@@ -36,6 +36,10 @@ struct GemmTileParams {
   // apart; columns < wrap_valid of each row are stored, rows wrap_valid apart in c, and c
   // (and residual) point at the start of the row of column 0.
   size_t wrap_col, wrap_width, wrap_valid;
+  // The next panel of a streamed operand (weights read once from memory), asked for while
+  // this tile runs, prefetch_step floats per k step; null: nothing to ask for.
+  const float* prefetch;
+  size_t prefetch_step;
 };
 
 using gemm_ukernel_fn = void (*)(size_t m, size_t n, size_t kc, const float* a, const float* b, float* c,
