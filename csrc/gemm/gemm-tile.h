@@ -106,19 +106,16 @@ struct PanelA {
   float at(int r) const { return a[r]; }
   void next() { a += MA; }
 };
-// The rows are read in place from an input that may be far beyond L2: each k step asks for
-// one row's data 64 floats ahead, the rows in turn (each row needs a new line every 16 steps).
+// No software prefetch here: asking for one row a step in turn (rows[turn], a variable index)
+// kept the row pointers in memory and in vector registers, moved to general ones every step;
+// without it the transposed implicit convolution runs 1.05-1.2x faster on one thread, also on
+// VGG's 224x224 layer whose input is far beyond L2 (in one process, alternating).
 template <int MR>
 struct OffsetA {
   const float* rows[MR];
   const ptrdiff_t* off;
-  unsigned turn = 0;
   float at(int r) const { return rows[r][*off]; }
-  void next() {
-    __builtin_prefetch(rows[turn] + *off + 64);
-    turn = turn + 1 == MR ? 0 : turn + 1;
-    ++off;
-  }
+  void next() { ++off; }
 };
 
 // Where row k of B starts: a packed panel (rows Stride floats apart) or, for the implicit
