@@ -3,6 +3,7 @@
 // Each ISA file instantiates it once per tile size with its own vector traits.
 #pragma once
 #include <cstddef>
+#include <type_traits>
 
 #include "gemm/gemm-ukernel.h"
 #include "simd/v-traits.h"
@@ -207,23 +208,31 @@ inline void tile(size_t m, size_t n, size_t kc, Cols a, Rows rows, float* c, ptr
   prefetch_tile<MR, NV * W>(m, n, c, ldc, p);
   const float* next = p->prefetch;
   const size_t next_step = p->prefetch_step;
-  for (size_t k = 0; k < kc; ++k) {
-    const float* b = rows(k);
-    prefetch_ahead(rows, b);
-    if (next) {  // loop-invariant: GCC unswitches the loop
-      for (size_t line = 0; line < next_step; line += 16) __builtin_prefetch(next + k * next_step + line);
-    }
-    reg bv[NV];
+  // Two copies of the k loop, with and without asking for the next weight panel (GCC kept
+  // the test of `next` inside one loop: three instructions a k step in every tile).
+  auto k_loop = [&](auto ask_next) {
+    for (size_t k = 0; k < kc; ++k) {
+      const float* b = rows(k);
+      prefetch_ahead(rows, b);
+      if constexpr (decltype(ask_next)::value) {
+        for (size_t line = 0; line < next_step; line += 16) __builtin_prefetch(next + k * next_step + line);
+      }
+      reg bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
+      for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
 #pragma GCC unroll 32
-    for (int r = 0; r < MR; ++r) {
-      const reg ar = V::set1(a.at(r));
+      for (int r = 0; r < MR; ++r) {
+        const reg ar = V::set1(a.at(r));
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(ar, bv[v], acc[r][v]);
+        for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(ar, bv[v], acc[r][v]);
+      }
+      a.next();
     }
-    a.next();
-  }
+  };
+  if (next)
+    k_loop(std::true_type{});
+  else
+    k_loop(std::false_type{});
 
   // Store phase: branches here are per tile, not per k step.
   const uint32_t f = p->flags;
