@@ -1,11 +1,30 @@
 // Packing, apart from compute: copies strided A/B blocks into the panel layout the
 // micro-kernels stream through. Zero padding makes edge panels safe to read in full.
 #include <algorithm>
-#include <cstring>
 
 #include "gemm/gemm.h"
 
 namespace fc {
+
+namespace {
+
+// dst[k * mr + r] = src[k * cs + r] for r < rows, k < kc. A memcpy per k step (32 bytes) was a
+// libc call each; with MR a constant each step is a couple of vector moves (1x1 layers at 7x7
+// and 14x14 as transposed products 1.04-1.08x, one process, alternating).
+template <size_t MR>
+void copy_columns_fixed(const float* src, ptrdiff_t cs, size_t kc, float* dst) {
+  for (size_t k = 0; k < kc; ++k, src += cs, dst += MR)
+    for (size_t r = 0; r < MR; ++r) dst[r] = src[r];
+}
+
+void copy_columns(const float* src, ptrdiff_t cs, size_t rows, size_t mr, size_t kc, float* dst) {
+  if (rows == mr && mr == 8) return copy_columns_fixed<8>(src, cs, kc, dst);
+  if (rows == mr && mr == 6) return copy_columns_fixed<6>(src, cs, kc, dst);
+  for (size_t k = 0; k < kc; ++k, src += cs, dst += mr)
+    for (size_t r = 0; r < rows; ++r) dst[r] = src[r];
+}
+
+}  // namespace
 
 void pack_a_strided(const GemmConfig& cfg, StridedMatrix a, size_t mc, size_t kc, float* dst) {
   const size_t mr = cfg.mr;
@@ -18,7 +37,7 @@ void pack_a_strided(const GemmConfig& cfg, StridedMatrix a, size_t mc, size_t kc
     }
     if (a.rs == 1) {
       // Column-major A (activations as rows of a transposed product): MR floats per k.
-      for (size_t k = 0; k < kc; ++k) std::memcpy(dst + k * mr, a.data + i0 + k * a.cs, rows * sizeof(float));
+      copy_columns(a.data + i0, a.cs, rows, mr, kc, dst);
     } else {
       for (size_t k = 0; k < kc; ++k)
         for (size_t r = 0; r < rows; ++r) dst[k * mr + r] = a.data[(i0 + r) * a.rs + k * a.cs];
