@@ -40,7 +40,9 @@ def _thp_mode():
 def test_large_weights_sit_on_huge_pages(rng):
     """A plan's packed weights of 2 MiB and more are advised for transparent huge pages
     (common/aligned.cc): a model streams every weight once per inference, and 4 KiB pages
-    cost a TLB walk and a prefetcher restart each."""
+    cost a TLB walk and a prefetcher restart each. Under THP mode "always" every large
+    allocation gets huge pages, so this can only fail in mode "madvise" (it does with
+    FASTCONV_HUGE_PAGES=0 there)."""
     mode = _thp_mode()
     if mode not in ("madvise", "always"):
         pytest.skip(f"this kernel offers no transparent huge pages (mode {mode!r})")

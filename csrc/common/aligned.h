@@ -16,7 +16,6 @@ void free_floats(float* p);
 
 class AlignedFloats {
  public:
-  AlignedFloats() = default;
   explicit AlignedFloats(size_t n) : n_(n), data_(allocate_floats(n)) {}
   float* data() { return data_.get(); }
   const float* data() const { return data_.get(); }
@@ -26,7 +25,7 @@ class AlignedFloats {
   struct Free {
     void operator()(float* p) const { free_floats(p); }
   };
-  size_t n_ = 0;
+  size_t n_;
   std::unique_ptr<float, Free> data_;
 };
 

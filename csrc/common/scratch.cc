@@ -19,7 +19,7 @@ float* thread_scratch(ScratchSlot slot, size_t floats) {
   thread_local Buffers buffers;
   if (buffers.size[slot] < floats) {
     free_floats(buffers.ptr[slot]);
-    buffers.ptr[slot] = nullptr;
+    buffers.ptr[slot] = nullptr;  // if the allocation throws, the slot is empty, not dangling
     buffers.size[slot] = 0;
     buffers.ptr[slot] = allocate_floats(floats);
     buffers.size[slot] = floats;

@@ -8,9 +8,8 @@
 #include <mutex>
 #include <vector>
 
-#include "common/aligned.h"
-
 #include "act/act-params.h"
+#include "common/aligned.h"
 #include "common/isa.h"
 #include "dense/dense-kernels.h"
 #include "gemm/gemm.h"
