@@ -45,4 +45,24 @@ void ConvPlan::run(const float* x, size_t n, size_t h, size_t w, float* y, size_
   algorithm_for(h, w).run(x, n, h, w, y, y_image, residual, nthreads);
 }
 
+bool ConvPlan::can_run_blocked() const {
+  return p_.groups == 1 && p_.in_channels % kChannelBlock == 0 && p_.out_channels % kChannelBlock == 0;
+}
+
+void ConvPlan::run_blocked(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image,
+                           const float* residual, int nthreads) const {
+  FC_CHECK(can_run_blocked(), "layer ", p_.describe(), " has no blocked form (it needs groups 1 and channel counts "
+           "that are multiples of ", kChannelBlock, ")");
+  FC_CHECK(y_image >= p_.out_channels * p_.out_h(h) * p_.out_w(w), "output images overlap: ", y_image,
+           " floats apart for ", p_.out_channels * p_.out_h(h) * p_.out_w(w), " per image");
+  const BlockedConv* conv;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!blocked_) blocked_ = std::make_unique<BlockedConv>(
+        ConvLayer{p_, weight_.data(), bias_.empty() ? nullptr : bias_.data(), act_, isa_});
+    conv = blocked_.get();
+  }
+  conv->run(x, n, h, w, y, y_image, residual, nthreads);
+}
+
 }  // namespace fc

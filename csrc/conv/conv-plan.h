@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "conv/conv-nchwc.h"
 #include "conv/conv-registry.h"
 
 namespace fc {
@@ -27,6 +28,12 @@ class ConvPlan {
   // y_image floats apart (>= K * out_h * out_w: y may be a channel slice of a larger buffer).
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
            int nthreads) const;
+  // Whether run_blocked can run this layer (groups 1, channel counts multiples of 16).
+  bool can_run_blocked() const;
+  // The same on channel-blocked tensors (conv-nchwc.h): x (n, C/16, h, w, 16), y and residual
+  // (n, K/16, oh, ow, 16). The blocked weights are packed on first use.
+  void run_blocked(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+                   int nthreads) const;
 
  private:
   ConvParams p_;
@@ -37,6 +44,7 @@ class ConvPlan {
   mutable std::mutex mu_;
   mutable std::map<std::string, std::unique_ptr<ConvAlgorithm>> built_;
   mutable std::map<std::pair<size_t, size_t>, const ConvAlgorithm*> by_size_;
+  mutable std::unique_ptr<BlockedConv> blocked_;
 };
 
 }  // namespace fc

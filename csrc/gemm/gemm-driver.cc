@@ -19,21 +19,6 @@ struct Range {
   size_t m0, m1, n0, n1;
 };
 
-// The register-level epilogue flags that stay the same for every tile.
-GemmTileParams final_tile_params(const Epilogue& ep) {
-  GemmTileParams p{};
-  p.flags = kTileFinal;
-  if (ep.bias) p.flags |= ep.bias_per_column ? kTileBiasCol : kTileBiasRow;
-  if (ep.residual) p.flags |= kTileResidual;
-  p.ld_residual = ep.ld_residual;
-  switch (ep.act.kind) {
-    case ActKind::relu: p.flags |= kTileClamp; p.lo = 0.f; p.hi = __builtin_inff(); break;
-    case ActKind::clip: p.flags |= kTileClamp; p.lo = ep.act.alpha; p.hi = ep.act.beta; break;
-    case ActKind::leaky_relu: p.flags |= kTileLeaky; p.leaky = ep.act.alpha; break;
-    default: break;
-  }
-  return p;
-}
 
 // Calls fn(j, dst, len) for each run of stored columns of a kTileWrapped tile of n columns:
 // tile columns [j, j + len) go to c + dst (relative to the start of column 0's row).
@@ -190,6 +175,21 @@ void pack_b_all(const GemmConfig& cfg, size_t n, size_t k, const BSource& b, flo
 }
 
 }  // namespace
+
+GemmTileParams final_tile_params(const Epilogue& ep) {
+  GemmTileParams p{};
+  p.flags = kTileFinal;
+  if (ep.bias) p.flags |= ep.bias_per_column ? kTileBiasCol : kTileBiasRow;
+  if (ep.residual) p.flags |= kTileResidual;
+  p.ld_residual = ep.ld_residual;
+  switch (ep.act.kind) {
+    case ActKind::relu: p.flags |= kTileClamp; p.lo = 0.f; p.hi = __builtin_inff(); break;
+    case ActKind::clip: p.flags |= kTileClamp; p.lo = ep.act.alpha; p.hi = ep.act.beta; break;
+    case ActKind::leaky_relu: p.flags |= kTileLeaky; p.leaky = ep.act.alpha; break;
+    default: break;
+  }
+  return p;
+}
 
 // Work is cut into a few tasks per thread, claimed dynamically (common/parallel.h), so a
 // late or slow thread costs only its own share. Tasks are column ranges of C when N

@@ -148,6 +148,10 @@ struct Epilogue {
   bool transposed = false;
 };
 
+// The micro-kernel flags of the last k block for this epilogue (bias, residual, and relu,
+// clip or leaky relu in registers; other activations run over finished tiles).
+GemmTileParams final_tile_params(const Epilogue& ep);
+
 // C = epilogue(A * B); C has row stride ldc (columns contiguous). Uses up to nthreads threads.
 void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a, const BSource& b, float* c,
           ptrdiff_t ldc, const Epilogue& ep, int nthreads);

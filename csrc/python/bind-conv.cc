@@ -90,5 +90,61 @@ void bind_conv(py::module_& m) {
             py::gil_scoped_release release;
             plan.run(xp, n, h, w, y, y_image, res, num_threads());
           },
+          py::arg("x"), py::arg("out"), py::arg("residual") = py::none())
+      .def_property_readonly("can_run_blocked", &ConvPlan::can_run_blocked)
+      .def(
+          "run_blocked",
+          [](const ConvPlan& plan, const py::array& x, const py::array& out, std::optional<py::array> residual) {
+            using namespace fc;
+            const ConvParams& p = plan.params();
+            FC_CHECK(plan.can_run_blocked(), "layer ", p.describe(), " has no blocked form (groups 1 and channel "
+                     "counts that are multiples of ", kChannelBlock, " needed)");
+            py_arrays::require_float32(x, "x");
+            py_arrays::require_c_contiguous(x, "x");
+            const size_t n = x.ndim() == 5 ? x.shape(0) : 0, h = x.ndim() == 5 ? x.shape(2) : 0,
+                         w = x.ndim() == 5 ? x.shape(3) : 0;
+            FC_CHECK(x.ndim() == 5, "x must be blocked, 5-D (N, C/16, H, W, 16), got ", x.ndim(), "-D");
+            FC_CHECK(py_arrays::shape_of(x) == std::vector<size_t>({n, p.in_channels / kChannelBlock, h, w, kChannelBlock}),
+                     "x has shape ", py_arrays::shape_str(py_arrays::shape_of(x)), ", the layer expects (N, ",
+                     p.in_channels / kChannelBlock, ", H, W, ", kChannelBlock, ")");
+            const std::vector<size_t> yshape = {n, p.out_channels / kChannelBlock, p.out_h(h), p.out_w(w), kChannelBlock};
+            const auto [y, y_image] = py_arrays::require_image_blocks(out, yshape, "out");
+            const float* res = residual ? py_arrays::require_exact(*residual, yshape, "residual") : nullptr;
+            const float* xp = static_cast<const float*>(x.data());
+            py::gil_scoped_release release;
+            plan.run_blocked(xp, n, h, w, y, y_image, res, num_threads());
+          },
           py::arg("x"), py::arg("out"), py::arg("residual") = py::none());
+
+  // NCHW <-> channel-blocked copies (conv/convc-kernels.h); out may be a Concat's part.
+  m.def(
+      "to_blocked",
+      [](const py::array& x, const py::array& out) {
+        using namespace fc;
+        py_arrays::require_float32(x, "x");
+        py_arrays::require_c_contiguous(x, "x");
+        FC_CHECK(x.ndim() == 4, "x must be 4-D (N, C, H, W), got ", x.ndim(), "-D");
+        const size_t n = x.shape(0), c = x.shape(1), h = x.shape(2), w = x.shape(3);
+        FC_CHECK(c % kChannelBlock == 0, "x has ", c, " channels; a blocked tensor needs a multiple of ", kChannelBlock);
+        const auto [y, y_image] = py_arrays::require_image_blocks(out, {n, c / kChannelBlock, h, w, kChannelBlock}, "out");
+        const float* xp = static_cast<const float*>(x.data());
+        py::gil_scoped_release release;
+        nchw_to_blocked(xp, n, c, h * w, c * h * w, y, y_image, num_threads());
+      },
+      py::arg("x"), py::arg("out"));
+  m.def(
+      "from_blocked",
+      [](const py::array& x, const py::array& out) {
+        using namespace fc;
+        py_arrays::require_float32(x, "x");
+        py_arrays::require_c_contiguous(x, "x");
+        FC_CHECK(x.ndim() == 5 && x.shape(4) == static_cast<ptrdiff_t>(kChannelBlock),
+                 "x must be blocked, 5-D (N, C/16, H, W, 16)");
+        const size_t n = x.shape(0), c = x.shape(1) * kChannelBlock, h = x.shape(2), w = x.shape(3);
+        const auto [y, y_image] = py_arrays::require_image_blocks(out, {n, c, h, w}, "out");
+        const float* xp = static_cast<const float*>(x.data());
+        py::gil_scoped_release release;
+        blocked_to_nchw(xp, n, c, h * w, c * h * w, y, y_image, num_threads());
+      },
+      py::arg("x"), py::arg("out"));
 }

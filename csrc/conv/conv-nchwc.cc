@@ -1,0 +1,158 @@
+// Direct convolution on channel-blocked tensors (convc-kernels.h). The weights are packed
+// once per output group of cb blocks as [kh][kw][c][cb * 16]; a tile's positions lie in
+// one output row (or anywhere in the image for 1x1, stride-1, unpadded layers, whose
+// positions are contiguous in input and output alike). Taps that fall into the padding are
+// cut from the tile's rectangle of taps: rows per output row, and columns by running the
+// positions next to the left and right edges one at a time.
+#include "conv/conv-nchwc.h"
+
+#include <algorithm>
+
+#include "common/check.h"
+#include "common/parallel.h"
+#include "gemm/gemm.h"
+
+namespace fc {
+
+namespace {
+
+const ConvcKernels& convc_kernels(Isa isa) { return FC_KERNEL_FOR_ISA(isa, f32_convc_kernels)(); }
+
+// floor(a / b) for b > 0, a of either sign.
+ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+}  // namespace
+
+BlockedConv::BlockedConv(const ConvLayer& l)
+    : p_(l.p), act_(l.act), kernels_(&convc_kernels(l.isa)), act_fn_(act_kernel(l.isa)),
+      weights_(l.p.out_channels * l.p.in_channels * l.p.kernel_h * l.p.kernel_w),
+      bias_(l.p.out_channels, 0.f) {
+  FC_CHECK(p_.groups == 1, "the blocked convolution has no groups (got groups=", p_.groups, ")");
+  FC_CHECK(p_.in_channels % kChannelBlock == 0 && p_.out_channels % kChannelBlock == 0,
+           "the blocked convolution needs channel counts that are multiples of ", kChannelBlock, ", got ",
+           p_.in_channels, " -> ", p_.out_channels);
+  if (l.bias) std::copy(l.bias, l.bias + p_.out_channels, bias_.begin());
+  Epilogue ep;
+  ep.bias = bias_.data();
+  ep.act = act_;
+  epilogue_ = final_tile_params(ep);  // kTileResidual is added per run
+  act_after_ = act_.kind != ActKind::none && act_.kind != ActKind::relu && act_.kind != ActKind::clip &&
+               act_.kind != ActKind::leaky_relu;
+  const size_t blocks = p_.out_channels / kChannelBlock, cin = p_.in_channels;
+  const size_t kh = p_.kernel_h, kw = p_.kernel_w, taps = kh * kw;
+  const size_t pref = static_cast<size_t>(kernels_->preferred_cb);
+  float* dst = weights_.data();
+  for (size_t b0 = 0; b0 < blocks; b0 += pref) {
+    const int cb = static_cast<int>(std::min(pref, blocks - b0));
+    groups_.push_back({b0, cb, static_cast<size_t>(dst - weights_.data())});
+    const size_t lanes = cb * kChannelBlock;
+    for (size_t t = 0; t < taps; ++t)
+      for (size_t c = 0; c < cin; ++c)
+        for (size_t o = 0; o < lanes; ++o)
+          *dst++ = l.weight[((b0 * kChannelBlock + o) * cin + c) * taps + t];
+  }
+}
+
+void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+                      int nthreads) const {
+  const size_t oh = p_.out_h(h), ow = p_.out_w(w), cin = p_.in_channels, cout = p_.out_channels;
+  if (n == 0 || oh == 0 || ow == 0) return;
+  const ptrdiff_t B = kChannelBlock, W = static_cast<ptrdiff_t>(w), KW = static_cast<ptrdiff_t>(p_.kernel_w);
+  const ptrdiff_t sh = p_.stride_h, sw = p_.stride_w, dh = p_.dilation_h, dw = p_.dilation_w;
+  const ptrdiff_t pt = p_.pad_top, pl = p_.pad_left;
+  const size_t x_image = cin * h * w, out_plane = oh * ow;
+  // 1x1, stride 1, unpadded: one row of oh * ow positions.
+  const bool merged = p_.kernel_h == 1 && p_.kernel_w == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 &&
+                      p_.pad_bottom == 0 && p_.pad_right == 0;
+  const size_t rows = merged ? 1 : oh, row_len = merged ? oh * ow : ow;
+  // Interior columns [col_lo, col_hi): every tap in bounds.
+  const ptrdiff_t reach = (KW - 1) * dw;
+  const ptrdiff_t col_lo = merged ? 0 : std::min<ptrdiff_t>((pl + sw - 1) / sw, ow);
+  const ptrdiff_t col_hi = merged ? static_cast<ptrdiff_t>(row_len)
+                                  : std::clamp<ptrdiff_t>(floor_div(W - 1 + pl - reach, sw) + 1, col_lo, ow);
+  GemmTileParams epi = epilogue_;
+  if (residual) epi.flags |= kTileResidual;
+  const size_t w_tap_w = cin * kChannelBlock;  // per cb: floats of one tap in a group's weights
+
+  // Positions [j0, j1) of output row `row` of image b, output group g.
+  auto run_span = [&](size_t b, const Group& g, size_t row, ptrdiff_t j0, ptrdiff_t j1) {
+    const ptrdiff_t ih0 = merged ? 0 : static_cast<ptrdiff_t>(row) * sh - pt;
+    const ptrdiff_t kh_lo = ih0 >= 0 ? 0 : (-ih0 + dh - 1) / dh;
+    const ptrdiff_t kh_hi = std::min<ptrdiff_t>(p_.kernel_h, floor_div(static_cast<ptrdiff_t>(h) - 1 - ih0, dh) + 1);
+    const int max_rp = kernels_->max_rp[g.cb - 1];
+    const ptrdiff_t wt = static_cast<ptrdiff_t>(w_tap_w) * g.cb;
+    ConvcTileArgs a;
+    a.x_pos = merged ? B : B * sw;
+    a.x_block = static_cast<ptrdiff_t>(h * w) * B;
+    a.in_blocks = cin / kChannelBlock;
+    a.taps_h = kh_hi > kh_lo ? kh_hi - kh_lo : 0;
+    a.x_tap_h = dh * W * B;
+    a.x_tap_w = dw * B;
+    a.w_tap_h = KW * wt;
+    a.w_tap_w = wt;
+    a.y_block = static_cast<ptrdiff_t>(out_plane) * B;
+    a.bias = bias_.data() + g.block0 * kChannelBlock;
+    a.epilogue = &epi;
+    const float* xb = x + b * x_image;
+    float* yb = y + b * y_image + g.block0 * out_plane * kChannelBlock;
+    const float* rb = residual ? residual + (b * cout + g.block0 * kChannelBlock) * out_plane : nullptr;
+    const float* wg = weights_.data() + g.w_offset;
+    const size_t out_row = merged ? 0 : row * ow;
+    for (ptrdiff_t j = j0; j < j1;) {
+      const bool interior = j >= col_lo && j < col_hi;
+      const ptrdiff_t end = interior ? std::min(j1, col_hi) : j + 1;
+      const int rp = static_cast<int>(std::min<ptrdiff_t>(end - j, max_rp));
+      const ptrdiff_t iw0 = merged ? j : j * sw - pl;  // input column of tap 0
+      ptrdiff_t kw_lo = 0, kw_hi = KW;
+      if (!interior) {
+        kw_lo = iw0 >= 0 ? 0 : (-iw0 + dw - 1) / dw;
+        kw_hi = std::min<ptrdiff_t>(KW, floor_div(W - 1 - iw0, dw) + 1);
+      }
+      a.taps_w = kw_hi > kw_lo && a.taps_h > 0 ? kw_hi - kw_lo : 0;
+      const ptrdiff_t first = merged ? j : (ih0 + kh_lo * dh) * W + iw0 + kw_lo * dw;
+      a.x = a.taps_w ? xb + first * B : xb;  // not read without taps
+      a.w = wg + (kh_lo * KW + kw_lo) * wt;
+      const size_t at = (out_row + j) * kChannelBlock;
+      a.y = yb + at;
+      a.residual = rb ? rb + at : nullptr;
+      kernels_->tile[g.cb - 1][rp - 1](a);
+      if (act_after_)
+        for (int q = 0; q < g.cb; ++q) act_fn_(act_, a.y + q * a.y_block, rp * kChannelBlock);
+      j += rp;
+    }
+  };
+
+  // Split by positions (each core keeps the same part of every layer's image, which the
+  // next layer reads) unless the weights outweigh the activations (late layers on small
+  // images), then by output groups so each weight is read by one core.
+  const size_t weight_floats = cout * cin * p_.kernel_h * p_.kernel_w;
+  const bool by_group = weight_floats > x_image + cout * out_plane;
+  const size_t nt = std::max(1, nthreads);
+  if (by_group) {
+    const size_t ng = groups_.size();
+    parallel_for(n * ng, static_cast<int>(nt), [&](size_t t) {
+      const size_t b = t / ng;
+      const Group& g = groups_[t % ng];
+      for (size_t r = 0; r < rows; ++r) run_span(b, g, r, 0, static_cast<ptrdiff_t>(row_len));
+    });
+    return;
+  }
+  // Tasks of whole rows (merged: runs of whole tiles), about 4 per thread.
+  const size_t want = std::max<size_t>(1, 4 * nt / n);
+  const size_t unit = merged ? static_cast<size_t>(kernels_->max_rp[kernels_->preferred_cb - 1]) : 1;
+  const size_t units = merged ? (row_len + unit - 1) / unit : rows;
+  const size_t per_task = std::max<size_t>(1, (units + want - 1) / want);
+  const size_t chunks = (units + per_task - 1) / per_task;
+  parallel_for(n * chunks, static_cast<int>(nt), [&](size_t t) {
+    const size_t b = t / chunks, u0 = t % chunks * per_task, u1 = std::min(units, u0 + per_task);
+    for (const Group& g : groups_) {
+      if (merged) {
+        run_span(b, g, 0, static_cast<ptrdiff_t>(u0 * unit), static_cast<ptrdiff_t>(std::min(row_len, u1 * unit)));
+      } else {
+        for (size_t r = u0; r < u1; ++r) run_span(b, g, r, 0, static_cast<ptrdiff_t>(row_len));
+      }
+    }
+  });
+}
+
+}  // namespace fc

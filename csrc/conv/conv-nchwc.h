@@ -1,0 +1,40 @@
+// A convolution layer on channel-blocked tensors (NCHW16c, convc-kernels.h): weights packed
+// once at construction; input and output blocked; groups 1, channel counts multiples of 16.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "act/activation.h"
+#include "common/aligned.h"
+#include "conv/conv-algo.h"
+#include "conv/convc-kernels.h"
+
+namespace fc {
+
+class BlockedConv {
+ public:
+  explicit BlockedConv(const ConvLayer& layer);
+  // y = act(conv(x) + bias + residual), x (n, C/16, h, w, 16), y and residual (n, K/16, oh,
+  // ow, 16); y's images y_image floats apart (>= K * oh * ow: a Concat's part). Validated by
+  // the caller (ConvPlan::run_blocked).
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+           int nthreads) const;
+
+ private:
+  struct Group {
+    size_t block0;    // first output block
+    int cb;           // blocks in this group
+    size_t w_offset;  // its packed weights
+  };
+  ConvParams p_;
+  Activation act_;
+  const ConvcKernels* kernels_;
+  act_kernel_fn act_fn_;
+  AlignedFloats weights_;
+  std::vector<float> bias_;  // zeros without a bias: the tile always adds one
+  std::vector<Group> groups_;
+  GemmTileParams epilogue_;
+  bool act_after_;  // an activation the tile cannot apply in registers
+};
+
+}  // namespace fc

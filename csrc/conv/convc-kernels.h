@@ -1,0 +1,59 @@
+// Direct convolution on channel-blocked tensors (NCHW16c): the micro-kernel contract and the
+// per-ISA tables of its instances.
+//
+// A blocked tensor holds image b, channel c, position (i, j) at
+//   ((b * C / 16 + c / 16) * H * W + i * W + j) * 16 + c % 16,
+// C a multiple of 16. Each image has the size and the channel-block offsets of NCHW (a slice
+// of whole blocks starts at channel * H * W floats, as in NCHW), so buffers and Concat parts
+// planned for NCHW fit blocked tensors unchanged.
+#pragma once
+#include <cstddef>
+
+#include "gemm/gemm-ukernel.h"
+
+namespace fc {
+
+constexpr size_t kChannelBlock = 16;
+
+// One tile: RP output positions x CB blocks of 16 output channels, accumulated in registers
+// over every input block and every tap of a rectangle of taps, then stored through the GEMM
+// tile epilogue (bias, residual, leaky, clamp). With no taps it stores the epilogue of zero.
+struct ConvcTileArgs {
+  const float* x;          // input, block 0, at the first tap of position 0
+  ptrdiff_t x_pos;         // floats between the positions' inputs (16 * stride, or 16)
+  ptrdiff_t x_block;       // floats between input channel blocks (H * W * 16)
+  size_t in_blocks;        // C / 16
+  size_t taps_h, taps_w;   // the rectangle of taps every position of the tile reads in bounds
+  ptrdiff_t x_tap_h, x_tap_w;  // floats between taps in the input
+  const float* w;          // packed weights at the rectangle's first tap (ConvcWeights)
+  ptrdiff_t w_tap_h, w_tap_w;  // floats between taps in the weights
+  float* y;                // output, at block 0 of position 0; positions 16 floats apart
+  ptrdiff_t y_block;       // floats between output blocks (OH * OW * 16)
+  const float* residual;   // laid out as y, or null
+  const float* bias;       // CB * 16 floats
+  const GemmTileParams* epilogue;  // kTileFinal | kTileBiasRow, maybe kTileResidual, leaky, clamp
+};
+
+using convc_tile_fn = void (*)(const ConvcTileArgs& a);
+
+// An ISA's instances: tile[cb - 1][rp - 1] for cb <= max_cb, rp <= max_rp[cb - 1]; preferred_cb
+// blocks per output group (the last group of a layer takes what is left).
+constexpr int kConvcMaxCB = 4, kConvcMaxRP = 16;
+struct ConvcKernels {
+  int preferred_cb;
+  int max_rp[kConvcMaxCB];
+  convc_tile_fn tile[kConvcMaxCB][kConvcMaxRP];
+};
+
+const ConvcKernels& f32_convc_kernels__scalar();
+const ConvcKernels& f32_convc_kernels__avx2();
+const ConvcKernels& f32_convc_kernels__avx512f();
+
+// Channel-blocked copies: x (n, c, hw) <-> y (n, c / 16, hw, 16); c a multiple of 16. Per
+// image, src and dst images `image` floats apart (>= c * hw: a Concat's part).
+void nchw_to_blocked(const float* x, size_t n, size_t c, size_t hw, size_t x_image, float* y, size_t y_image,
+                     int nthreads);
+void blocked_to_nchw(const float* x, size_t n, size_t c, size_t hw, size_t x_image, float* y, size_t y_image,
+                     int nthreads);
+
+}  // namespace fc
