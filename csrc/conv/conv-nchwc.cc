@@ -79,10 +79,12 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
     const ptrdiff_t ih0 = merged ? 0 : static_cast<ptrdiff_t>(row) * sh - pt;
     const ptrdiff_t kh_lo = ih0 >= 0 ? 0 : (-ih0 + dh - 1) / dh;
     const ptrdiff_t kh_hi = std::min<ptrdiff_t>(p_.kernel_h, floor_div(static_cast<ptrdiff_t>(h) - 1 - ih0, dh) + 1);
-    const int max_rp = kernels_->max_rp[g.cb - 1];
     const ptrdiff_t wt = static_cast<ptrdiff_t>(w_tap_w) * g.cb;
+    // Tiles of several positions need an instance for the stride; others run one at a time.
+    const int s = merged ? 1 : static_cast<int>(sw);
+    const int max_rp = s <= kConvcMaxStride ? kernels_->max_rp[g.cb - 1] : 1;
+    const convc_tile_fn* tiles = kernels_->tile[std::min(s, kConvcMaxStride) - 1][g.cb - 1];
     ConvcTileArgs a;
-    a.x_pos = merged ? B : B * sw;
     a.x_block = static_cast<ptrdiff_t>(h * w) * B;
     a.in_blocks = cin / kChannelBlock;
     a.taps_h = kh_hi > kh_lo ? kh_hi - kh_lo : 0;
@@ -115,7 +117,7 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
       const size_t at = (out_row + j) * kChannelBlock;
       a.y = yb + at;
       a.residual = rb ? rb + at : nullptr;
-      kernels_->tile[g.cb - 1][rp - 1](a);
+      tiles[rp - 1](a);
       if (act_after_)
         for (int q = 0; q < g.cb; ++q) act_fn_(act_, a.y + q * a.y_block, rp * kChannelBlock);
       j += rp;

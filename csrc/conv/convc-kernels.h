@@ -19,8 +19,8 @@ constexpr size_t kChannelBlock = 16;
 // over every input block and every tap of a rectangle of taps, then stored through the GEMM
 // tile epilogue (bias, residual, leaky, clamp). With no taps it stores the epilogue of zero.
 struct ConvcTileArgs {
-  const float* x;          // input, block 0, at the first tap of position 0
-  ptrdiff_t x_pos;         // floats between the positions' inputs (16 * stride, or 16)
+  const float* x;          // input, block 0, at the first tap of position 0; positions
+                           // 16 * S floats apart (S the instance's stride)
   ptrdiff_t x_block;       // floats between input channel blocks (H * W * 16)
   size_t in_blocks;        // C / 16
   size_t taps_h, taps_w;   // the rectangle of taps every position of the tile reads in bounds
@@ -36,13 +36,15 @@ struct ConvcTileArgs {
 
 using convc_tile_fn = void (*)(const ConvcTileArgs& a);
 
-// An ISA's instances: tile[cb - 1][rp - 1] for cb <= max_cb, rp <= max_rp[cb - 1]; preferred_cb
-// blocks per output group (the last group of a layer takes what is left).
-constexpr int kConvcMaxCB = 4, kConvcMaxRP = 16;
+// An ISA's instances: tile[s - 1][cb - 1][rp - 1] for positions s = 1 or 2 columns apart in the
+// input (a compile-time step: a variable one cost a register or a stack slot per position),
+// cb <= 4 blocks, rp <= max_rp[cb - 1] positions; other strides run one position a tile.
+// preferred_cb: blocks per output group (the last group of a layer takes what is left).
+constexpr int kConvcMaxStride = 2, kConvcMaxCB = 4, kConvcMaxRP = 16;
 struct ConvcKernels {
   int preferred_cb;
   int max_rp[kConvcMaxCB];
-  convc_tile_fn tile[kConvcMaxCB][kConvcMaxRP];
+  convc_tile_fn tile[kConvcMaxStride][kConvcMaxCB][kConvcMaxRP];
 };
 
 const ConvcKernels& f32_convc_kernels__scalar();

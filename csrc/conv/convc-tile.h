@@ -12,7 +12,7 @@
 
 namespace fc {
 
-template <class V, int RP, int CB>
+template <class V, int RP, int CB, int S>
 void convc_tile(const ConvcTileArgs& a) {
   constexpr int W = V::W, BV = static_cast<int>(kChannelBlock) / W, NV = CB * BV;
   using reg = typename V::reg;
@@ -37,7 +37,7 @@ void convc_tile(const ConvcTileArgs& a) {
           for (int v = 0; v < NV; ++v) wv[v] = V::load(w + v * W);
 #pragma GCC unroll 16
           for (int r = 0; r < RP; ++r) {
-            const reg b = V::set1(xb[r * a.x_pos + c]);
+            const reg b = V::set1(xb[r * S * static_cast<int>(kChannelBlock) + c]);
 #pragma GCC unroll 16
             for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(b, wv[v], acc[r][v]);
           }
@@ -59,10 +59,11 @@ void convc_tile(const ConvcTileArgs& a) {
     }
 }
 
-// A table row: the instances for rp = 1 .. sizeof...(R) of one cb.
+// A table row: the instances for rp = 1 .. sizeof...(R) of one cb, both strides.
 template <class V, int CB, int... R>
 constexpr void convc_fill_row(ConvcKernels& k, std::integer_sequence<int, R...>) {
-  ((k.tile[CB - 1][R] = &convc_tile<V, R + 1, CB>), ...);
+  ((k.tile[0][CB - 1][R] = &convc_tile<V, R + 1, CB, 1>), ...);
+  ((k.tile[1][CB - 1][R] = &convc_tile<V, R + 1, CB, 2>), ...);
 }
 
 // The table for V: up to 4 blocks per tile, rp_max[cb - 1] positions for cb blocks (the
