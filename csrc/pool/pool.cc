@@ -106,4 +106,64 @@ void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float*
   });
 }
 
+
+// Channel-blocked tensors (conv/convc-kernels.h): the 16 channels of a block lie side by side,
+// so every tap is one 16-float row, max or summed lane by lane (the compiler's vectors).
+void pool2d_blocked(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y,
+                    size_t y_image, int nthreads) {
+  constexpr size_t B = 16;
+  FC_CHECK(c % B == 0, "a blocked tensor needs a multiple of ", B, " channels, got ", c);
+  FC_CHECK(p.kind == PoolKind::max || (p.dh == 1 && p.dw == 1), "blocked average pooling has no dilation");
+  const size_t oh = p.out_h(h), ow = p.out_w(w), blocks = c / B;
+  FC_CHECK(y_image >= c * oh * ow, "output images overlap: ", y_image, " floats apart for ", c * oh * ow);
+  const bool avg = p.kind == PoolKind::avg;
+  const std::vector<float> inv_h = avg ? inverse_counts(oh, h, p.kh, p.sh, p.pt, p.pb, p.count_include_pad)
+                                       : std::vector<float>();
+  const std::vector<float> inv_w = avg ? inverse_counts(ow, w, p.kw, p.sw, p.pl, p.pr, p.count_include_pad)
+                                       : std::vector<float>();
+  parallel_for_items(n * blocks * oh, ow * p.kh * p.kw * B, nthreads, [&](size_t item) {
+    const size_t i = item % oh, plane = item / oh, b = plane / blocks, k = plane % blocks;
+    const float* xp = x + (b * blocks + k) * h * w * B;
+    float* yr = y + b * y_image + (k * oh + i) * ow * B;
+    const ptrdiff_t ih0 = static_cast<ptrdiff_t>(i * p.sh) - static_cast<ptrdiff_t>(p.pt);
+    for (size_t j = 0; j < ow; ++j) {
+      const ptrdiff_t iw0 = static_cast<ptrdiff_t>(j * p.sw) - static_cast<ptrdiff_t>(p.pl);
+      float acc[B];
+      for (size_t l = 0; l < B; ++l) acc[l] = avg ? 0.f : -__builtin_inff();
+      for (size_t t = 0; t < p.kh; ++t) {
+        const ptrdiff_t ih = ih0 + static_cast<ptrdiff_t>(t * p.dh);
+        if (ih < 0 || ih >= static_cast<ptrdiff_t>(h)) continue;
+        for (size_t u = 0; u < p.kw; ++u) {
+          const ptrdiff_t iw = iw0 + static_cast<ptrdiff_t>(u * p.dw);
+          if (iw < 0 || iw >= static_cast<ptrdiff_t>(w)) continue;
+          const float* v = xp + (ih * static_cast<ptrdiff_t>(w) + iw) * static_cast<ptrdiff_t>(B);
+          if (avg)
+            for (size_t l = 0; l < B; ++l) acc[l] += v[l];
+          else
+            for (size_t l = 0; l < B; ++l) acc[l] = acc[l] > v[l] ? acc[l] : v[l];
+        }
+      }
+      const float scale = avg ? inv_h[i] * inv_w[j] : 1.f;
+      for (size_t l = 0; l < B; ++l) yr[j * B + l] = avg ? acc[l] * scale : acc[l];
+    }
+  });
+}
+
+// y (n, c) = mean or max over the hw positions of each channel of blocked x.
+void global_pool_blocked(PoolKind kind, const float* x, size_t n, size_t c, size_t hw, float* y, int nthreads) {
+  constexpr size_t B = 16;
+  FC_CHECK(c % B == 0, "a blocked tensor needs a multiple of ", B, " channels, got ", c);
+  const size_t blocks = c / B;
+  parallel_for_items(n * blocks, hw * B, nthreads, [&](size_t plane) {
+    const float* xp = x + plane * hw * B;
+    float acc[B];
+    for (size_t l = 0; l < B; ++l) acc[l] = kind == PoolKind::avg ? 0.f : -__builtin_inff();
+    for (size_t q = 0; q < hw; ++q)
+      for (size_t l = 0; l < B; ++l)
+        acc[l] = kind == PoolKind::avg ? acc[l] + xp[q * B + l] : (acc[l] > xp[q * B + l] ? acc[l] : xp[q * B + l]);
+    const float scale = kind == PoolKind::avg && hw > 0 ? 1.f / static_cast<float>(hw) : 1.f;
+    for (size_t l = 0; l < B; ++l) y[plane * B + l] = acc[l] * scale;
+  });
+}
+
 }  // namespace fc

@@ -33,4 +33,12 @@ void pool2d(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_
 // y[i] = mean or max of the hw floats of plane i, for planes = n * c.
 void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float* y, int nthreads, Isa isa);
 
+// The same on channel-blocked tensors (conv/convc-kernels.h): x (n, c/16, h, w, 16), y (n,
+// c/16, out_h, out_w, 16), images y_image floats apart. Average pooling: no dilation.
+void pool2d_blocked(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y,
+                    size_t y_image, int nthreads);
+
+// y (n, c) = mean or max over the hw positions of each channel of blocked x (n, c/16, hw, 16).
+void global_pool_blocked(PoolKind kind, const float* x, size_t n, size_t c, size_t hw, float* y, int nthreads);
+
 }  // namespace fc

@@ -67,6 +67,38 @@ void bind_layers(py::module_& m) {
       py::arg("x"), py::arg("out"), py::arg("kind"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"),
       py::arg("pads"), py::arg("ceil_mode"), py::arg("count_include_pad"));
 
+  // Pooling on channel-blocked tensors (conv/convc-kernels.h): x (N, C/16, H, W, 16).
+  m.def(
+      "pool2d_blocked",
+      [](const py::array& x, const py::array& out, const std::string& kind, std::array<size_t, 2> k,
+         std::array<size_t, 2> s, std::array<size_t, 2> d, std::array<size_t, 4> pads, bool ceil_mode,
+         bool count_include_pad) {
+        const Pool2d p = make_pool(kind, k, s, d, pads, ceil_mode, count_include_pad);
+        const float* xp = input(x, "x");
+        FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "x must be blocked, 5-D (N, C/16, H, W, 16)");
+        const size_t n = x.shape(0), c = x.shape(1) * 16, h = x.shape(2), w = x.shape(3);
+        const auto [y, y_image] =
+            py_arrays::require_image_blocks(out, {n, c / 16, p.out_h(h), p.out_w(w), 16}, "out");
+        py::gil_scoped_release release;
+        pool2d_blocked(p, xp, n, c, h, w, y, y_image, num_threads());
+      },
+      py::arg("x"), py::arg("out"), py::arg("kind"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"),
+      py::arg("pads"), py::arg("ceil_mode"), py::arg("count_include_pad"));
+
+  // Global pooling of blocked x (N, C/16, H, W, 16) into out (N, C, 1, 1).
+  m.def(
+      "global_pool_blocked",
+      [](const py::array& x, const py::array& out, const std::string& kind) {
+        FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
+        const float* xp = input(x, "x");
+        FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "x must be blocked, 5-D (N, C/16, H, W, 16)");
+        const size_t n = x.shape(0), c = x.shape(1) * 16, hw = x.shape(2) * x.shape(3);
+        float* y = py_arrays::require_exact(out, {n, c, 1, 1}, "out");
+        py::gil_scoped_release release;
+        global_pool_blocked(kind == "max" ? PoolKind::max : PoolKind::avg, xp, n, c, hw, y, num_threads());
+      },
+      py::arg("x"), py::arg("out"), py::arg("kind"));
+
   m.def(
       "global_pool",
       [](const py::array& x, const py::array& out, const std::string& kind) {

@@ -109,6 +109,64 @@ class Program {
     });
   }
 
+  // The same convolution on channel-blocked tensors (ConvPlan::run_blocked).
+  void add_conv_blocked(const py::object& plan_obj, const py::array& x, int x_dyn, const py::array& y,
+                        std::optional<py::array> residual, int residual_dyn) {
+    const ConvPlan& plan = plan_obj.cast<const ConvPlan&>();
+    keep_.push_back(plan_obj);
+    const ConvParams& p = plan.params();
+    FC_CHECK(plan.can_run_blocked(), "layer ", p.describe(), " has no blocked form");
+    FC_CHECK(x.ndim() == 5, "x must be blocked, 5-D (N, C/16, H, W, 16), got ", x.ndim(), "-D");
+    const size_t n = x.shape(0), h = x.shape(2), w = x.shape(3), B = kChannelBlock;
+    const Ref xr = input(x, x_dyn, {n, p.in_channels / B, h, w, B}, "x");
+    const std::vector<size_t> yshape = {n, p.out_channels / B, p.out_h(h), p.out_w(w), B};
+    const auto [yp, y_image] = output(y, yshape, "out");
+    const Ref rr = residual ? input(*residual, residual_dyn, yshape, "residual") : Ref{};
+    steps_.push_back([&plan, xr, rr, yp = yp, y_image = y_image, n, h, w](float* const* dyn, int nt) {
+      plan.run_blocked(xr.get(dyn), n, h, w, yp, y_image, rr.fixed || rr.dyn >= 0 ? rr.get(dyn) : nullptr, nt);
+    });
+  }
+
+  // NCHW x -> blocked y (to_blocked) or blocked x -> NCHW y.
+  void add_reorder(const py::array& x, int x_dyn, const py::array& y, bool to_blocked) {
+    const size_t B = kChannelBlock;
+    FC_CHECK(x.ndim() == (to_blocked ? 4 : 5), "x must be ", to_blocked ? "4-D (N, C, H, W)" : "blocked, 5-D");
+    const std::vector<size_t> xshape = py_arrays::shape_of(x);
+    const size_t n = xshape[0], c = to_blocked ? xshape[1] : xshape[1] * B, h = xshape[2], w = xshape[3];
+    FC_CHECK(c % B == 0 && (to_blocked || xshape[4] == B), "a blocked tensor needs a multiple of ", B, " channels");
+    const Ref xr = input(x, x_dyn, xshape, "x");
+    const auto [yp, y_image] = output(y, to_blocked ? std::vector<size_t>{n, c / B, h, w, B}
+                                                    : std::vector<size_t>{n, c, h, w}, "out");
+    steps_.push_back([xr, yp = yp, y_image = y_image, n, c, h, w, to_blocked](float* const* dyn, int nt) {
+      (to_blocked ? nchw_to_blocked : blocked_to_nchw)(xr.get(dyn), n, c, h * w, c * h * w, yp, y_image, nt);
+    });
+  }
+
+  void add_pool_blocked(const py::array& x, int x_dyn, const py::array& y, const std::string& kind,
+                        std::array<size_t, 2> k, std::array<size_t, 2> s, std::array<size_t, 2> d,
+                        std::array<size_t, 4> pads, bool ceil_mode, bool count_include_pad) {
+    const Pool2d p = make_pool(kind, k, s, d, pads, ceil_mode, count_include_pad);
+    FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "x must be blocked, 5-D (N, C/16, H, W, 16)");
+    const size_t n = x.shape(0), c = x.shape(1) * 16, h = x.shape(2), w = x.shape(3);
+    const Ref xr = input(x, x_dyn, py_arrays::shape_of(x), "x");
+    const auto [yp, y_image] = output(y, {n, c / 16, p.out_h(h), p.out_w(w), 16}, "out");
+    steps_.push_back([p, xr, yp = yp, y_image = y_image, n, c, h, w](float* const* dyn, int nt) {
+      pool2d_blocked(p, xr.get(dyn), n, c, h, w, yp, y_image, nt);
+    });
+  }
+
+  void add_global_pool_blocked(const py::array& x, int x_dyn, const py::array& y, const std::string& kind) {
+    FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
+    FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "x must be blocked, 5-D (N, C/16, H, W, 16)");
+    const size_t n = x.shape(0), c = x.shape(1) * 16, hw = x.shape(2) * x.shape(3);
+    const Ref xr = input(x, x_dyn, py_arrays::shape_of(x), "x");
+    float* yp = exact_output(y, {n, c, 1, 1}, "out");
+    const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
+    steps_.push_back([pk, xr, yp, n, c, hw](float* const* dyn, int nt) {
+      global_pool_blocked(pk, xr.get(dyn), n, c, hw, yp, nt);
+    });
+  }
+
   void add_pool(const py::array& x, int x_dyn, const py::array& y, const std::string& kind, std::array<size_t, 2> k,
                 std::array<size_t, 2> s, std::array<size_t, 2> d, std::array<size_t, 4> pads, bool ceil_mode,
                 bool count_include_pad) {
@@ -263,6 +321,14 @@ void bind_program(py::module_& m) {
       .def(py::init<>())
       .def("add_conv", &Program::add_conv, py::arg("plan"), py::arg("x"), py::arg("x_dyn"), py::arg("out"),
            py::arg("residual") = py::none(), py::arg("residual_dyn") = -1)
+      .def("add_conv_blocked", &Program::add_conv_blocked, py::arg("plan"), py::arg("x"), py::arg("x_dyn"),
+           py::arg("out"), py::arg("residual") = py::none(), py::arg("residual_dyn") = -1)
+      .def("add_reorder", &Program::add_reorder, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("to_blocked"))
+      .def("add_pool_blocked", &Program::add_pool_blocked, py::arg("x"), py::arg("x_dyn"), py::arg("out"),
+           py::arg("kind"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"), py::arg("pads"),
+           py::arg("ceil_mode"), py::arg("count_include_pad"))
+      .def("add_global_pool_blocked", &Program::add_global_pool_blocked, py::arg("x"), py::arg("x_dyn"),
+           py::arg("out"), py::arg("kind"))
       .def("add_pool", &Program::add_pool, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("kind"),
            py::arg("kernel"), py::arg("stride"), py::arg("dilation"), py::arg("pads"), py::arg("ceil_mode"),
            py::arg("count_include_pad"))

@@ -69,20 +69,21 @@ def conv(node, ctx):
     group = int(node.attrs.get("group", 1))
     plans: dict = {}
 
-    def geometry(x, w):
+    def geometry(xshape, w):
         nd = w.ndim - 2
         if nd not in (1, 2):
             raise OpError(f"{node.label()}: {nd}-D convolution is not supported (1-D and 2-D are)")
-        if x.ndim != w.ndim:
-            raise OpError(f"{node.label()}: input has shape {x.shape} but the weight {w.shape} needs a {w.ndim}-D input")
+        if len(xshape) != w.ndim:
+            raise OpError(f"{node.label()}: input has shape {tuple(xshape)} but the weight {w.shape} needs a "
+                          f"{w.ndim}-D input")
         kernel = list(node.attrs.get("kernel_shape", w.shape[2:]))
         strides = list(node.attrs.get("strides", [1] * nd))
         dil = list(node.attrs.get("dilations", [1] * nd))
-        pads = _spatial_pads(node, x.shape[2:], kernel, strides, dil)
+        pads = _spatial_pads(node, xshape[2:], kernel, strides, dil)
         return nd, tuple(_as2d(strides, nd, 1)), tuple(_as2d(dil, nd, 1)), _pads2d(pads, nd)
 
-    def plan_for(x, w, b):
-        nd, strides, dil, pads = geometry(x, w)
+    def plan_for(x, w, b, xshape=None):
+        nd, strides, dil, pads = geometry(x.shape if xshape is None else xshape, w)
         key = (strides, dil, pads)
         if w_const is not None and (b_const is not None or not ctx.has(node, 2)) and key in plans:
             return nd, plans[key]
@@ -144,14 +145,89 @@ def conv(node, ctx):
     run.record = record
 
     def conv_plain(x4, w, b):
-        _, strides, dil, pads = geometry(x4 if nd_of(w) == 2 else x4[:, :, 0], w)
+        _, strides, dil, pads = geometry(x4.shape if nd_of(w) == 2 else x4[:, :, 0].shape, w)
         w4 = w.reshape(w.shape[0], w.shape[1], 1, w.shape[2]) if nd_of(w) == 1 else w
         return fastconv.ConvPlan(w4, b, strides, pads, dil, group, None, algo=ctx.algo)(x4)
 
     run.accepts_out = True
     run.writes_strided_out = True  # out may be a channel slice of a larger buffer (a Concat's part)
     run.plans = plans  # for inspection: the ConvPlans built so far, by geometry
+    if node.attrs.get("_blocked"):
+        return _blocked_conv(node, plan_for, plans)
     return run
+
+
+def _blocked_conv(node, plan_for, plans):
+    """A Conv the layout pass (_optimize.block_layout) gave channel-blocked input, residual and
+    output: x (N, C/16, H, W, 16) -> (N, K/16, OH, OW, 16); constant weights, groups 1."""
+    shapes: dict = {}  # blocked input shape -> (native plan, blocked output shape)
+
+    def run(x, w, b=None, residual=None, out=None):
+        known = shapes.get(x.shape)
+        if known is None:
+            if x.ndim != 5 or x.shape[4] != _BLOCK or x.dtype != np.float32:
+                raise OpError(f"{node.label()}: expected a blocked float32 input (N, C/16, H, W, 16), got "
+                              f"{x.dtype} {x.shape}")
+            n, cb, h, wd, _ = x.shape
+            _, p = plan_for(x, w, b, xshape=(n, cb * _BLOCK, h, wd))
+            if cb * _BLOCK != w.shape[1]:
+                raise OpError(f"{node.label()}: input has {cb * _BLOCK} channels, the weight {w.shape} expects "
+                              f"{w.shape[1]}")
+            _, k, oh, ow = p.output_shape((n, cb * _BLOCK, h, wd))
+            known = shapes[x.shape] = (p._plan, (n, k // _BLOCK, oh, ow, _BLOCK))
+        native, shape = known
+        if out is None or out.shape != shape:
+            out = out.reshape(shape) if out is not None and out.size == int(np.prod(shape)) else _memory.empty(shape)
+        r = None if residual is None else np.ascontiguousarray(residual, np.float32)
+        native.run_blocked(np.ascontiguousarray(x), out, r)
+        return out
+
+    def record(program, args, y, dyn):
+        x, residual = args[0], (args[3] if len(args) > 3 else None)
+        known = shapes.get(x.shape)
+        if known is None or not _layers.plain_f32(x) or y is None or y.shape != known[1] \
+                or (residual is not None and not _layers.plain_f32(residual)):
+            return False
+        program.add_conv_blocked(known[0], x, dyn(x), y, residual, -1 if residual is None else dyn(residual))
+        return True
+
+    run.record = record
+    run.accepts_out = True
+    run.writes_strided_out = True
+    run.plans = plans
+    return run
+
+
+_BLOCK = 16  # channels per block of a blocked tensor (csrc/conv/convc-kernels.h)
+
+
+@op("_ToBlocked", "_FromBlocked")
+def reorder(node, ctx):
+    """The layout pass's copies between NCHW (N, C, H, W) and blocked (N, C/16, H, W, 16)."""
+    to_blocked = node.op == "_ToBlocked"
+
+    def run(x, out=None):
+        x = np.ascontiguousarray(x, np.float32)
+        if to_blocked:
+            n, c, h, w = x.shape
+            shape = (n, c // _BLOCK, h, w, _BLOCK)
+        else:
+            n, cb, h, w, _ = x.shape
+            shape = (n, cb * _BLOCK, h, w)
+        out = _fits(out, shape)
+        out = _memory.empty(shape) if out is None else out
+        (_C.to_blocked if to_blocked else _C.from_blocked)(x, out)
+        return out
+
+    def record(program, args, y, dyn):
+        if not _layers.plain_f32(args[0]) or y is None or y.dtype != np.float32:
+            return False
+        program.add_reorder(args[0], dyn(args[0]), y, to_blocked)
+        return True
+
+    run.record = record
+    run.writes_strided_out = True
+    return _takes_out(run)
 
 
 def nd_of(w):
@@ -434,7 +510,7 @@ def max_pool(node, ctx):
 
     run.writes_strided_out = True  # out may be a channel slice of a larger buffer (a Concat's part)
     run.record = fast.record
-    return _takes_out(run)
+    return _takes_out(_blocked_pool(node, "max", ceil, False) if node.attrs.get("_blocked") else run)
 
 
 @op("AveragePool")
@@ -461,7 +537,45 @@ def avg_pool(node, ctx):
 
     run.writes_strided_out = True  # out may be a channel slice of a larger buffer (a Concat's part)
     run.record = fast.record
-    return _takes_out(run)
+    return _takes_out(_blocked_pool(node, "avg", ceil, include) if node.attrs.get("_blocked") else run)
+
+
+def _blocked_pool(node, kind, ceil, include):
+    """MaxPool/AveragePool on a blocked input (N, C/16, H, W, 16), 2-D windows."""
+    known: dict = {}
+
+    def window(x):
+        hit = known.get(x.shape)
+        if hit is None:
+            if x.ndim != 5 or x.dtype != np.float32:
+                raise OpError(f"{node.label()}: expected a blocked float32 input, got {x.dtype} {x.shape}")
+            n, cb, h, w, _ = x.shape
+            k = tuple(_as2d(list(node.attrs["kernel_shape"]), 2, 1))
+            s = tuple(_as2d(list(node.attrs.get("strides", [1, 1])), 2, 1))
+            d = tuple(_as2d(list(node.attrs.get("dilations", [1, 1])), 2, 1))
+            p = _pads2d(_spatial_pads(node, (h, w), list(k), list(s), list(d)), 2)
+            _, _, oh, ow = pool2d_output_shape((n, cb, h, w), k, s, p, d, ceil)
+            hit = known[x.shape] = (k, s, d, p, (n, cb, oh, ow, _BLOCK))
+        return hit
+
+    def run(x, out=None):
+        k, s, d, p, shape = window(x)
+        out = _fits(out, shape)
+        out = _memory.empty(shape) if out is None else out
+        _C.pool2d_blocked(np.ascontiguousarray(x), out, kind, k, s, d, p, ceil, include)
+        return out
+
+    def record(program, args, y, dyn):
+        x = args[0]
+        if x.shape not in known or not _layers.plain_f32(x) or y is None or y.dtype != np.float32:
+            return False
+        k, s, d, p, _ = known[x.shape]
+        program.add_pool_blocked(x, dyn(x), y, kind, k, s, d, p, ceil, include)
+        return True
+
+    run.record = record
+    run.writes_strided_out = True
+    return run
 
 
 @op("GlobalAveragePool", "GlobalMaxPool")
@@ -483,7 +597,28 @@ def global_pool(node, ctx):
         return True
 
     run.record = record
+    if node.attrs.get("_blocked"):
+        return _takes_out(_blocked_global_pool("avg" if node.op == "GlobalAveragePool" else "max"))
     return _takes_out(run)
+
+
+def _blocked_global_pool(kind):
+    """Global pooling of a blocked input (N, C/16, H, W, 16) into an NCHW (N, C, 1, 1) output."""
+    def run(x, out=None):
+        shape = (x.shape[0], x.shape[1] * _BLOCK, 1, 1)
+        out = _fits(out, shape)
+        out = _memory.empty(shape) if out is None else out
+        _C.global_pool_blocked(np.ascontiguousarray(x, np.float32), out, kind)
+        return out
+
+    def record(program, args, y, dyn):
+        if not _layers.plain_f32(args[0]) or y is None or y.dtype != np.float32 or not y.flags.c_contiguous:
+            return False
+        program.add_global_pool_blocked(args[0], dyn(args[0]), y, kind)
+        return True
+
+    run.record = record
+    return run
 
 
 @op("BatchNormalization")

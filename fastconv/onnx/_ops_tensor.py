@@ -187,10 +187,13 @@ def unsqueeze(node, ctx):
 @op("Concat")
 def concat(node, ctx):
     axis = int(node.attrs.get("axis", 1))
+    blocked = bool(node.attrs.get("_blocked"))  # blocked parts (N, C/16, H, W, 16): whole blocks along axis 1
+    if blocked:
+        axis = 1
 
     def run(*xs, out=None):
         xs = [x for x in xs if x is not None]
-        if _layers.is_f32(*xs) and xs[0].ndim == 4 and axis in (1, -3):
+        if _layers.is_f32(*xs) and (xs[0].ndim == 4 or blocked) and axis in (1, -3):
             # the planned buffer (written in place: no fresh pages to fault in per run)
             shape = xs[0].shape[:1] + (sum(x.shape[1] for x in xs),) + xs[0].shape[2:]
             fits = out is not None and out.size == sum(x.size for x in xs) == int(np.prod(shape))
@@ -200,7 +203,7 @@ def concat(node, ctx):
     def record(program, args, y, dyn):
         """A channel concat into its planned buffer, for a session's recorded program."""
         xs = [x for x in args if x is not None]
-        if axis not in (1, -3) or y.ndim != 4 or not all(_layers.plain_f32(a) for a in xs + [y]):
+        if axis not in (1, -3) or y.ndim != (5 if blocked else 4) or not all(_layers.plain_f32(a) for a in xs + [y]):
             return False
         program.add_concat(xs, [dyn(x) for x in xs], y)
         return True

@@ -397,8 +397,91 @@ def fuse_dense(g: Graph) -> Graph:
     return g
 
 
+# -- channel-blocked layout ----------------------------------------------------------------------
+_BLOCK = 16  # channels per block (csrc/conv/convc-kernels.h)
+
+
+def _blockable_conv(g: Graph, n: Node) -> bool:
+    """A 2-D Conv the blocked direct kernel runs: constant weights, groups 1, channel counts
+    multiples of 16."""
+    w = g.constants.get(n.inputs[1]) if n.op == "Conv" and len(n.inputs) > 1 else None
+    return w is not None and w.ndim == 4 and int(n.attrs.get("group", 1)) == 1 \
+        and w.shape[0] % _BLOCK == 0 and w.shape[1] % _BLOCK == 0 \
+        and (len(n.inputs) < 3 or not n.inputs[2] or n.inputs[2] in g.constants)
+
+
+def block_layout(g: Graph) -> Graph:
+    """Runs chains of convolutions on channel-blocked tensors (N, C/16, H, W, 16), as onnxruntime's
+    NCHWc does: such a Conv reads its input and writes its output without packing either
+    (csrc/conv/conv-nchwc.cc). Every blockable Conv (_blockable_conv) takes blocked input and
+    residual and gives a blocked output; MaxPool, AveragePool, channel Concat and global pooling
+    stay blocked when all their inputs are; any other consumer of a blocked value gets an NCHW copy
+    (_FromBlocked, made once per value), a blocked consumer of an NCHW value a blocked copy
+    (_ToBlocked). Graph outputs are NCHW. A Conv with no blocked neighbour stays NCHW (two copies
+    would cost more than it gains)."""
+    g = g.copy()
+    users = g.consumers()
+    producers = g.producers()
+    convs = {id(n) for n in g.nodes if _blockable_conv(g, n)}
+
+    def blocked_consumer(n: Node) -> bool:
+        return id(n) in convs or n.op in ("MaxPool", "AveragePool", "Concat", "GlobalAveragePool", "GlobalMaxPool")
+
+    # a lone Conv: its input not from a blockable Conv and no consumer that could stay blocked
+    for n in g.nodes:
+        if id(n) in convs:
+            src = producers.get(n.inputs[0])
+            if not (src is not None and id(src) in convs) and not any(blocked_consumer(u) for u in users.get(n.outputs[0], [])):
+                convs.discard(id(n))
+    blocked: set[str] = set()
+    copies: dict[tuple[str, bool], str] = {}
+    nodes: list[Node] = []
+
+    def as_layout(v: str, want_blocked: bool) -> str:
+        if not v or v in g.constants or (v in blocked) == want_blocked:
+            return v
+        key = (v, want_blocked)
+        if key not in copies:
+            copies[key] = f"{v}/{'blocked' if want_blocked else 'nchw'}"
+            nodes.append(Node("_ToBlocked" if want_blocked else "_FromBlocked", [v], [copies[key]],
+                              name=f"{v} to {'blocked' if want_blocked else 'NCHW'}"))
+            if want_blocked:
+                blocked.add(copies[key])
+        return copies[key]
+
+    for n in g.nodes:
+        data = [v for v in n.inputs if v and v not in g.constants]
+        pool_ok = n.op in ("MaxPool", "AveragePool") and len([o for o in n.outputs if o]) == 1 \
+            and len(n.attrs.get("kernel_shape", ())) == 2 \
+            and (n.op == "MaxPool" or all(d == 1 for d in n.attrs.get("dilations", [1, 1])))
+        concat_ok = n.op == "Concat" and int(n.attrs.get("axis", 1)) in (1, -3)
+        if id(n) in convs:
+            n.inputs = [as_layout(v, True) if k in (0, 3) else v for k, v in enumerate(n.inputs)]
+            n.attrs["_blocked"] = True
+            blocked.add(n.outputs[0])
+        elif (pool_ok or concat_ok or n.op in ("GlobalAveragePool", "GlobalMaxPool")) and data \
+                and all(v in blocked for v in data):
+            n.attrs["_blocked"] = True
+            if n.op not in ("GlobalAveragePool", "GlobalMaxPool"):  # these write NCHW (N, C, 1, 1)
+                blocked.add(n.outputs[0])
+        else:
+            n.inputs = [as_layout(v, False) for v in n.inputs]
+        nodes.append(n)
+    outputs = g.output_names()
+    for i, n in enumerate(nodes):  # blocked graph outputs: the producer writes a blocked copy
+        for k, o in enumerate(n.outputs):
+            if o in outputs and o in blocked:
+                inner = f"{o}/blocked"
+                n.outputs[k] = inner
+                for m in nodes:
+                    m.inputs = [inner if v == o else v for v in m.inputs]
+                nodes.append(Node("_FromBlocked", [inner], [o], name=f"{o} to NCHW"))
+    g.nodes = nodes
+    return g
+
+
 PASSES = (fold_constants, remove_passthrough, fold_batch_norm, fold_channel_affine, fuse_dense, fuse_residual,
-          fuse_activation, remove_dead)
+          fuse_activation, remove_dead, block_layout)
 
 
 def optimize(g: Graph) -> Graph:

@@ -339,21 +339,21 @@ class _Plan:
         consumers = g.consumers()
         for c, node in enumerate(g.nodes):
             y = record[c][1][0]
-            if node.op != "Concat" or not plannable(c) or y.ndim != 4 or y.shape[0] == 0 \
+            if node.op != "Concat" or not plannable(c) or y.ndim not in (4, 5) or y.shape[0] == 0 \
                     or int(node.attrs.get("axis", 1)) not in (1, -3):
                 continue
             producers, c0, ok = [], 0, True
             for v, a in zip(node.inputs, record[c][0]):
                 p = producer_index.get(v)
                 ok = ok and p is not None and plannable(p) and len(consumers.get(v, ())) == 1 and p not in part_of \
-                    and p not in producers and isinstance(a, np.ndarray) and a.ndim == 4 \
+                    and p not in producers and isinstance(a, np.ndarray) and a.ndim == y.ndim \
                     and (y.shape[0] == 1 or getattr(self.kernels[p], "writes_strided_out", False))
                 if not ok:
                     break
                 producers.append(p)
             if not ok or not producers:
                 continue
-            plane = y.shape[2] * y.shape[3]
+            plane = int(np.prod(y.shape[2:]))  # floats per channel (blocked: per block of channels)
             for k, (p, a) in enumerate(zip(producers, record[c][0])):
                 part_of[p] = (c, c0)
                 self.in_place.setdefault(c, []).append((k, c0 * plane))
