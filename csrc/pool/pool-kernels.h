@@ -39,8 +39,27 @@ inline size_t pool_work_floats(const PoolParams& p) {
 }
 
 using pool_plane_fn = void (*)(const PoolParams& p, const PoolPlaneArgs& a);
+
+// One output row of one channel block of a blocked tensor (conv/convc-kernels.h): x the block's
+// h x w x 16 plane, taps rows [t0, t1) of the window (those inside the input) from input row
+// ih0; y the row's ow x 16 outputs. avg: scaled by inv_h * inv_col[ox].
+struct PoolBlockedRow {
+  const float* x;
+  float* y;
+  ptrdiff_t ih0;
+  size_t t0, t1;
+  float inv_h;
+  const float* inv_col;  // avg only
+};
+using pool_blocked_row_fn = void (*)(const PoolParams& p, const PoolBlockedRow& a);
 using global_pool_fn = float (*)(const float* x, size_t n);  // sum or max of n floats
 
+void f32_maxpool_blocked_row__scalar(const PoolParams& p, const PoolBlockedRow& a);
+void f32_maxpool_blocked_row__avx2(const PoolParams& p, const PoolBlockedRow& a);
+void f32_maxpool_blocked_row__avx512f(const PoolParams& p, const PoolBlockedRow& a);
+void f32_avgpool_blocked_row__scalar(const PoolParams& p, const PoolBlockedRow& a);
+void f32_avgpool_blocked_row__avx2(const PoolParams& p, const PoolBlockedRow& a);
+void f32_avgpool_blocked_row__avx512f(const PoolParams& p, const PoolBlockedRow& a);
 void f32_maxpool_plane__scalar(const PoolParams& p, const PoolPlaneArgs& a);
 void f32_maxpool_plane__avx2(const PoolParams& p, const PoolPlaneArgs& a);
 void f32_maxpool_plane__avx512f(const PoolParams& p, const PoolPlaneArgs& a);

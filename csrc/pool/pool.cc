@@ -107,10 +107,9 @@ void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float*
 }
 
 
-// Channel-blocked tensors (conv/convc-kernels.h): the 16 channels of a block lie side by side,
-// so every tap is one 16-float row, max or summed lane by lane (the compiler's vectors).
+// Channel-blocked tensors (conv/convc-kernels.h): threads take (image, block, output row).
 void pool2d_blocked(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y,
-                    size_t y_image, int nthreads) {
+                    size_t y_image, int nthreads, Isa isa) {
   constexpr size_t B = 16;
   FC_CHECK(c % B == 0, "a blocked tensor needs a multiple of ", B, " channels, got ", c);
   FC_CHECK(p.kind == PoolKind::max || (p.dh == 1 && p.dw == 1), "blocked average pooling has no dilation");
@@ -121,31 +120,24 @@ void pool2d_blocked(const Pool2d& p, const float* x, size_t n, size_t c, size_t 
                                        : std::vector<float>();
   const std::vector<float> inv_w = avg ? inverse_counts(ow, w, p.kw, p.sw, p.pl, p.pr, p.count_include_pad)
                                        : std::vector<float>();
+  const pool_blocked_row_fn row = avg ? FC_KERNEL_FOR_ISA(isa, f32_avgpool_blocked_row)
+                                      : FC_KERNEL_FOR_ISA(isa, f32_maxpool_blocked_row);
+  const PoolParams pp{p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl, h, w, oh, ow};
   parallel_for_items(n * blocks * oh, ow * p.kh * p.kw * B, nthreads, [&](size_t item) {
     const size_t i = item % oh, plane = item / oh, b = plane / blocks, k = plane % blocks;
-    const float* xp = x + (b * blocks + k) * h * w * B;
-    float* yr = y + b * y_image + (k * oh + i) * ow * B;
-    const ptrdiff_t ih0 = static_cast<ptrdiff_t>(i * p.sh) - static_cast<ptrdiff_t>(p.pt);
-    for (size_t j = 0; j < ow; ++j) {
-      const ptrdiff_t iw0 = static_cast<ptrdiff_t>(j * p.sw) - static_cast<ptrdiff_t>(p.pl);
-      float acc[B];
-      for (size_t l = 0; l < B; ++l) acc[l] = avg ? 0.f : -__builtin_inff();
-      for (size_t t = 0; t < p.kh; ++t) {
-        const ptrdiff_t ih = ih0 + static_cast<ptrdiff_t>(t * p.dh);
-        if (ih < 0 || ih >= static_cast<ptrdiff_t>(h)) continue;
-        for (size_t u = 0; u < p.kw; ++u) {
-          const ptrdiff_t iw = iw0 + static_cast<ptrdiff_t>(u * p.dw);
-          if (iw < 0 || iw >= static_cast<ptrdiff_t>(w)) continue;
-          const float* v = xp + (ih * static_cast<ptrdiff_t>(w) + iw) * static_cast<ptrdiff_t>(B);
-          if (avg)
-            for (size_t l = 0; l < B; ++l) acc[l] += v[l];
-          else
-            for (size_t l = 0; l < B; ++l) acc[l] = acc[l] > v[l] ? acc[l] : v[l];
-        }
-      }
-      const float scale = avg ? inv_h[i] * inv_w[j] : 1.f;
-      for (size_t l = 0; l < B; ++l) yr[j * B + l] = avg ? acc[l] * scale : acc[l];
-    }
+    PoolBlockedRow a;
+    a.x = x + (b * blocks + k) * h * w * B;
+    a.y = y + b * y_image + (k * oh + i) * ow * B;
+    a.ih0 = static_cast<ptrdiff_t>(i * p.sh) - static_cast<ptrdiff_t>(p.pt);
+    // window rows inside the input: ih0 + t * dh in [0, h)
+    const ptrdiff_t dh = static_cast<ptrdiff_t>(p.dh);
+    a.t0 = a.ih0 >= 0 ? 0 : static_cast<size_t>((-a.ih0 + dh - 1) / dh);
+    const ptrdiff_t last = static_cast<ptrdiff_t>(h) - 1 - a.ih0;
+    a.t1 = last < 0 ? 0 : std::min(p.kh, static_cast<size_t>(last / dh) + 1);
+    a.t0 = std::min(a.t0, a.t1);
+    a.inv_h = avg ? inv_h[i] : 1.f;
+    a.inv_col = avg ? inv_w.data() : nullptr;
+    row(pp, a);
   });
 }
 

@@ -36,7 +36,7 @@ void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float*
 // The same on channel-blocked tensors (conv/convc-kernels.h): x (n, c/16, h, w, 16), y (n,
 // c/16, out_h, out_w, 16), images y_image floats apart. Average pooling: no dilation.
 void pool2d_blocked(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y,
-                    size_t y_image, int nthreads);
+                    size_t y_image, int nthreads, Isa isa);
 
 // y (n, c) = mean or max over the hw positions of each channel of blocked x (n, c/16, hw, 16).
 void global_pool_blocked(PoolKind kind, const float* x, size_t n, size_t c, size_t hw, float* y, int nthreads);

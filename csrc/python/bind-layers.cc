@@ -80,7 +80,7 @@ void bind_layers(py::module_& m) {
         const auto [y, y_image] =
             py_arrays::require_image_blocks(out, {n, c / 16, p.out_h(h), p.out_w(w), 16}, "out");
         py::gil_scoped_release release;
-        pool2d_blocked(p, xp, n, c, h, w, y, y_image, num_threads());
+        pool2d_blocked(p, xp, n, c, h, w, y, y_image, num_threads(), active_isa());
       },
       py::arg("x"), py::arg("out"), py::arg("kind"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"),
       py::arg("pads"), py::arg("ceil_mode"), py::arg("count_include_pad"));

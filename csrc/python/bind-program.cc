@@ -150,8 +150,9 @@ class Program {
     const size_t n = x.shape(0), c = x.shape(1) * 16, h = x.shape(2), w = x.shape(3);
     const Ref xr = input(x, x_dyn, py_arrays::shape_of(x), "x");
     const auto [yp, y_image] = output(y, {n, c / 16, p.out_h(h), p.out_w(w), 16}, "out");
-    steps_.push_back([p, xr, yp = yp, y_image = y_image, n, c, h, w](float* const* dyn, int nt) {
-      pool2d_blocked(p, xr.get(dyn), n, c, h, w, yp, y_image, nt);
+    const Isa isa = active_isa();
+    steps_.push_back([p, xr, yp = yp, y_image = y_image, n, c, h, w, isa](float* const* dyn, int nt) {
+      pool2d_blocked(p, xr.get(dyn), n, c, h, w, yp, y_image, nt, isa);
     });
   }
 

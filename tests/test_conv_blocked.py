@@ -1,0 +1,202 @@
+"""The channel-blocked (NCHW16c) path: the direct convolution, the layout copies, blocked pooling,
+and the optimizer pass that runs chains of layers blocked (csrc/conv/conv-nchwc.cc,
+csrc/conv/convc-tile.h, csrc/pool/pool-blocked.h, onnx/_optimize.block_layout).
+
+Error bound of the convolution: it sums C*kh*kw fp32 products directly (no transform), so its
+relative L2 error against the float64 reference stays near sqrt(K) * 2^-24 (~1e-6 for these
+depths); 1e-5 leaves room without letting a wrong tap or lane pass (those give errors of ~1e-1)."""
+import numpy as np
+import pytest
+from onnx import helper
+
+import fastconv
+from fastconv import _C
+from fastconv.onnx import _optimize
+from fastconv.onnx._ir import Graph, Node
+from conftest import poisoned
+from onnx_graphs import model, ort_run, rel_l2
+from reference import activation_ref, conv2d_ref, rel_err
+
+B = 16
+
+
+def blocked(x):
+    n, c, h, w = x.shape
+    out = poisoned((n, c // B, h, w, B))
+    _C.to_blocked(np.ascontiguousarray(x, np.float32), out)
+    return out
+
+
+def unblocked(y):
+    n, cb, h, w, _ = y.shape
+    out = poisoned((n, cb * B, h, w))
+    _C.from_blocked(y, out)
+    return out
+
+
+def test_layout_copies_round_trip_exactly(rng):
+    x = rng.standard_normal((2, 48, 5, 7)).astype(np.float32)
+    xb = blocked(x)
+    # element (b, c, i, j) at block c // 16, lane c % 16
+    assert xb[1, 2, 3, 4, 5] == x[1, 2 * B + 5, 3, 4]
+    np.testing.assert_array_equal(unblocked(xb), x)
+
+
+def test_layout_copy_into_a_concat_part(rng):
+    x = rng.standard_normal((2, 16, 3, 3)).astype(np.float32)
+    whole = poisoned((2, 3, 3, 3, B))
+    _C.to_blocked(x, whole[:, 1:2])
+    np.testing.assert_array_equal(whole[:, 1:2], blocked(x))
+    assert np.isnan(whole[:, 0]).all() and np.isnan(whole[:, 2]).all()
+
+
+def test_layout_copies_refuse_bad_input():
+    with pytest.raises(ValueError, match="multiple of 16"):
+        _C.to_blocked(np.zeros((1, 20, 2, 2), np.float32), np.zeros((1, 1, 2, 2, 16), np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        _C.to_blocked(np.zeros((1, 32, 2, 2), np.float32), np.zeros((1, 1, 2, 2, 16), np.float32))
+    with pytest.raises(ValueError, match="blocked"):
+        _C.from_blocked(np.zeros((1, 32, 2, 2), np.float32), np.zeros((1, 32, 2, 2), np.float32))
+
+
+# (n, c, h, w, k, kernel, stride, pads, dilation): 1x1 merged rows, padded 1x1 (taps cut per
+# position), strides 2 and 3 (3 runs one position a tile), dilation, asymmetric padding, 1x1
+# images, channel counts that fill no whole output group, batch > 1.
+CASES = [
+    (1, 64, 9, 9, 256, 1, 1, (0, 0, 0, 0), 1),
+    (2, 32, 7, 5, 48, 1, 1, (1, 0, 0, 2), 1),
+    (1, 16, 11, 13, 32, 1, 2, (0, 0, 0, 0), 1),
+    (2, 16, 9, 11, 80, 3, 2, (1, 1, 1, 1), 1),
+    (1, 48, 13, 13, 16, 3, 1, (1, 0, 2, 1), 2),
+    (1, 16, 20, 17, 64, 5, 3, (2, 2, 2, 2), 1),
+    (1, 32, 1, 1, 48, 3, 1, (1, 1, 1, 1), 1),
+    (3, 32, 14, 14, 16, 7, 1, (3, 3, 3, 3), 1),
+]
+
+
+@pytest.mark.parametrize("n,c,h,w,k,ks,s,pads,d", CASES)
+@pytest.mark.parametrize("act", [None, "relu", ("leaky_relu", 0.1), "sigmoid"])
+def test_blocked_conv_matches_reference(isa, rng, n, c, h, w, k, ks, s, pads, d, act):
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = (rng.standard_normal((k, c, ks, ks)) / np.sqrt(c * ks * ks)).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32)
+    plan = fastconv.ConvPlan(wt, b, stride=s, padding=pads, dilation=d, activation=act)
+    ref = conv2d_ref(x, wt, b, (s, s), pads, (d, d))
+    res = rng.standard_normal(ref.shape).astype(np.float32)
+    kind, *params = (act,) if isinstance(act, str) or act is None else act
+    ref = activation_ref(kind, ref + res, *params) if kind else ref + res
+    y = poisoned((n, k // B) + ref.shape[2:] + (B,))
+    plan._plan.run_blocked(blocked(x), y, blocked(res))
+    assert not np.isnan(y).any()
+    assert rel_err(unblocked(y), ref) < 1e-5
+
+
+def test_blocked_conv_writes_into_a_concat_part(rng):
+    x = rng.standard_normal((2, 16, 6, 6)).astype(np.float32)
+    wt = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
+    plan = fastconv.ConvPlan(wt, None, padding=1)
+    whole = poisoned((2, 4, 6, 6, B))
+    plan._plan.run_blocked(blocked(x), whole[:, 1:3])
+    assert rel_err(unblocked(np.ascontiguousarray(whole[:, 1:3])), conv2d_ref(x, wt, None, pads=(1, 1, 1, 1))) < 1e-5
+    assert np.isnan(whole[:, 0]).all() and np.isnan(whole[:, 3]).all()
+
+
+def test_blocked_conv_refuses_bad_input(rng):
+    plan = fastconv.ConvPlan(rng.standard_normal((32, 16, 3, 3)).astype(np.float32), None, padding=1)
+    assert plan._plan.can_run_blocked
+    with pytest.raises(ValueError, match="expects"):
+        plan._plan.run_blocked(np.zeros((1, 2, 4, 4, B), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
+    with pytest.raises(ValueError, match="blocked, 5-D"):
+        plan._plan.run_blocked(np.zeros((1, 16, 4, 4), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        plan._plan.run_blocked(np.zeros((1, 1, 4, 4, B), np.float32), np.zeros((1, 2, 3, 4, B), np.float32))
+    grouped = fastconv.ConvPlan(rng.standard_normal((32, 8, 1, 1)).astype(np.float32), None, groups=2)
+    assert not grouped._plan.can_run_blocked
+    with pytest.raises(ValueError, match="no blocked form"):
+        grouped._plan.run_blocked(np.zeros((1, 1, 4, 4, B), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
+    odd = fastconv.ConvPlan(rng.standard_normal((24, 16, 1, 1)).astype(np.float32), None)
+    assert not odd._plan.can_run_blocked
+
+
+@pytest.mark.parametrize("kind,k,s,p,d,ceil,include", [
+    ("max", 3, 2, 0, 1, True, False), ("max", 3, 1, 1, 1, False, False), ("max", 2, 2, 0, 2, False, False),
+    ("avg", 3, 2, 1, 1, True, True), ("avg", 3, 1, 1, 1, False, False), ("avg", 2, 2, 0, 1, True, False)])
+def test_blocked_pooling_matches_nchw_pooling(isa, rng, kind, k, s, p, d, ceil, include):
+    for n, c, h, w in ((2, 32, 13, 9), (1, 16, 1, 1), (1, 48, 8, 8)):
+        if (h + 2 * p) < d * (k - 1) + 1 or (w + 2 * p) < d * (k - 1) + 1:
+            continue
+        x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+        pads = (p, p, p, p)
+        shape = fastconv.pooling.pool2d_output_shape(x.shape, (k, k), (s, s), pads, (d, d), ceil)
+        ref = poisoned(shape)
+        _C.pool2d(x, ref, kind, (k, k), (s, s), (d, d), pads, ceil, include)
+        y = poisoned((n, c // B) + shape[2:] + (B,))
+        _C.pool2d_blocked(blocked(x), y, kind, (k, k), (s, s), (d, d), pads, ceil, include)
+        # the same taps in the same order: max exact, average within one rounding of the scale
+        np.testing.assert_allclose(unblocked(y), ref, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_blocked_global_pooling(rng, kind):
+    x = rng.standard_normal((2, 32, 5, 6)).astype(np.float32)
+    y = poisoned((2, 32, 1, 1))
+    _C.global_pool_blocked(blocked(x), y, kind)
+    ref = x.max(axis=(2, 3), keepdims=True) if kind == "max" else x.astype(np.float64).mean(axis=(2, 3), keepdims=True)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
+
+
+def fire_model(rng, c=32):
+    """SqueezeNet's fire module twice, with a max pool between: 1x1 squeeze -> (1x1, 3x3) expand ->
+    Concat, then a 1000-class 1x1 conv (not blockable: 1000 is no multiple of 16) and global pooling."""
+    inits, nodes, last, ch = {}, [], "x", c
+    nodes.append(helper.make_node("Conv", ["x", "w0"], ["s0"], pads=[1, 1, 1, 1]))
+    inits["w0"] = (rng.standard_normal((c, 3, 3, 3)) * 0.3).astype(np.float32)
+    last = "s0"
+    for i in range(2):
+        sq, e1, e3 = 16, 32, 32
+        inits[f"sq{i}"] = (rng.standard_normal((sq, ch, 1, 1)) / np.sqrt(ch)).astype(np.float32)
+        inits[f"e1{i}"] = (rng.standard_normal((e1, sq, 1, 1)) / 4).astype(np.float32)
+        inits[f"e3{i}"] = (rng.standard_normal((e3, sq, 3, 3)) / 12).astype(np.float32)
+        inits[f"b{i}"] = rng.standard_normal(e1).astype(np.float32)
+        nodes += [helper.make_node("Conv", [last, f"sq{i}"], [f"q{i}"]),
+                  helper.make_node("Relu", [f"q{i}"], [f"qr{i}"]),
+                  helper.make_node("Conv", [f"qr{i}", f"e1{i}", f"b{i}"], [f"a{i}"]),
+                  helper.make_node("Conv", [f"qr{i}", f"e3{i}"], [f"t{i}"], pads=[1, 1, 1, 1]),
+                  helper.make_node("Relu", [f"t{i}"], [f"tr{i}"]),
+                  helper.make_node("Concat", [f"a{i}", f"tr{i}"], [f"f{i}"], axis=1)]
+        last, ch = f"f{i}", e1 + e3
+        if i == 0:
+            nodes.append(helper.make_node("MaxPool", [last], ["p0"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1))
+            last = "p0"
+    inits["wc"] = (rng.standard_normal((1000, ch, 1, 1)) / np.sqrt(ch)).astype(np.float32)
+    nodes += [helper.make_node("Conv", [last, "wc"], ["c"]), helper.make_node("GlobalAveragePool", ["c"], ["y"])]
+    return model(nodes, [("x", ["N", 3, "H", "W"])], [("y", None), ("f1", None)], inits)
+
+
+def test_block_layout_runs_fire_modules_blocked(rng):
+    m = fire_model(rng)
+    sess = fastconv.InferenceSession(m)
+    ops = [(n.op, bool(n.attrs.get("_blocked"))) for n in sess.graph.nodes]
+    # the stem (3 channels) and the 1000-channel conv stay NCHW; the fire modules, their pool and
+    # concats run blocked; one copy in, and one out that feeds the 1000-channel conv and is the output f1
+    assert ops.count(("Conv", True)) == 6 and ops.count(("Concat", True)) == 2 and ("MaxPool", True) in ops
+    assert [op for op, _ in ops].count("_ToBlocked") == 1 and [op for op, _ in ops].count("_FromBlocked") == 1
+    for shape in ((1, 3, 15, 15), (2, 3, 9, 12)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        ref = ort_run(m, {"x": x})
+        for _ in range(4):  # the third run on records the kernels as one program; the fourth replays it
+            got = sess.run(None, {"x": x})
+            assert [g.shape for g in got] == [r.shape for r in ref]
+            assert all(rel_l2(g, r) < 1e-5 for g, r in zip(got, ref))
+
+
+def test_block_layout_leaves_graphs_that_would_mostly_copy():
+    """Blockable convolutions between 3x3 layers left to Winograd would need a copy on each side."""
+    w1 = np.ones((64, 64, 1, 1), np.float32)
+    w3 = np.ones((64, 64, 3, 3), np.float32)
+    nodes = [Node("Conv", ["x", "w1"], ["a"]), Node("Conv", ["a", "w3"], ["b"], {"pads": [1, 1, 1, 1]}),
+             Node("Conv", ["b", "w1"], ["c"]), Node("Conv", ["c", "w3"], ["y"], {"pads": [1, 1, 1, 1]})]
+    from fastconv.onnx._ir import ValueInfo
+    g = Graph(nodes, {"w1": w1, "w3": w3}, [ValueInfo("x", np.float32, None)], [ValueInfo("y", np.float32, None)], 17)
+    out = _optimize.block_layout(g)
+    assert [n.op for n in out.nodes] == ["Conv"] * 4 and not any(n.attrs.get("_blocked") for n in out.nodes)
