@@ -483,6 +483,7 @@ def block_layout(g: Graph) -> Graph:
     for n in list(nodes):  # a blocked graph output o: its producer writes o/blocked, copied to o
         for k, o in enumerate(n.outputs):
             if o in outputs and o in blocked:
+                blocked.discard(o)
                 inner = f"{o}/blocked"
                 n.outputs[k] = inner
                 for m in nodes:
