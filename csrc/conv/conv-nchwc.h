@@ -2,6 +2,7 @@
 // once at construction; input and output blocked; groups 1, channel counts multiples of 16.
 #pragma once
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "act/activation.h"
@@ -11,14 +12,27 @@
 
 namespace fc {
 
-class BlockedConv {
+// One algorithm on blocked tensors, bound to a layer's weights (packed at construction).
+class BlockedAlgorithm {
  public:
-  explicit BlockedConv(const ConvLayer& layer);
+  virtual ~BlockedAlgorithm() = default;
   // y = act(conv(x) + bias + residual), x (n, C/16, h, w, 16), y and residual (n, K/16, oh,
   // ow, 16); y's images y_image floats apart (>= K * oh * ow: a Concat's part). Validated by
   // the caller (ConvPlan::run_blocked).
+  virtual void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+                   int nthreads) const = 0;
+};
+
+// Winograd F(m x m, 3x3), m in {2, 3, 4, 6}, on blocked tensors (conv-winograd-blocked.cc):
+// 3x3, stride 1, dilation 1, groups 1, channel counts multiples of 16.
+std::unique_ptr<BlockedAlgorithm> make_blocked_winograd(const ConvLayer& layer, int m);
+
+// The direct convolution: any kernel, stride, dilation and padding.
+class BlockedConv final : public BlockedAlgorithm {
+ public:
+  explicit BlockedConv(const ConvLayer& layer);
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
-           int nthreads) const;
+           int nthreads) const override;
 
  private:
   struct Group {

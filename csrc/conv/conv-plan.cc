@@ -1,5 +1,7 @@
 #include "conv/conv-plan.h"
 
+#include <cstdlib>
+
 #include "common/check.h"
 
 namespace fc {
@@ -45,6 +47,16 @@ void ConvPlan::run(const float* x, size_t n, size_t h, size_t w, float* y, size_
   algorithm_for(h, w).run(x, n, h, w, y, y_image, residual, nthreads);
 }
 
+int ConvPlan::blocked_winograd_m(size_t h, size_t w) const {
+  const bool winograd = p_.kernel_h == 3 && p_.kernel_w == 3 && p_.stride_h == 1 && p_.stride_w == 1 &&
+                        p_.dilation_h == 1 && p_.dilation_w == 1;
+  const size_t oh = p_.out_h(h), ow = p_.out_w(w);
+  const char* env = std::getenv("FASTCONV_BW");
+  if (env) return winograd ? std::atoi(env) : 0;
+  if (!winograd || oh < 14 || ow < 14) return 0;
+  return oh >= 28 && ow >= 28 ? 4 : 3;
+}
+
 bool ConvPlan::can_run_blocked() const {
   return p_.groups == 1 && p_.in_channels % kChannelBlock == 0 && p_.out_channels % kChannelBlock == 0;
 }
@@ -55,12 +67,19 @@ void ConvPlan::run_blocked(const float* x, size_t n, size_t h, size_t w, float* 
            "that are multiples of ", kChannelBlock, ")");
   FC_CHECK(y_image >= p_.out_channels * p_.out_h(h) * p_.out_w(w), "output images overlap: ", y_image,
            " floats apart for ", p_.out_channels * p_.out_h(h) * p_.out_w(w), " per image");
-  const BlockedConv* conv;
+  const int m = blocked_winograd_m(h, w);
+  const BlockedAlgorithm* conv;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!blocked_) blocked_ = std::make_unique<BlockedConv>(
-        ConvLayer{p_, weight_.data(), bias_.empty() ? nullptr : bias_.data(), act_, isa_});
-    conv = blocked_.get();
+    auto& slot = blocked_[m];
+    if (!slot) {
+      const ConvLayer layer{p_, weight_.data(), bias_.empty() ? nullptr : bias_.data(), act_, isa_};
+      if (m == 0)
+        slot = std::make_unique<BlockedConv>(layer);
+      else
+        slot = make_blocked_winograd(layer, m);
+    }
+    conv = slot.get();
   }
   conv->run(x, n, h, w, y, y_image, residual, nthreads);
 }

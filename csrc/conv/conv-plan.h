@@ -30,6 +30,8 @@ class ConvPlan {
            int nthreads) const;
   // Whether run_blocked can run this layer (groups 1, channel counts multiples of 16).
   bool can_run_blocked() const;
+  // The Winograd m run_blocked uses for an h x w input (0: the direct kernel).
+  int blocked_winograd_m(size_t h, size_t w) const;
   // The same on channel-blocked tensors (conv-nchwc.h): x (n, C/16, h, w, 16), y and residual
   // (n, K/16, oh, ow, 16). The blocked weights are packed on first use.
   void run_blocked(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
@@ -44,7 +46,7 @@ class ConvPlan {
   mutable std::mutex mu_;
   mutable std::map<std::string, std::unique_ptr<ConvAlgorithm>> built_;
   mutable std::map<std::pair<size_t, size_t>, const ConvAlgorithm*> by_size_;
-  mutable std::unique_ptr<BlockedConv> blocked_;
+  mutable std::map<int, std::unique_ptr<BlockedAlgorithm>> blocked_;  // by Winograd m; 0: direct
 };
 
 }  // namespace fc
