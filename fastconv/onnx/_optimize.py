@@ -408,17 +408,12 @@ def _blockable_conv(g: Graph, n: Node) -> bool:
     if w is None or w.ndim != 4 or int(n.attrs.get("group", 1)) != 1 or w.shape[0] % _BLOCK or w.shape[1] % _BLOCK \
             or (len(n.inputs) > 2 and n.inputs[2] and n.inputs[2] not in g.constants):
         return False
-    winograd = w.shape[2:] == (3, 3) and all(s == 1 for s in n.attrs.get("strides", [1, 1])) \
-        and all(d == 1 for d in n.attrs.get("dilations", [1, 1]))
-    return not (winograd and w.shape[1] >= WINOGRAD_MIN_CHANNELS)
+    return True
 
 
-# 3x3 stride-1 layers with this many input channels or more stay NCHW, for Winograd (the blocked
-# kernel is direct): ResNet-50's 3x3 layers ran 0.5-0.8x as fast blocked as through Winograd.
-WINOGRAD_MIN_CHANNELS = 64
 # A graph runs blocked only with at most one copy between layouts per this many blocked nodes:
-# ResNet-50 with its 3x3 layers left to Winograd needs 27 copies for 39 blocked nodes and ran no
-# faster than NCHW; SqueezeNet, 6 for 30, ran 1.12x faster.
+# each copy moves a whole tensor through memory, which a blocked layer's gain (0-25% of a 1x1
+# layer) repays only when the layers around it are blocked too.
 COPIES_PER_BLOCKED = 4
 
 
