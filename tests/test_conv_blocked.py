@@ -91,6 +91,40 @@ def test_blocked_conv_matches_reference(isa, rng, n, c, h, w, k, ks, s, pads, d,
     assert rel_err(unblocked(y), ref) < 1e-5
 
 
+# 3x3 stride-1 layers: (n, c, h, w, k, pads). Tiles cut by the right and bottom edges, batch > 1,
+# padding on one side only, an input smaller than one tile.
+WINOGRAD_CASES = [(1, 16, 14, 14, 32, (1, 1, 1, 1)), (2, 32, 9, 13, 48, (1, 0, 2, 1)), (1, 16, 3, 3, 16, (0, 0, 0, 0)),
+                  (1, 48, 7, 7, 16, (1, 1, 1, 1))]
+
+
+@pytest.mark.parametrize("m", [2, 3, 4, 6])
+@pytest.mark.parametrize("n,c,h,w,k,pads", WINOGRAD_CASES)
+def test_blocked_winograd_matches_reference(isa, rng, monkeypatch, m, n, c, h, w, k, pads):
+    """Error bound: the transforms of F(m x m) scale rounding errors by up to ~1e2 for m = 6
+    (its points reach +-2, +-1/2), so the bound is 1e-5 for m <= 4 and 1e-4 for m = 6; the
+    measured errors are 1e-7 .. 2e-6."""
+    monkeypatch.setenv("FASTCONV_WINOGRAD_M", str(m))
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32)
+    plan = fastconv.ConvPlan(wt, b, padding=pads, activation="relu")
+    assert plan._plan.blocked_winograd_m(h, w) == m
+    ref = conv2d_ref(x, wt, b, (1, 1), pads, (1, 1))
+    res = rng.standard_normal(ref.shape).astype(np.float32)
+    ref = np.maximum(ref + res, 0)
+    y = poisoned((n, k // B) + ref.shape[2:] + (B,))
+    plan._plan.run_blocked(blocked(x), y, blocked(res))
+    assert not np.isnan(y).any()
+    assert rel_err(unblocked(y), ref) < (1e-4 if m == 6 else 1e-5)
+
+
+def test_blocked_winograd_choice():
+    plan = fastconv.ConvPlan(np.ones((16, 16, 3, 3), np.float32), None, padding=1)
+    assert plan._plan.blocked_winograd_m(56, 56) == 4 and plan._plan.blocked_winograd_m(7, 7) == 2
+    strided = fastconv.ConvPlan(np.ones((16, 16, 3, 3), np.float32), None, stride=2, padding=1)
+    assert strided._plan.blocked_winograd_m(56, 56) == 0
+
+
 def test_blocked_conv_writes_into_a_concat_part(rng):
     x = rng.standard_normal((2, 16, 6, 6)).astype(np.float32)
     wt = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)

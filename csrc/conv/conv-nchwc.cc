@@ -24,7 +24,7 @@ ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b) { return a >= 0 ? a / b : -((-a + 
 
 }  // namespace
 
-BlockedConv::BlockedConv(const ConvLayer& l)
+BlockedConv::BlockedConv(const ConvLayer& l, int cb)
     : p_(l.p), act_(l.act), kernels_(&convc_kernels(l.isa)), act_fn_(act_kernel(l.isa)),
       weights_(l.p.out_channels * l.p.in_channels * l.p.kernel_h * l.p.kernel_w),
       bias_(l.p.out_channels, 0.f) {
@@ -41,7 +41,7 @@ BlockedConv::BlockedConv(const ConvLayer& l)
                act_.kind != ActKind::leaky_relu;
   const size_t blocks = p_.out_channels / kChannelBlock, cin = p_.in_channels;
   const size_t kh = p_.kernel_h, kw = p_.kernel_w, taps = kh * kw;
-  const size_t pref = static_cast<size_t>(kernels_->preferred_cb);
+  const size_t pref = static_cast<size_t>(std::clamp(cb > 0 ? cb : kernels_->preferred_cb, 1, kConvcMaxCB));
   float* dst = weights_.data();
   for (size_t b0 = 0; b0 < blocks; b0 += pref) {
     const int cb = static_cast<int>(std::min(pref, blocks - b0));
@@ -100,7 +100,8 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
   const size_t w_tap_w = cin * kChannelBlock;  // per cb: floats of one tap in a group's weights
 
   // Positions [j0, j1) of output row `row` of image b, output group g.
-  auto run_span = [&](size_t b, const Group& g, size_t row, ptrdiff_t j0, ptrdiff_t j1) {
+  // next: the weights of the group after g, asked for by g's first full tile (or null).
+  auto run_span = [&](size_t b, const Group& g, size_t row, ptrdiff_t j0, ptrdiff_t j1, const float* next) {
     const ptrdiff_t ih0 = merged ? 0 : static_cast<ptrdiff_t>(row) * sh - pt;
     const ptrdiff_t kh_lo = ih0 >= 0 ? 0 : (-ih0 + dh - 1) / dh;
     const ptrdiff_t kh_hi = std::min<ptrdiff_t>(p_.kernel_h, floor_div(static_cast<ptrdiff_t>(h) - 1 - ih0, dh) + 1);
@@ -142,7 +143,13 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
       const size_t at = (out_row + j) * kChannelBlock;
       a.y = yb + at;
       a.residual = rb ? rb + at : nullptr;
-      tiles[rp - 1](a);
+      a.prefetch = next;
+      if (next && rp == max_rp && a.taps_h == p_.kernel_h && a.taps_w == static_cast<size_t>(KW)) {
+        kernels_->tile_prefetch[std::min(s, kConvcMaxStride) - 1][g.cb - 1](a);
+        next = nullptr;
+      } else {
+        tiles[rp - 1](a);
+      }
       if (act_after_)
         for (int q = 0; q < g.cb; ++q) act_fn_(act_, a.y + q * a.y_block, rp * kChannelBlock);
       j += rp;
@@ -160,23 +167,27 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
     parallel_for(n * ng, static_cast<int>(nt), [&](size_t t) {
       const size_t b = t / ng;
       const Group& g = groups_[t % ng];
-      for (size_t r = 0; r < rows; ++r) run_span(b, g, r, 0, static_cast<ptrdiff_t>(row_len));
+      const float* next = t % ng + 1 < ng ? weights_.data() + groups_[t % ng + 1].w_offset : nullptr;
+      for (size_t r = 0; r < rows; ++r) run_span(b, g, r, 0, static_cast<ptrdiff_t>(row_len), r == 0 ? next : nullptr);
     });
     return;
   }
   // Tasks of whole rows (merged: runs of whole tiles), about 4 per thread.
   const size_t want = std::max<size_t>(1, 4 * nt / n);
-  const size_t unit = merged ? static_cast<size_t>(kernels_->max_rp[kernels_->preferred_cb - 1]) : 1;
+  const size_t unit = merged ? static_cast<size_t>(kernels_->max_rp[groups_[0].cb - 1]) : 1;
   const size_t units = merged ? (row_len + unit - 1) / unit : rows;
   const size_t per_task = std::max<size_t>(1, (units + want - 1) / want);
   const size_t chunks = (units + per_task - 1) / per_task;
   parallel_for(n * chunks, static_cast<int>(nt), [&](size_t t) {
     const size_t b = t / chunks, u0 = t % chunks * per_task, u1 = std::min(units, u0 + per_task);
-    for (const Group& g : groups_) {
+    for (size_t gi = 0; gi < groups_.size(); ++gi) {
+      const Group& g = groups_[gi];
+      const float* next = gi + 1 < groups_.size() ? weights_.data() + groups_[gi + 1].w_offset : nullptr;
       if (merged) {
-        run_span(b, g, 0, static_cast<ptrdiff_t>(u0 * unit), static_cast<ptrdiff_t>(std::min(row_len, u1 * unit)));
+        run_span(b, g, 0, static_cast<ptrdiff_t>(u0 * unit), static_cast<ptrdiff_t>(std::min(row_len, u1 * unit)),
+                 next);
       } else {
-        for (size_t r = u0; r < u1; ++r) run_span(b, g, r, 0, static_cast<ptrdiff_t>(row_len));
+        for (size_t r = u0; r < u1; ++r) run_span(b, g, r, 0, static_cast<ptrdiff_t>(row_len), r == u0 ? next : nullptr);
       }
     }
   });

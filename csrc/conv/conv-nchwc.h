@@ -27,10 +27,11 @@ class BlockedAlgorithm {
 // 3x3, stride 1, dilation 1, groups 1, channel counts multiples of 16.
 std::unique_ptr<BlockedAlgorithm> make_blocked_winograd(const ConvLayer& layer, int m);
 
-// The direct convolution: any kernel, stride, dilation and padding.
+// The direct convolution: any kernel, stride, dilation and padding. cb: output blocks per
+// tile (1-4), or 0 for the ISA's preferred count.
 class BlockedConv final : public BlockedAlgorithm {
  public:
-  explicit BlockedConv(const ConvLayer& layer);
+  BlockedConv(const ConvLayer& layer, int cb);
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
            int nthreads) const override;
 

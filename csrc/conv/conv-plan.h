@@ -46,7 +46,8 @@ class ConvPlan {
   mutable std::mutex mu_;
   mutable std::map<std::string, std::unique_ptr<ConvAlgorithm>> built_;
   mutable std::map<std::pair<size_t, size_t>, const ConvAlgorithm*> by_size_;
-  mutable std::map<int, std::unique_ptr<BlockedAlgorithm>> blocked_;  // by Winograd m; 0: direct
+  // by (Winograd m, 0) or (0, the direct kernel's blocks per tile)
+  mutable std::map<std::pair<int, int>, std::unique_ptr<BlockedAlgorithm>> blocked_;
 };
 
 }  // namespace fc

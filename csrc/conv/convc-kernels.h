@@ -32,6 +32,7 @@ struct ConvcTileArgs {
   const float* residual;   // laid out as y, or null
   const float* bias;       // CB * 16 floats
   const GemmTileParams* epilogue;  // kTileFinal | kTileBiasRow, maybe kTileResidual, leaky, clamp
+  const float* prefetch;   // tile_prefetch only: weights to ask for, as much as this tile reads
 };
 
 using convc_tile_fn = void (*)(const ConvcTileArgs& a);
@@ -41,10 +42,14 @@ using convc_tile_fn = void (*)(const ConvcTileArgs& a);
 // cb <= 4 blocks, rp <= max_rp[cb - 1] positions; other strides run one position a tile.
 // preferred_cb: blocks per output group (the last group of a layer takes what is left).
 constexpr int kConvcMaxStride = 2, kConvcMaxCB = 4, kConvcMaxRP = 16;
+// tile_prefetch[s - 1][cb - 1]: the max_rp tile that also asks for `prefetch`, step by step
+// (a model's weights come from memory: the first tile of an output group asks for the next
+// group's while its FMAs run).
 struct ConvcKernels {
   int preferred_cb;
   int max_rp[kConvcMaxCB];
   convc_tile_fn tile[kConvcMaxStride][kConvcMaxCB][kConvcMaxRP];
+  convc_tile_fn tile_prefetch[kConvcMaxStride][kConvcMaxCB];
 };
 
 const ConvcKernels& f32_convc_kernels__scalar();

@@ -12,7 +12,7 @@
 
 namespace fc {
 
-template <class V, int RP, int CB, int S>
+template <class V, int RP, int CB, int S, bool Prefetch = false>
 void convc_tile(const ConvcTileArgs& a) {
   constexpr int W = V::W, BV = static_cast<int>(kChannelBlock) / W, NV = CB * BV;
   using reg = typename V::reg;
@@ -32,6 +32,9 @@ void convc_tile(const ConvcTileArgs& a) {
       for (size_t cb = 0; cb < a.in_blocks; ++cb, xb += a.x_block) {
 #pragma GCC unroll 16
         for (int c = 0; c < static_cast<int>(kChannelBlock); ++c, w += NV * W) {
+          if constexpr (Prefetch)
+#pragma GCC unroll 4
+            for (int j = 0; j < CB; ++j) __builtin_prefetch(a.prefetch + (w - a.w) + j * kChannelBlock);
           reg wv[NV];
 #pragma GCC unroll 16
           for (int v = 0; v < NV; ++v) wv[v] = V::load(w + v * W);
@@ -64,6 +67,8 @@ template <class V, int CB, int... R>
 constexpr void convc_fill_row(ConvcKernels& k, std::integer_sequence<int, R...>) {
   ((k.tile[0][CB - 1][R] = &convc_tile<V, R + 1, CB, 1>), ...);
   ((k.tile[1][CB - 1][R] = &convc_tile<V, R + 1, CB, 2>), ...);
+  k.tile_prefetch[0][CB - 1] = &convc_tile<V, sizeof...(R), CB, 1, true>;
+  k.tile_prefetch[1][CB - 1] = &convc_tile<V, sizeof...(R), CB, 2, true>;
 }
 
 // The table for V: up to 4 blocks per tile, rp_max[cb - 1] positions for cb blocks (the

@@ -92,6 +92,7 @@ void bind_conv(py::module_& m) {
           },
           py::arg("x"), py::arg("out"), py::arg("residual") = py::none())
       .def_property_readonly("can_run_blocked", &ConvPlan::can_run_blocked)
+      .def("blocked_winograd_m", &ConvPlan::blocked_winograd_m, py::arg("h"), py::arg("w"))
       .def(
           "run_blocked",
           [](const ConvPlan& plan, const py::array& x, const py::array& out, std::optional<py::array> residual) {

@@ -60,7 +60,7 @@ class InferenceSession:
         proto, base = load_proto(model)
         graph = to_graph(proto, base)
         passes = _optimize.PASSES if optimize is True else (() if optimize is False else tuple(optimize))
-        if device == "cuda":  # the blocked layout is the CPU engine's
+        if device == "cuda" or algo != "auto":  # the blocked layout: the CPU engine's own algorithm choice
             passes = tuple(p for p in passes if p is not _optimize.block_layout)
         for p in passes:
             graph = p(graph)
