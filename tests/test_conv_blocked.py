@@ -165,7 +165,7 @@ def test_blocked_pooling_matches_nchw_pooling(isa, rng, kind, k, s, p, d, ceil, 
         ref = poisoned(shape)
         _C.pool2d(x, ref, kind, (k, k), (s, s), (d, d), pads, ceil, include)
         y = poisoned((n, c // B) + shape[2:] + (B,))
-        _C.pool2d_blocked(blocked(x), y, kind, (k, k), (s, s), (d, d), pads, ceil, include)
+        _C.pool2d(blocked(x), y, kind, (k, k), (s, s), (d, d), pads, ceil, include)
         # the same taps in the same order: max exact, average within one rounding of the scale
         np.testing.assert_allclose(unblocked(y), ref, rtol=1e-6, atol=1e-6)
 
@@ -174,7 +174,7 @@ def test_blocked_pooling_matches_nchw_pooling(isa, rng, kind, k, s, p, d, ceil, 
 def test_blocked_global_pooling(rng, kind):
     x = rng.standard_normal((2, 32, 5, 6)).astype(np.float32)
     y = poisoned((2, 32, 1, 1))
-    _C.global_pool_blocked(blocked(x), y, kind)
+    _C.global_pool(blocked(x), y, kind)
     ref = x.max(axis=(2, 3), keepdims=True) if kind == "max" else x.astype(np.float64).mean(axis=(2, 3), keepdims=True)
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
 
@@ -234,3 +234,15 @@ def test_block_layout_leaves_graphs_that_would_mostly_copy():
     g = Graph(nodes, {"w1": w1, "w3": w3}, [ValueInfo("x", np.float32, None)], [ValueInfo("y", np.float32, None)], 17)
     out = _optimize.block_layout(g)
     assert [n.op for n in out.nodes] == ["Conv"] * 4 and not any(n.attrs.get("_blocked") for n in out.nodes)
+
+
+def test_blocked_pooling_refuses_bad_input():
+    with pytest.raises(ValueError, match="blocked"):
+        _C.pool2d(np.zeros((1, 2, 4, 4, 8), np.float32), np.zeros((1, 2, 2, 2, 8), np.float32), "max", (2, 2), (2, 2),
+                  (1, 1), (0, 0, 0, 0), False, False)
+    with pytest.raises(ValueError, match="shape"):
+        _C.pool2d(np.zeros((1, 2, 4, 4, 16), np.float32), np.zeros((1, 2, 4, 4, 16), np.float32), "max", (2, 2),
+                  (2, 2), (1, 1), (0, 0, 0, 0), False, False)
+    with pytest.raises(ValueError, match="dilation"):
+        _C.pool2d(np.zeros((1, 1, 5, 5, 16), np.float32), np.zeros((1, 1, 3, 3, 16), np.float32), "avg", (2, 2),
+                  (1, 1), (2, 2), (0, 0, 0, 0), False, False)

@@ -37,8 +37,7 @@ BlockedConv::BlockedConv(const ConvLayer& l, int cb)
   ep.bias = bias_.data();
   ep.act = act_;
   epilogue_ = final_tile_params(ep);  // kTileResidual is added per run
-  act_after_ = act_.kind != ActKind::none && act_.kind != ActKind::relu && act_.kind != ActKind::clip &&
-               act_.kind != ActKind::leaky_relu;
+  act_after_ = !act_in_tile(act_.kind);
   const size_t blocks = p_.out_channels / kChannelBlock, cin = p_.in_channels;
   const size_t kh = p_.kernel_h, kw = p_.kernel_w, taps = kh * kw;
   const size_t pref = static_cast<size_t>(std::clamp(cb > 0 ? cb : kernels_->preferred_cb, 1, kConvcMaxCB));

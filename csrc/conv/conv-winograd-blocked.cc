@@ -12,6 +12,7 @@
 #include "common/scratch.h"
 #include "conv/conv-nchwc.h"
 #include "conv/winograd-blocked.h"
+#include "conv/winograd-filter.h"
 #include "conv/winograd-transforms.h"
 #include "gemm/gemm.h"
 
@@ -37,23 +38,10 @@ class BlockedWinograd final : public BlockedAlgorithm {
     ep.bias = bias_.data();
     ep.act = act_;
     epilogue_ = final_tile_params(ep);
-    act_after_ = act_.kind != ActKind::none && act_.kind != ActKind::relu && act_.kind != ActKind::clip &&
-                 act_.kind != ActKind::leaky_relu;
-    // U[xi][k][c] = (G g_kc G^T)[xi] in double, rounded once; U[xi]^T packed as B (C x K).
+    act_after_ = !act_in_tile(act_.kind);
+    // U[xi] (K x C), each U[xi]^T packed as B (C x K).
     const size_t kk = p_.out_channels, c = p_.in_channels;
-    std::vector<float> u(static_cast<size_t>(A * A) * kk * c);
-    const auto& g = WinogradMatrices<M>::kG;
-    for (size_t k = 0; k < kk; ++k)
-      for (size_t ci = 0; ci < c; ++ci) {
-        const float* w = l.weight + (k * c + ci) * 9;
-        double gw[A][3];
-        for (int i = 0; i < A; ++i)
-          for (int s = 0; s < 3; ++s) gw[i][s] = g[i][0] * w[s] + g[i][1] * w[3 + s] + g[i][2] * w[6 + s];
-        for (int i = 0; i < A; ++i)
-          for (int j = 0; j < A; ++j)
-            u[((i * A + j) * kk + k) * c + ci] =
-                static_cast<float>(gw[i][0] * g[j][0] + gw[i][1] * g[j][1] + gw[i][2] * g[j][2]);
-      }
+    const std::vector<float> u = winograd_filter_transform<M>(l.weight, kk, c);
     u_.reserve(A * A);
     for (int xi = 0; xi < A * A; ++xi)
       u_.emplace_back(cfg_, c, kk, StridedMatrix{u.data() + xi * kk * c, 1, static_cast<ptrdiff_t>(c)});

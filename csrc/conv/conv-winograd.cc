@@ -21,6 +21,7 @@
 #include "common/parallel.h"
 #include "common/scratch.h"
 #include "conv/conv-algo.h"
+#include "conv/winograd-filter.h"
 #include "conv/winograd-kernels.h"
 #include "conv/winograd-transforms.h"
 #include "gemm/gemm.h"
@@ -139,20 +140,7 @@ class WinogradConv final : public ConvAlgorithm {
   // packed for cfg's micro-kernel.
   std::vector<PackedA> pack_u(const GemmConfig& cfg, const float* weight) const {
     const size_t kk = p_.out_channels, c = p_.in_channels;
-    std::vector<float> u(static_cast<size_t>(A * A) * kk * c);
-    const auto& g = WinogradMatrices<M>::kG;
-    for (size_t k = 0; k < kk; ++k) {
-      for (size_t ci = 0; ci < c; ++ci) {
-        const float* w = weight + (k * c + ci) * 9;
-        double gw[A][3];  // G g
-        for (int i = 0; i < A; ++i)
-          for (int s = 0; s < 3; ++s) gw[i][s] = g[i][0] * w[s] + g[i][1] * w[3 + s] + g[i][2] * w[6 + s];
-        for (int i = 0; i < A; ++i)
-          for (int j = 0; j < A; ++j)
-            u[((i * A + j) * kk + k) * c + ci] =
-                static_cast<float>(gw[i][0] * g[j][0] + gw[i][1] * g[j][1] + gw[i][2] * g[j][2]);
-      }
-    }
+    const std::vector<float> u = winograd_filter_transform<M>(weight, kk, c);
     std::vector<PackedA> packed;
     packed.reserve(A * A);
     for (int xi = 0; xi < A * A; ++xi)

@@ -151,6 +151,10 @@ struct Epilogue {
 // The micro-kernel flags of the last k block for this epilogue (bias, residual, and relu,
 // clip or leaky relu in registers; other activations run over finished tiles).
 GemmTileParams final_tile_params(const Epilogue& ep);
+// Whether those flags apply the activation (else it runs over the finished tile).
+inline bool act_in_tile(ActKind k) {
+  return k == ActKind::none || k == ActKind::relu || k == ActKind::clip || k == ActKind::leaky_relu;
+}
 
 // C = epilogue(A * B); C has row stride ldc (columns contiguous). Uses up to nthreads threads.
 void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a, const BSource& b, float* c,

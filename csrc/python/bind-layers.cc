@@ -58,46 +58,13 @@ void bind_layers(py::module_& m) {
          bool count_include_pad) {
         const Pool2d p = make_pool(kind, k, s, d, pads, ceil_mode, count_include_pad);
         const float* xp = input(x, "x");
-        FC_CHECK(x.ndim() == 4, "x must be 4-D (N, C, H, W), got ", x.ndim(), "-D");
-        const size_t n = x.shape(0), c = x.shape(1), h = x.shape(2), w = x.shape(3);
-        const auto [y, y_image] = py_arrays::require_image_blocks(out, {n, c, p.out_h(h), p.out_w(w)}, "out");
+        const PoolInput in = pool_input(x);  // NCHW, or blocked (N, C/16, H, W, 16)
+        const auto [y, y_image] = py_arrays::require_image_blocks(out, in.out_shape(p.out_h(in.h), p.out_w(in.w)), "out");
         py::gil_scoped_release release;
-        pool2d(p, xp, n, c, h, w, y, y_image, num_threads(), active_isa());
+        (in.blocked ? pool2d_blocked : pool2d)(p, xp, in.n, in.c, in.h, in.w, y, y_image, num_threads(), active_isa());
       },
       py::arg("x"), py::arg("out"), py::arg("kind"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"),
       py::arg("pads"), py::arg("ceil_mode"), py::arg("count_include_pad"));
-
-  // Pooling on channel-blocked tensors (conv/convc-kernels.h): x (N, C/16, H, W, 16).
-  m.def(
-      "pool2d_blocked",
-      [](const py::array& x, const py::array& out, const std::string& kind, std::array<size_t, 2> k,
-         std::array<size_t, 2> s, std::array<size_t, 2> d, std::array<size_t, 4> pads, bool ceil_mode,
-         bool count_include_pad) {
-        const Pool2d p = make_pool(kind, k, s, d, pads, ceil_mode, count_include_pad);
-        const float* xp = input(x, "x");
-        FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "x must be blocked, 5-D (N, C/16, H, W, 16)");
-        const size_t n = x.shape(0), c = x.shape(1) * 16, h = x.shape(2), w = x.shape(3);
-        const auto [y, y_image] =
-            py_arrays::require_image_blocks(out, {n, c / 16, p.out_h(h), p.out_w(w), 16}, "out");
-        py::gil_scoped_release release;
-        pool2d_blocked(p, xp, n, c, h, w, y, y_image, num_threads(), active_isa());
-      },
-      py::arg("x"), py::arg("out"), py::arg("kind"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"),
-      py::arg("pads"), py::arg("ceil_mode"), py::arg("count_include_pad"));
-
-  // Global pooling of blocked x (N, C/16, H, W, 16) into out (N, C, 1, 1).
-  m.def(
-      "global_pool_blocked",
-      [](const py::array& x, const py::array& out, const std::string& kind) {
-        FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
-        const float* xp = input(x, "x");
-        FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "x must be blocked, 5-D (N, C/16, H, W, 16)");
-        const size_t n = x.shape(0), c = x.shape(1) * 16, hw = x.shape(2) * x.shape(3);
-        float* y = py_arrays::require_exact(out, {n, c, 1, 1}, "out");
-        py::gil_scoped_release release;
-        global_pool_blocked(kind == "max" ? PoolKind::max : PoolKind::avg, xp, n, c, hw, y, num_threads());
-      },
-      py::arg("x"), py::arg("out"), py::arg("kind"));
 
   m.def(
       "global_pool",
@@ -105,12 +72,20 @@ void bind_layers(py::module_& m) {
         FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
         const float* xp = input(x, "x");
         FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
+        const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
+        if (x.ndim() == 5 && x.shape(4) == 16) {  // blocked (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1)
+          const size_t n = x.shape(0), c = x.shape(1) * 16, hw = x.shape(2) * x.shape(3);
+          float* y = py_arrays::require_exact(out, {n, c, 1, 1}, "out");
+          py::gil_scoped_release release;
+          global_pool_blocked(pk, xp, n, c, hw, y, num_threads());
+          return;
+        }
         std::vector<size_t> yshape = {static_cast<size_t>(x.shape(0)), static_cast<size_t>(x.shape(1))};
         yshape.resize(x.ndim(), 1);
         float* y = py_arrays::require_exact(out, yshape, "out");
         const size_t planes = extent(x, 0, 2), hw = extent(x, 2, x.ndim());
         py::gil_scoped_release release;
-        global_pool(kind == "max" ? PoolKind::max : PoolKind::avg, xp, planes, hw, y, num_threads(), active_isa());
+        global_pool(pk, xp, planes, hw, y, num_threads(), active_isa());
       },
       py::arg("x"), py::arg("out"), py::arg("kind"));
 

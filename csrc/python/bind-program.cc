@@ -142,43 +142,16 @@ class Program {
     });
   }
 
-  void add_pool_blocked(const py::array& x, int x_dyn, const py::array& y, const std::string& kind,
-                        std::array<size_t, 2> k, std::array<size_t, 2> s, std::array<size_t, 2> d,
-                        std::array<size_t, 4> pads, bool ceil_mode, bool count_include_pad) {
-    const Pool2d p = make_pool(kind, k, s, d, pads, ceil_mode, count_include_pad);
-    FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "x must be blocked, 5-D (N, C/16, H, W, 16)");
-    const size_t n = x.shape(0), c = x.shape(1) * 16, h = x.shape(2), w = x.shape(3);
-    const Ref xr = input(x, x_dyn, py_arrays::shape_of(x), "x");
-    const auto [yp, y_image] = output(y, {n, c / 16, p.out_h(h), p.out_w(w), 16}, "out");
-    const Isa isa = active_isa();
-    steps_.push_back([p, xr, yp = yp, y_image = y_image, n, c, h, w, isa](float* const* dyn, int nt) {
-      pool2d_blocked(p, xr.get(dyn), n, c, h, w, yp, y_image, nt, isa);
-    });
-  }
-
-  void add_global_pool_blocked(const py::array& x, int x_dyn, const py::array& y, const std::string& kind) {
-    FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
-    FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "x must be blocked, 5-D (N, C/16, H, W, 16)");
-    const size_t n = x.shape(0), c = x.shape(1) * 16, hw = x.shape(2) * x.shape(3);
-    const Ref xr = input(x, x_dyn, py_arrays::shape_of(x), "x");
-    float* yp = exact_output(y, {n, c, 1, 1}, "out");
-    const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
-    steps_.push_back([pk, xr, yp, n, c, hw](float* const* dyn, int nt) {
-      global_pool_blocked(pk, xr.get(dyn), n, c, hw, yp, nt);
-    });
-  }
-
   void add_pool(const py::array& x, int x_dyn, const py::array& y, const std::string& kind, std::array<size_t, 2> k,
                 std::array<size_t, 2> s, std::array<size_t, 2> d, std::array<size_t, 4> pads, bool ceil_mode,
                 bool count_include_pad) {
     const Pool2d p = make_pool(kind, k, s, d, pads, ceil_mode, count_include_pad);
-    FC_CHECK(x.ndim() == 4, "x must be 4-D (N, C, H, W), got ", x.ndim(), "-D");
-    const size_t n = x.shape(0), c = x.shape(1), h = x.shape(2), w = x.shape(3);
-    const Ref xr = input(x, x_dyn, {n, c, h, w}, "x");
-    const auto [yp, y_image] = output(y, {n, c, p.out_h(h), p.out_w(w)}, "out");
+    const PoolInput in = pool_input(x);  // NCHW, or blocked (N, C/16, H, W, 16)
+    const Ref xr = input(x, x_dyn, py_arrays::shape_of(x), "x");
+    const auto [yp, y_image] = output(y, in.out_shape(p.out_h(in.h), p.out_w(in.w)), "out");
     const Isa isa = active_isa();
-    steps_.push_back([p, xr, yp = yp, y_image = y_image, n, c, h, w, isa](float* const* dyn, int nt) {
-      pool2d(p, xr.get(dyn), n, c, h, w, yp, y_image, nt, isa);
+    steps_.push_back([p, xr, yp = yp, y_image = y_image, in, isa](float* const* dyn, int nt) {
+      (in.blocked ? pool2d_blocked : pool2d)(p, xr.get(dyn), in.n, in.c, in.h, in.w, yp, y_image, nt, isa);
     });
   }
 
@@ -187,13 +160,21 @@ class Program {
     FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
     const std::vector<size_t> xshape = py_arrays::shape_of(x);
     const Ref xr = input(x, x_dyn, xshape, "x");
+    const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
+    if (xshape.size() == 5 && xshape[4] == 16) {  // blocked (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1)
+      const size_t n = xshape[0], c = xshape[1] * 16, hw = xshape[2] * xshape[3];
+      float* yp = exact_output(y, {n, c, 1, 1}, "out");
+      steps_.push_back([pk, xr, yp, n, c, hw](float* const* dyn, int nt) {
+        global_pool_blocked(pk, xr.get(dyn), n, c, hw, yp, nt);
+      });
+      return;
+    }
     std::vector<size_t> yshape(xshape.begin(), xshape.begin() + 2);
     yshape.resize(xshape.size(), 1);
     float* yp = exact_output(y, yshape, "out");
     size_t hw = 1;
     for (size_t i = 2; i < xshape.size(); ++i) hw *= xshape[i];
     const size_t planes = xshape[0] * xshape[1];
-    const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
     const Isa isa = active_isa();
     steps_.push_back([pk, xr, yp = yp, planes, hw, isa](float* const* dyn, int nt) {
       global_pool(pk, xr.get(dyn), planes, hw, yp, nt, isa);
@@ -325,11 +306,6 @@ void bind_program(py::module_& m) {
       .def("add_conv_blocked", &Program::add_conv_blocked, py::arg("plan"), py::arg("x"), py::arg("x_dyn"),
            py::arg("out"), py::arg("residual") = py::none(), py::arg("residual_dyn") = -1)
       .def("add_reorder", &Program::add_reorder, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("to_blocked"))
-      .def("add_pool_blocked", &Program::add_pool_blocked, py::arg("x"), py::arg("x_dyn"), py::arg("out"),
-           py::arg("kind"), py::arg("kernel"), py::arg("stride"), py::arg("dilation"), py::arg("pads"),
-           py::arg("ceil_mode"), py::arg("count_include_pad"))
-      .def("add_global_pool_blocked", &Program::add_global_pool_blocked, py::arg("x"), py::arg("x_dyn"),
-           py::arg("out"), py::arg("kind"))
       .def("add_pool", &Program::add_pool, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("kind"),
            py::arg("kernel"), py::arg("stride"), py::arg("dilation"), py::arg("pads"), py::arg("ceil_mode"),
            py::arg("count_include_pad"))

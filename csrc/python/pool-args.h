@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <string>
+#include <vector>
 
 #include "common/check.h"
 #include "pool/pool.h"
@@ -19,6 +20,24 @@ inline Pool2d make_pool(const std::string& kind, std::array<size_t, 2> k, std::a
   p.count_include_pad = count_include_pad;
   validate(p);
   return p;
+}
+
+// The input of a pooling binding: NCHW (N, C, H, W) or channel-blocked (N, C/16, H, W, 16).
+struct PoolInput {
+  size_t n, c, h, w;
+  bool blocked;
+  std::vector<size_t> out_shape(size_t oh, size_t ow) const {
+    return blocked ? std::vector<size_t>{n, c / 16, oh, ow, 16} : std::vector<size_t>{n, c, oh, ow};
+  }
+};
+
+template <class Array>
+PoolInput pool_input(const Array& x) {
+  const bool blocked = x.ndim() == 5 && x.shape(4) == 16;
+  FC_CHECK(x.ndim() == 4 || blocked, "x must be 4-D (N, C, H, W) or blocked (N, C/16, H, W, 16), got shape with ",
+           x.ndim(), " dimensions");
+  return {static_cast<size_t>(x.shape(0)), static_cast<size_t>(x.shape(1)) * (blocked ? 16 : 1),
+          static_cast<size_t>(x.shape(2)), static_cast<size_t>(x.shape(3)), blocked};
 }
 
 }  // namespace fc

@@ -562,7 +562,7 @@ def _blocked_pool(node, kind, ceil, include):
         k, s, d, p, shape = window(x)
         out = _fits(out, shape)
         out = _memory.empty(shape) if out is None else out
-        _C.pool2d_blocked(np.ascontiguousarray(x), out, kind, k, s, d, p, ceil, include)
+        _C.pool2d(np.ascontiguousarray(x), out, kind, k, s, d, p, ceil, include)
         return out
 
     def record(program, args, y, dyn):
@@ -570,7 +570,7 @@ def _blocked_pool(node, kind, ceil, include):
         if x.shape not in known or not _layers.plain_f32(x) or y is None or y.dtype != np.float32:
             return False
         k, s, d, p, _ = known[x.shape]
-        program.add_pool_blocked(x, dyn(x), y, kind, k, s, d, p, ceil, include)
+        program.add_pool(x, dyn(x), y, kind, k, s, d, p, ceil, include)
         return True
 
     run.record = record
@@ -608,13 +608,13 @@ def _blocked_global_pool(kind):
         shape = (x.shape[0], x.shape[1] * _BLOCK, 1, 1)
         out = _fits(out, shape)
         out = _memory.empty(shape) if out is None else out
-        _C.global_pool_blocked(np.ascontiguousarray(x, np.float32), out, kind)
+        _C.global_pool(np.ascontiguousarray(x, np.float32), out, kind)
         return out
 
     def record(program, args, y, dyn):
         if not _layers.plain_f32(args[0]) or y is None or y.dtype != np.float32 or not y.flags.c_contiguous:
             return False
-        program.add_global_pool_blocked(args[0], dyn(args[0]), y, kind)
+        program.add_global_pool(args[0], dyn(args[0]), y, kind)
         return True
 
     run.record = record
