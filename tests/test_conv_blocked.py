@@ -246,3 +246,28 @@ def test_blocked_pooling_refuses_bad_input():
     with pytest.raises(ValueError, match="dilation"):
         _C.pool2d(np.zeros((1, 1, 5, 5, 16), np.float32), np.zeros((1, 1, 3, 3, 16), np.float32), "avg", (2, 2),
                   (1, 1), (2, 2), (0, 0, 0, 0), False, False)
+
+
+def test_blocked_session_runs_from_several_threads(rng):
+    """Blocked convolutions use per-thread scratch (the padded copy, Winograd's V and M)."""
+    import threading
+
+    m = fire_model(rng)
+    sess = fastconv.InferenceSession(m)
+    xs = [rng.standard_normal((1, 3, 13, 13)).astype(np.float32) for _ in range(6)]
+    want = [ort_run(m, {"x": x})[0] for x in xs]
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(5):
+                assert rel_l2(sess.run(None, {"x": xs[i]})[0], want[i]) < 1e-5
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
