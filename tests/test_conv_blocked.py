@@ -119,10 +119,12 @@ def test_blocked_winograd_matches_reference(isa, rng, monkeypatch, m, n, c, h, w
 
 
 def test_blocked_winograd_choice():
-    plan = fastconv.ConvPlan(np.ones((16, 16, 3, 3), np.float32), None, padding=1)
+    plan = fastconv.ConvPlan(np.ones((16, 32, 3, 3), np.float32), None, padding=1)
     assert plan._plan.blocked_winograd_m(56, 56) == 4 and plan._plan.blocked_winograd_m(7, 7) == 2
-    strided = fastconv.ConvPlan(np.ones((16, 16, 3, 3), np.float32), None, stride=2, padding=1)
+    strided = fastconv.ConvPlan(np.ones((16, 32, 3, 3), np.float32), None, stride=2, padding=1)
     assert strided._plan.blocked_winograd_m(56, 56) == 0
+    one_block = fastconv.ConvPlan(np.ones((64, 16, 3, 3), np.float32), None, padding=1)
+    assert one_block._plan.blocked_winograd_m(56, 56) == 0  # 16-deep products: the direct kernel
 
 
 def test_blocked_conv_writes_into_a_concat_part(rng):

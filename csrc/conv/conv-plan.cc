@@ -60,6 +60,10 @@ int ConvPlan::blocked_winograd_m(size_t h, size_t w) const {
   // F(4x4) from 12x12 outputs up, F(2x2) below (7x7: 4 tiles of F(4x4) left a thread idle).
   // Measured on ResNet-50 and SqueezeNet's 3x3 layers, 1 and 2 threads: F(4x4) 1.2-2.5x the
   // direct kernel and the NCHW Winograd from 13x13 up; at 7x7 F(2x2) 1.3x, F(4x4) 0.5x.
+  // One input block: the 16-deep products leave the transforms and A's packing most of the
+  // time, and the direct kernel ran SqueezeNet 1.05x faster (16 -> 64 at 55x55, in one
+  // process, alternating); with 32 and 48 channels Winograd still won (1.04x).
+  if (p_.in_channels < 2 * kChannelBlock) return 0;
   return p_.out_h(h) >= 12 && p_.out_w(w) >= 12 ? 4 : 2;
 }
 
