@@ -137,6 +137,19 @@ def test_blocked_conv_writes_into_a_concat_part(rng):
     assert np.isnan(whole[:, 0]).all() and np.isnan(whole[:, 3]).all()
 
 
+def test_blocked_conv_with_a_large_stride_writes_only_its_plane(isa, rng):
+    """Stride 3 runs one position a tile: no wider tile (as the prefetching one) may run there."""
+    x = rng.standard_normal((1, 16, 5, 8)).astype(np.float32)
+    wt = rng.standard_normal((64, 16, 3, 3)).astype(np.float32)  # several output groups on every ISA
+    plan = fastconv.ConvPlan(wt, None, stride=3)
+    ref = conv2d_ref(x, wt, None, stride=(3, 3))
+    assert ref.shape == (1, 64, 1, 2)
+    whole = poisoned((1, 6, 1, 2, B))
+    plan._plan.run_blocked(blocked(x), whole[:, 1:5])
+    assert np.isnan(whole[:, 0]).all() and np.isnan(whole[:, 5]).all()
+    assert rel_err(unblocked(np.ascontiguousarray(whole[:, 1:5])), ref) < 1e-5
+
+
 def test_blocked_conv_refuses_bad_input(rng):
     plan = fastconv.ConvPlan(rng.standard_normal((32, 16, 3, 3)).astype(np.float32), None, padding=1)
     assert plan._plan.can_run_blocked

@@ -143,7 +143,9 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
       a.y = yb + at;
       a.residual = rb ? rb + at : nullptr;
       a.prefetch = next;
-      if (next && rp == max_rp && a.taps_h == p_.kernel_h && a.taps_w == static_cast<size_t>(KW)) {
+      // The prefetching instance is the table's widest tile: only for strides with instances.
+      if (next && s <= kConvcMaxStride && rp == max_rp && a.taps_h == p_.kernel_h &&
+          a.taps_w == static_cast<size_t>(KW)) {
         kernels_->tile_prefetch[std::min(s, kConvcMaxStride) - 1][g.cb - 1](a);
         next = nullptr;
       } else {
