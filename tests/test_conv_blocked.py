@@ -99,15 +99,14 @@ WINOGRAD_CASES = [(1, 16, 14, 14, 32, (1, 1, 1, 1)), (2, 32, 9, 13, 48, (1, 0, 2
 
 @pytest.mark.parametrize("m", [2, 3, 4, 6])
 @pytest.mark.parametrize("n,c,h,w,k,pads", WINOGRAD_CASES)
-def test_blocked_winograd_matches_reference(isa, rng, monkeypatch, m, n, c, h, w, k, pads):
+def test_blocked_winograd_matches_reference(isa, rng, m, n, c, h, w, k, pads):
     """Error bound: the transforms of F(m x m) scale rounding errors by up to ~1e2 for m = 6
     (its points reach +-2, +-1/2), so the bound is 1e-5 for m <= 4 and 1e-4 for m = 6; the
     measured errors are 1e-7 .. 2e-6."""
-    monkeypatch.setenv("FASTCONV_WINOGRAD_M", str(m))
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
     wt = (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
     b = rng.standard_normal(k).astype(np.float32)
-    plan = fastconv.ConvPlan(wt, b, padding=pads, activation="relu")
+    plan = fastconv.ConvPlan(wt, b, padding=pads, activation="relu", algo=f"winograd_{m}x{m}")
     assert plan._plan.blocked_winograd_m(h, w) == m
     ref = conv2d_ref(x, wt, b, (1, 1), pads, (1, 1))
     res = rng.standard_normal(ref.shape).astype(np.float32)
@@ -125,6 +124,8 @@ def test_blocked_winograd_choice():
     assert strided._plan.blocked_winograd_m(56, 56) == 0
     one_block = fastconv.ConvPlan(np.ones((64, 16, 3, 3), np.float32), None, padding=1)
     assert one_block._plan.blocked_winograd_m(56, 56) == 0  # 16-deep products: the direct kernel
+    explicit = fastconv.ConvPlan(np.ones((16, 32, 3, 3), np.float32), None, padding=1, algo="im2col")
+    assert explicit._plan.blocked_winograd_m(56, 56) == 0  # an explicit non-Winograd algorithm: direct
 
 
 def test_blocked_conv_writes_into_a_concat_part(rng):

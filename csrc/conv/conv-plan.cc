@@ -1,7 +1,5 @@
 #include "conv/conv-plan.h"
 
-#include <cstdlib>
-
 #include "common/check.h"
 
 namespace fc {
@@ -51,12 +49,10 @@ int ConvPlan::blocked_winograd_m(size_t h, size_t w) const {
   const bool winograd = p_.kernel_h == 3 && p_.kernel_w == 3 && p_.stride_h == 1 && p_.stride_w == 1 &&
                         p_.dilation_h == 1 && p_.dilation_w == 1;
   if (!winograd) return 0;
-  // Tests pick m with FASTCONV_WINOGRAD_M (2, 3, 4 or 6), to run every transform.
-  if (const char* env = std::getenv("FASTCONV_WINOGRAD_M")) {
-    const int m = std::atoi(env);
-    FC_CHECK(m == 2 || m == 3 || m == 4 || m == 6, "FASTCONV_WINOGRAD_M must be 2, 3, 4 or 6, got '", env, "'");
-    return m;
-  }
+  // An explicit algorithm holds in the blocked layout too: winograd_<m>x<m> that m (validated
+  // by the constructor), any other the direct kernel.
+  if (algo_.rfind("winograd_", 0) == 0) return algo_[9] - '0';
+  if (algo_ != "auto") return 0;
   // F(4x4) from 12x12 outputs up, F(2x2) below (7x7: 4 tiles of F(4x4) left a thread idle).
   // Measured on ResNet-50 and SqueezeNet's 3x3 layers, 1 and 2 threads: F(4x4) 1.2-2.5x the
   // direct kernel and the NCHW Winograd from 13x13 up; at 7x7 F(2x2) 1.3x, F(4x4) 0.5x.
