@@ -91,6 +91,37 @@ def test_blocked_conv_matches_reference(isa, rng, n, c, h, w, k, ks, s, pads, d,
     assert rel_err(unblocked(y), ref) < 1e-5
 
 
+# NCHW input (a first layer): (n, c, h, w, k, kernel, stride, pads, dilation). ResNet's and
+# SqueezeNet's stems, channel counts of no vector width, 1x1 merged rows, stride 3, dilation,
+# a 1x1 image, batch > 1.
+NCHW_INPUT_CASES = [
+    (1, 3, 23, 21, 64, 7, 2, (3, 3, 3, 3), 1),
+    (2, 3, 17, 19, 64, 3, 2, (0, 0, 0, 0), 1),
+    (1, 5, 9, 9, 32, 3, 1, (1, 1, 1, 1), 1),
+    (2, 24, 6, 7, 48, 1, 1, (0, 0, 0, 0), 1),
+    (1, 3, 11, 12, 16, 5, 3, (1, 2, 0, 1), 1),
+    (1, 7, 13, 13, 16, 3, 1, (2, 2, 2, 2), 2),
+    (1, 3, 1, 1, 80, 3, 1, (1, 1, 1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("n,c,h,w,k,ks,s,pads,d", NCHW_INPUT_CASES)
+@pytest.mark.parametrize("act", [None, "relu"])
+def test_blocked_conv_from_nchw_input_matches_reference(isa, rng, n, c, h, w, k, ks, s, pads, d, act):
+    """The input NCHW (one channel per block), the output blocked: the same bound as above."""
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = (rng.standard_normal((k, c, ks, ks)) / np.sqrt(c * ks * ks)).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32)
+    plan = fastconv.ConvPlan(wt, b, stride=s, padding=pads, dilation=d, activation=act)
+    ref = conv2d_ref(x, wt, b, (s, s), pads, (d, d))
+    res = rng.standard_normal(ref.shape).astype(np.float32)
+    ref = np.maximum(ref + res, 0) if act else ref + res
+    y = poisoned((n, k // B) + ref.shape[2:] + (B,))
+    plan._plan.run_blocked(x, y, blocked(res))
+    assert not np.isnan(y).any()
+    assert rel_err(unblocked(y), ref) < 1e-5
+
+
 # 3x3 stride-1 layers: (n, c, h, w, k, pads). Tiles cut by the right and bottom edges, batch > 1,
 # padding on one side only, an input smaller than one tile.
 WINOGRAD_CASES = [(1, 16, 14, 14, 32, (1, 1, 1, 1)), (2, 32, 9, 13, 48, (1, 0, 2, 1)), (1, 16, 3, 3, 16, (0, 0, 0, 0)),
@@ -157,7 +188,9 @@ def test_blocked_conv_refuses_bad_input(rng):
     with pytest.raises(ValueError, match="expects"):
         plan._plan.run_blocked(np.zeros((1, 2, 4, 4, B), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
     with pytest.raises(ValueError, match="blocked, 5-D"):
-        plan._plan.run_blocked(np.zeros((1, 16, 4, 4), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
+        plan._plan.run_blocked(np.zeros((16, 4, 4), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
+    with pytest.raises(ValueError, match="expects"):  # NCHW input with the wrong channel count
+        plan._plan.run_blocked(np.zeros((1, 3, 4, 4), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
     with pytest.raises(ValueError, match="shape"):
         plan._plan.run_blocked(np.zeros((1, 1, 4, 4, B), np.float32), np.zeros((1, 2, 3, 4, B), np.float32))
     grouped = fastconv.ConvPlan(rng.standard_normal((32, 8, 1, 1)).astype(np.float32), None, groups=2)
@@ -166,6 +199,12 @@ def test_blocked_conv_refuses_bad_input(rng):
         grouped._plan.run_blocked(np.zeros((1, 1, 4, 4, B), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
     odd = fastconv.ConvPlan(rng.standard_normal((24, 16, 1, 1)).astype(np.float32), None)
     assert not odd._plan.can_run_blocked
+    with pytest.raises(ValueError, match="no blocked form"):  # 24 output channels fill no block
+        odd._plan.run_blocked(np.zeros((1, 16, 4, 4), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
+    stem = fastconv.ConvPlan(rng.standard_normal((16, 3, 3, 3)).astype(np.float32), None)
+    assert not stem._plan.can_run_blocked  # 3 input channels: NCHW input only
+    with pytest.raises(ValueError, match="no blocked form"):
+        stem._plan.run_blocked(np.zeros((1, 1, 4, 4, B), np.float32), np.zeros((1, 1, 2, 2, B), np.float32))
 
 
 @pytest.mark.parametrize("kind,k,s,p,d,ceil,include", [
@@ -227,10 +266,11 @@ def test_block_layout_runs_fire_modules_blocked(rng):
     m = fire_model(rng)
     sess = fastconv.InferenceSession(m)
     ops = [(n.op, bool(n.attrs.get("_blocked"))) for n in sess.graph.nodes]
-    # the stem (3 channels) and the 1000-channel conv stay NCHW; the fire modules, their pool and
-    # concats run blocked; one copy in, and one out that feeds the 1000-channel conv and is the output f1
-    assert ops.count(("Conv", True)) == 6 and ops.count(("Concat", True)) == 2 and ("MaxPool", True) in ops
-    assert [op for op, _ in ops].count("_ToBlocked") == 1 and [op for op, _ in ops].count("_FromBlocked") == 1
+    # the stem reads the NCHW input (3 channels) and writes blocked; the fire modules, their pool and
+    # concats run blocked; the 1000-channel conv stays NCHW: one copy, which feeds it and is the output f1
+    assert ops.count(("Conv", True)) == 7 and ops.count(("Concat", True)) == 2 and ("MaxPool", True) in ops
+    assert sess.graph.nodes[0].attrs.get("_nchw_input") and sess.graph.nodes[0].inputs[0] == "x"
+    assert [op for op, _ in ops].count("_ToBlocked") == 0 and [op for op, _ in ops].count("_FromBlocked") == 1
     for shape in ((1, 3, 15, 15), (2, 3, 9, 12)):
         x = rng.standard_normal(shape).astype(np.float32)
         ref = ort_run(m, {"x": x})
@@ -238,6 +278,19 @@ def test_block_layout_runs_fire_modules_blocked(rng):
             got = sess.run(None, {"x": x})
             assert [g.shape for g in got] == [r.shape for r in ref]
             assert all(rel_l2(g, r) < 1e-5 for g, r in zip(got, ref))
+
+
+def test_block_layout_leaves_a_stride_4_stem_nchw(rng):
+    """Strides above 2 run one position a tile: such a first layer stays NCHW (AlexNet's 11x11/4)."""
+    m = fire_model(rng)
+    stem = m.graph.node[0]
+    stem.attribute.append(helper.make_attribute("strides", [4, 4]))
+    sess = fastconv.InferenceSession(m)
+    first = sess.graph.nodes[0]
+    assert first.op == "Conv" and not first.attrs.get("_blocked") and sess.graph.nodes[1].op == "_ToBlocked"
+    x = rng.standard_normal((1, 3, 33, 29)).astype(np.float32)
+    got, ref = sess.run(None, {"x": x}), ort_run(m, {"x": x})
+    assert all(rel_l2(g, r) < 1e-5 for g, r in zip(got, ref))
 
 
 def test_block_layout_leaves_graphs_that_would_mostly_copy():

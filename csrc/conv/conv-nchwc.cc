@@ -24,14 +24,15 @@ ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b) { return a >= 0 ? a / b : -((-a + 
 
 }  // namespace
 
-BlockedConv::BlockedConv(const ConvLayer& l, int cb)
-    : p_(l.p), act_(l.act), kernels_(&convc_kernels(l.isa)), act_fn_(act_kernel(l.isa)),
+BlockedConv::BlockedConv(const ConvLayer& l, int cb, ConvcInput input)
+    : p_(l.p), input_(input), lanes_(input == kConvcBlockedInput ? kChannelBlock : 1), act_(l.act), kernels_(&convc_kernels(l.isa)), act_fn_(act_kernel(l.isa)),
       weights_(l.p.out_channels * l.p.in_channels * l.p.kernel_h * l.p.kernel_w),
       bias_(l.p.out_channels, 0.f) {
   FC_CHECK(p_.groups == 1, "the blocked convolution has no groups (got groups=", p_.groups, ")");
-  FC_CHECK(p_.in_channels % kChannelBlock == 0 && p_.out_channels % kChannelBlock == 0,
-           "the blocked convolution needs channel counts that are multiples of ", kChannelBlock, ", got ",
-           p_.in_channels, " -> ", p_.out_channels);
+  FC_CHECK(p_.in_channels % lanes_ == 0 && p_.out_channels % kChannelBlock == 0,
+           "the blocked convolution needs channel counts that are multiples of ", kChannelBlock,
+           input == kConvcBlockedInput ? "" : " (output; NCHW input: any)", ", got ", p_.in_channels, " -> ",
+           p_.out_channels);
   if (l.bias) std::copy(l.bias, l.bias + p_.out_channels, bias_.begin());
   Epilogue ep;
   ep.bias = bias_.data();
@@ -64,26 +65,26 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
     // span whole rows instead of leaving the columns next to the edges to one-position
     // tiles (a 27-wide row of a 3x3 layer: 4 of them). A few percent of the layer's time.
     const size_t hp = h + p_.pad_top + p_.pad_bottom, wp = w + p_.pad_left + p_.pad_right;
-    const size_t planes = n * cin / kChannelBlock, plane = hp * wp * kChannelBlock;
+    const size_t L = lanes_, planes = n * cin / L, plane = hp * wp * L;
     float* xp = thread_scratch(kScratchOp0, planes * plane);
     parallel_for_items(planes, plane, nthreads, [&](size_t i) {
-      const float* src = x + i * h * w * kChannelBlock;
+      const float* src = x + i * h * w * L;
       float* dst = xp + i * plane;
-      std::fill(dst, dst + p_.pad_top * wp * kChannelBlock, 0.f);
+      std::fill(dst, dst + p_.pad_top * wp * L, 0.f);
       for (size_t r = 0; r < h; ++r) {
-        float* row = dst + (p_.pad_top + r) * wp * kChannelBlock;
-        std::fill(row, row + p_.pad_left * kChannelBlock, 0.f);
-        std::copy(src + r * w * kChannelBlock, src + (r + 1) * w * kChannelBlock, row + p_.pad_left * kChannelBlock);
-        std::fill(row + (p_.pad_left + w) * kChannelBlock, row + wp * kChannelBlock, 0.f);
+        float* row = dst + (p_.pad_top + r) * wp * L;
+        std::fill(row, row + p_.pad_left * L, 0.f);
+        std::copy(src + r * w * L, src + (r + 1) * w * L, row + p_.pad_left * L);
+        std::fill(row + (p_.pad_left + w) * L, row + wp * L, 0.f);
       }
-      std::fill(dst + (p_.pad_top + h) * wp * kChannelBlock, dst + plane, 0.f);
+      std::fill(dst + (p_.pad_top + h) * wp * L, dst + plane, 0.f);
     });
     x = xp;
     h = hp;
     w = wp;
     pt = pl = 0;
   }
-  const ptrdiff_t B = kChannelBlock, W = static_cast<ptrdiff_t>(w), KW = static_cast<ptrdiff_t>(p_.kernel_w);
+  const ptrdiff_t B = kChannelBlock, L = static_cast<ptrdiff_t>(lanes_), W = static_cast<ptrdiff_t>(w), KW = static_cast<ptrdiff_t>(p_.kernel_w);
   const ptrdiff_t sh = p_.stride_h, sw = p_.stride_w, dh = p_.dilation_h, dw = p_.dilation_w;
   const size_t x_image = cin * h * w, out_plane = oh * ow;
   // 1x1, stride 1, unpadded: one row of oh * ow positions.
@@ -108,13 +109,13 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
     // Tiles of several positions need an instance for the stride; others run one at a time.
     const int s = merged ? 1 : static_cast<int>(sw);
     const int max_rp = s <= kConvcMaxStride ? kernels_->max_rp[g.cb - 1] : 1;
-    const convc_tile_fn* tiles = kernels_->tile[std::min(s, kConvcMaxStride) - 1][g.cb - 1];
+    const convc_tile_fn* tiles = kernels_->tile[input_][std::min(s, kConvcMaxStride) - 1][g.cb - 1];
     ConvcTileArgs a;
-    a.x_block = static_cast<ptrdiff_t>(h * w) * B;
-    a.in_blocks = cin / kChannelBlock;
+    a.x_block = static_cast<ptrdiff_t>(h * w) * L;
+    a.in_blocks = cin / lanes_;
     a.taps_h = kh_hi > kh_lo ? kh_hi - kh_lo : 0;
-    a.x_tap_h = dh * W * B;
-    a.x_tap_w = dw * B;
+    a.x_tap_h = dh * W * L;
+    a.x_tap_w = dw * L;
     a.w_tap_h = KW * wt;
     a.w_tap_w = wt;
     a.y_block = static_cast<ptrdiff_t>(out_plane) * B;
@@ -137,7 +138,7 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
       }
       a.taps_w = kw_hi > kw_lo && a.taps_h > 0 ? kw_hi - kw_lo : 0;
       const ptrdiff_t first = merged ? j : (ih0 + kh_lo * dh) * W + iw0 + kw_lo * dw;
-      a.x = a.taps_w ? xb + first * B : xb;  // not read without taps
+      a.x = a.taps_w ? xb + first * L : xb;  // not read without taps
       a.w = wg + (kh_lo * KW + kw_lo) * wt;
       const size_t at = (out_row + j) * kChannelBlock;
       a.y = yb + at;
@@ -146,7 +147,7 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
       // The prefetching instance is the table's widest tile: only for strides with instances.
       if (next && s <= kConvcMaxStride && rp == max_rp && a.taps_h == p_.kernel_h &&
           a.taps_w == static_cast<size_t>(KW)) {
-        kernels_->tile_prefetch[std::min(s, kConvcMaxStride) - 1][g.cb - 1](a);
+        kernels_->tile_prefetch[input_][std::min(s, kConvcMaxStride) - 1][g.cb - 1](a);
         next = nullptr;
       } else {
         tiles[rp - 1](a);

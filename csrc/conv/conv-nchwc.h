@@ -28,10 +28,11 @@ class BlockedAlgorithm {
 std::unique_ptr<BlockedAlgorithm> make_blocked_winograd(const ConvLayer& layer, int m);
 
 // The direct convolution: any kernel, stride, dilation and padding. cb: output blocks per
-// tile (1-4), or 0 for the ISA's preferred count.
+// tile (1-4), or 0 for the ISA's preferred count. input: blocked, or NCHW (N, C, H, W) with
+// any channel count (a first layer's 3 channels: its output is blocked all the same).
 class BlockedConv final : public BlockedAlgorithm {
  public:
-  BlockedConv(const ConvLayer& layer, int cb);
+  BlockedConv(const ConvLayer& layer, int cb, ConvcInput input = kConvcBlockedInput);
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
            int nthreads) const override;
 
@@ -42,6 +43,8 @@ class BlockedConv final : public BlockedAlgorithm {
     size_t w_offset;  // its packed weights
   };
   ConvParams p_;
+  ConvcInput input_;
+  size_t lanes_;  // input floats per position and block: 16 blocked, 1 NCHW
   Activation act_;
   const ConvcKernels* kernels_;
   act_kernel_fn act_fn_;

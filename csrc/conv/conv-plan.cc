@@ -63,17 +63,18 @@ int ConvPlan::blocked_winograd_m(size_t h, size_t w) const {
   return p_.out_h(h) >= 12 && p_.out_w(w) >= 12 ? 4 : 2;
 }
 
-bool ConvPlan::can_run_blocked() const {
-  return p_.groups == 1 && p_.in_channels % kChannelBlock == 0 && p_.out_channels % kChannelBlock == 0;
+bool ConvPlan::can_run_blocked(ConvcInput input) const {
+  return p_.groups == 1 && (input == kConvcNchwInput || p_.in_channels % kChannelBlock == 0) &&
+         p_.out_channels % kChannelBlock == 0;
 }
 
 void ConvPlan::run_blocked(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image,
-                           const float* residual, int nthreads) const {
-  FC_CHECK(can_run_blocked(), "layer ", p_.describe(), " has no blocked form (it needs groups 1 and channel counts "
-           "that are multiples of ", kChannelBlock, ")");
+                           const float* residual, int nthreads, ConvcInput input) const {
+  FC_CHECK(can_run_blocked(input), "layer ", p_.describe(), " has no blocked form (it needs groups 1 and channel "
+           "counts that are multiples of ", kChannelBlock, ")");
   FC_CHECK(y_image >= p_.out_channels * p_.out_h(h) * p_.out_w(w), "output images overlap: ", y_image,
            " floats apart for ", p_.out_channels * p_.out_h(h) * p_.out_w(w), " per image");
-  const int m = blocked_winograd_m(h, w);
+  const int m = input == kConvcBlockedInput ? blocked_winograd_m(h, w) : 0;
   // Few positions (7x7): one block per tile, so its 14 positions cover a row of them in
   // few tiles (49 = 3 x 14 + 7) and each group's weights stream once per 14 positions
   // (2048 -> 512 at 7x7, weights cold, one process: 0.89x the time of two blocks).
@@ -81,11 +82,11 @@ void ConvPlan::run_blocked(const float* x, size_t n, size_t h, size_t w, float* 
   const BlockedAlgorithm* conv;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto& slot = blocked_[{m, cb}];
+    auto& slot = blocked_[{input, m, cb}];
     if (!slot) {
       const ConvLayer layer{p_, weight_.data(), bias_.empty() ? nullptr : bias_.data(), act_, isa_};
       if (m == 0)
-        slot = std::make_unique<BlockedConv>(layer, cb);
+        slot = std::make_unique<BlockedConv>(layer, cb, input);
       else
         slot = make_blocked_winograd(layer, m);
     }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -28,14 +29,16 @@ class ConvPlan {
   // y_image floats apart (>= K * out_h * out_w: y may be a channel slice of a larger buffer).
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
            int nthreads) const;
-  // Whether run_blocked can run this layer (groups 1, channel counts multiples of 16).
-  bool can_run_blocked() const;
+  // Whether run_blocked can run this layer on `input` (groups 1, output channels a multiple
+  // of 16; blocked input: input channels too).
+  bool can_run_blocked(ConvcInput input = kConvcBlockedInput) const;
   // The Winograd m run_blocked uses for an h x w input (0: the direct kernel).
   int blocked_winograd_m(size_t h, size_t w) const;
-  // The same on channel-blocked tensors (conv-nchwc.h): x (n, C/16, h, w, 16), y and residual
-  // (n, K/16, oh, ow, 16). The blocked weights are packed on first use.
+  // The same on channel-blocked tensors (conv-nchwc.h): x (n, C/16, h, w, 16), or NCHW with
+  // input == kConvcNchwInput (always the direct kernel); y and residual (n, K/16, oh, ow, 16).
+  // The blocked weights are packed on first use.
   void run_blocked(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
-                   int nthreads) const;
+                   int nthreads, ConvcInput input = kConvcBlockedInput) const;
 
  private:
   ConvParams p_;
@@ -46,8 +49,8 @@ class ConvPlan {
   mutable std::mutex mu_;
   mutable std::map<std::string, std::unique_ptr<ConvAlgorithm>> built_;
   mutable std::map<std::pair<size_t, size_t>, const ConvAlgorithm*> by_size_;
-  // by (Winograd m, 0) or (0, the direct kernel's blocks per tile)
-  mutable std::map<std::pair<int, int>, std::unique_ptr<BlockedAlgorithm>> blocked_;
+  // by (input layout, Winograd m, 0) or (input layout, 0, the direct kernel's blocks per tile)
+  mutable std::map<std::tuple<int, int, int>, std::unique_ptr<BlockedAlgorithm>> blocked_;
 };
 
 }  // namespace fc

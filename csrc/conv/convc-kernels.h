@@ -18,11 +18,13 @@ constexpr size_t kChannelBlock = 16;
 // One tile: RP output positions x CB blocks of 16 output channels, accumulated in registers
 // over every input block and every tap of a rectangle of taps, then stored through the GEMM
 // tile epilogue (bias, residual, leaky, clamp). With no taps it stores the epilogue of zero.
+// The input is blocked, or NCHW (a first layer's 3 channels): then each channel is a block of
+// one lane (L = 1 below, 16 for blocked input); the weights are the same either way.
 struct ConvcTileArgs {
   const float* x;          // input, block 0, at the first tap of position 0; positions
-                           // 16 * S floats apart (S the instance's stride)
-  ptrdiff_t x_block;       // floats between input channel blocks (H * W * 16)
-  size_t in_blocks;        // C / 16
+                           // L * S floats apart (S the instance's stride)
+  ptrdiff_t x_block;       // floats between input blocks (H * W * L)
+  size_t in_blocks;        // C / L
   size_t taps_h, taps_w;   // the rectangle of taps every position of the tile reads in bounds
   ptrdiff_t x_tap_h, x_tap_w;  // floats between taps in the input
   const float* w;          // packed weights at the rectangle's first tap (ConvcWeights)
@@ -37,19 +39,20 @@ struct ConvcTileArgs {
 
 using convc_tile_fn = void (*)(const ConvcTileArgs& a);
 
-// An ISA's instances: tile[s - 1][cb - 1][rp - 1] for positions s = 1 or 2 columns apart in the
+// An ISA's instances: tile[in][s - 1][cb - 1][rp - 1] for input layout `in` (ConvcInput), positions s = 1 or 2 columns apart in the
 // input (a compile-time step: a variable one cost a register or a stack slot per position),
 // cb <= 4 blocks, rp <= max_rp[cb - 1] positions; other strides run one position a tile.
 // preferred_cb: blocks per output group (the last group of a layer takes what is left).
+enum ConvcInput { kConvcBlockedInput = 0, kConvcNchwInput = 1, kConvcInputs = 2 };
 constexpr int kConvcMaxStride = 2, kConvcMaxCB = 4, kConvcMaxRP = 16;
-// tile_prefetch[s - 1][cb - 1]: the max_rp tile that also asks for `prefetch`, step by step
+// tile_prefetch[in][s - 1][cb - 1]: the max_rp tile that also asks for `prefetch`, step by step
 // (a model's weights come from memory: the first tile of an output group asks for the next
 // group's while its FMAs run).
 struct ConvcKernels {
   int preferred_cb;
   int max_rp[kConvcMaxCB];
-  convc_tile_fn tile[kConvcMaxStride][kConvcMaxCB][kConvcMaxRP];
-  convc_tile_fn tile_prefetch[kConvcMaxStride][kConvcMaxCB];
+  convc_tile_fn tile[kConvcInputs][kConvcMaxStride][kConvcMaxCB][kConvcMaxRP];
+  convc_tile_fn tile_prefetch[kConvcInputs][kConvcMaxStride][kConvcMaxCB];
 };
 
 const ConvcKernels& f32_convc_kernels__scalar();

@@ -2,6 +2,7 @@
 // CB blocks of 16 output channels in registers; per input channel it loads the CB * 16
 // weights once and broadcasts each position's input value, so no operand is packed per
 // call: the blocked input is already laid out as a GEMM's packed A panel would be.
+// L: input lanes per block, 16 (blocked input) or 1 (NCHW input, one channel per block).
 // Each ISA file instantiates it through convc_table with its own vector traits.
 #pragma once
 #include <cstddef>
@@ -12,7 +13,7 @@
 
 namespace fc {
 
-template <class V, int RP, int CB, int S, bool Prefetch = false>
+template <class V, int RP, int CB, int S, int L, bool Prefetch = false>
 void convc_tile(const ConvcTileArgs& a) {
   constexpr int W = V::W, BV = static_cast<int>(kChannelBlock) / W, NV = CB * BV;
   using reg = typename V::reg;
@@ -31,7 +32,7 @@ void convc_tile(const ConvcTileArgs& a) {
       const float* xb = xt;
       for (size_t cb = 0; cb < a.in_blocks; ++cb, xb += a.x_block) {
 #pragma GCC unroll 16
-        for (int c = 0; c < static_cast<int>(kChannelBlock); ++c, w += NV * W) {
+        for (int c = 0; c < L; ++c, w += NV * W) {
           if constexpr (Prefetch)
 #pragma GCC unroll 4
             for (int j = 0; j < CB; ++j) __builtin_prefetch(a.prefetch + (w - a.w) + j * kChannelBlock);
@@ -40,7 +41,7 @@ void convc_tile(const ConvcTileArgs& a) {
           for (int v = 0; v < NV; ++v) wv[v] = V::load(w + v * W);
 #pragma GCC unroll 16
           for (int r = 0; r < RP; ++r) {
-            const reg b = V::set1(xb[r * S * static_cast<int>(kChannelBlock) + c]);
+            const reg b = V::set1(xb[r * S * L + c]);
 #pragma GCC unroll 16
             for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(b, wv[v], acc[r][v]);
           }
@@ -62,13 +63,20 @@ void convc_tile(const ConvcTileArgs& a) {
     }
 }
 
-// A table row: the instances for rp = 1 .. sizeof...(R) of one cb, both strides.
-template <class V, int CB, int... R>
+// A table row: the instances for rp = 1 .. sizeof...(R) of one cb and stride, both inputs.
+template <class V, int CB, int S, int... R>
 constexpr void convc_fill_row(ConvcKernels& k, std::integer_sequence<int, R...>) {
-  ((k.tile[0][CB - 1][R] = &convc_tile<V, R + 1, CB, 1>), ...);
-  ((k.tile[1][CB - 1][R] = &convc_tile<V, R + 1, CB, 2>), ...);
-  k.tile_prefetch[0][CB - 1] = &convc_tile<V, sizeof...(R), CB, 1, true>;
-  k.tile_prefetch[1][CB - 1] = &convc_tile<V, sizeof...(R), CB, 2, true>;
+  constexpr int L[kConvcInputs] = {static_cast<int>(kChannelBlock), 1};
+  ((k.tile[kConvcBlockedInput][S - 1][CB - 1][R] = &convc_tile<V, R + 1, CB, S, L[0]>), ...);
+  ((k.tile[kConvcNchwInput][S - 1][CB - 1][R] = &convc_tile<V, R + 1, CB, S, L[1]>), ...);
+  k.tile_prefetch[kConvcBlockedInput][S - 1][CB - 1] = &convc_tile<V, sizeof...(R), CB, S, L[0], true>;
+  k.tile_prefetch[kConvcNchwInput][S - 1][CB - 1] = &convc_tile<V, sizeof...(R), CB, S, L[1], true>;
+}
+
+template <class V, int CB, int RP>
+constexpr void convc_fill_cb(ConvcKernels& k) {
+  convc_fill_row<V, CB, 1>(k, std::make_integer_sequence<int, RP>{});
+  convc_fill_row<V, CB, 2>(k, std::make_integer_sequence<int, RP>{});
 }
 
 // The table for V: up to 4 blocks per tile, rp_max[cb - 1] positions for cb blocks (the
@@ -81,10 +89,10 @@ ConvcKernels convc_table(int preferred_cb) {
   k.max_rp[1] = RP2;
   k.max_rp[2] = RP3;
   k.max_rp[3] = RP4;
-  convc_fill_row<V, 1>(k, std::make_integer_sequence<int, RP1>{});
-  convc_fill_row<V, 2>(k, std::make_integer_sequence<int, RP2>{});
-  convc_fill_row<V, 3>(k, std::make_integer_sequence<int, RP3>{});
-  convc_fill_row<V, 4>(k, std::make_integer_sequence<int, RP4>{});
+  convc_fill_cb<V, 1, RP1>(k);
+  convc_fill_cb<V, 2, RP2>(k);
+  convc_fill_cb<V, 3, RP3>(k);
+  convc_fill_cb<V, 4, RP4>(k);
   return k;
 }
 

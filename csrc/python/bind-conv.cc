@@ -91,29 +91,34 @@ void bind_conv(py::module_& m) {
             plan.run(xp, n, h, w, y, y_image, res, num_threads());
           },
           py::arg("x"), py::arg("out"), py::arg("residual") = py::none())
-      .def_property_readonly("can_run_blocked", &ConvPlan::can_run_blocked)
+      .def_property_readonly("can_run_blocked", [](const fc::ConvPlan& p) { return p.can_run_blocked(); })
       .def("blocked_winograd_m", &ConvPlan::blocked_winograd_m, py::arg("h"), py::arg("w"))
       .def(
           "run_blocked",
           [](const ConvPlan& plan, const py::array& x, const py::array& out, std::optional<py::array> residual) {
             using namespace fc;
             const ConvParams& p = plan.params();
-            FC_CHECK(plan.can_run_blocked(), "layer ", p.describe(), " has no blocked form (groups 1 and channel "
-                     "counts that are multiples of ", kChannelBlock, " needed)");
+            // x blocked (N, C/16, H, W, 16), or NCHW (N, C, H, W): a first layer's few channels
+            const ConvcInput input = x.ndim() == 4 ? kConvcNchwInput : kConvcBlockedInput;
+            FC_CHECK(plan.can_run_blocked(input), "layer ", p.describe(), " has no blocked form (groups 1 and ",
+                     input == kConvcNchwInput ? "output" : "input and output", " channel counts that are multiples of ",
+                     kChannelBlock, " needed)");
             py_arrays::require_float32(x, "x");
             py_arrays::require_c_contiguous(x, "x");
-            const size_t n = x.ndim() == 5 ? x.shape(0) : 0, h = x.ndim() == 5 ? x.shape(2) : 0,
-                         w = x.ndim() == 5 ? x.shape(3) : 0;
-            FC_CHECK(x.ndim() == 5, "x must be blocked, 5-D (N, C/16, H, W, 16), got ", x.ndim(), "-D");
-            FC_CHECK(py_arrays::shape_of(x) == std::vector<size_t>({n, p.in_channels / kChannelBlock, h, w, kChannelBlock}),
-                     "x has shape ", py_arrays::shape_str(py_arrays::shape_of(x)), ", the layer expects (N, ",
-                     p.in_channels / kChannelBlock, ", H, W, ", kChannelBlock, ")");
+            FC_CHECK(x.ndim() == 5 || x.ndim() == 4, "x must be blocked, 5-D (N, C/16, H, W, 16), or NCHW, got ",
+                     x.ndim(), "-D");
+            const size_t n = x.shape(0), h = x.shape(2), w = x.shape(3);
+            const std::vector<size_t> xshape = input == kConvcNchwInput
+                ? std::vector<size_t>{n, p.in_channels, h, w}
+                : std::vector<size_t>{n, p.in_channels / kChannelBlock, h, w, kChannelBlock};
+            FC_CHECK(py_arrays::shape_of(x) == xshape, "x has shape ", py_arrays::shape_str(py_arrays::shape_of(x)),
+                     ", the layer expects ", py_arrays::shape_str(xshape), " with N, H, W any");
             const std::vector<size_t> yshape = {n, p.out_channels / kChannelBlock, p.out_h(h), p.out_w(w), kChannelBlock};
             const auto [y, y_image] = py_arrays::require_image_blocks(out, yshape, "out");
             const float* res = residual ? py_arrays::require_exact(*residual, yshape, "residual") : nullptr;
             const float* xp = static_cast<const float*>(x.data());
             py::gil_scoped_release release;
-            plan.run_blocked(xp, n, h, w, y, y_image, res, num_threads());
+            plan.run_blocked(xp, n, h, w, y, y_image, res, num_threads(), input);
           },
           py::arg("x"), py::arg("out"), py::arg("residual") = py::none());
 

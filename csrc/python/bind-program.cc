@@ -115,15 +115,20 @@ class Program {
     const ConvPlan& plan = plan_obj.cast<const ConvPlan&>();
     keep_.push_back(plan_obj);
     const ConvParams& p = plan.params();
-    FC_CHECK(plan.can_run_blocked(), "layer ", p.describe(), " has no blocked form");
-    FC_CHECK(x.ndim() == 5, "x must be blocked, 5-D (N, C/16, H, W, 16), got ", x.ndim(), "-D");
+    const ConvcInput in = x.ndim() == 4 ? kConvcNchwInput : kConvcBlockedInput;  // NCHW: a first layer
+    FC_CHECK(plan.can_run_blocked(in), "layer ", p.describe(), " has no blocked form");
+    FC_CHECK(x.ndim() == 5 || x.ndim() == 4, "x must be blocked, 5-D (N, C/16, H, W, 16), or NCHW, got ", x.ndim(),
+             "-D");
     const size_t n = x.shape(0), h = x.shape(2), w = x.shape(3), B = kChannelBlock;
-    const Ref xr = input(x, x_dyn, {n, p.in_channels / B, h, w, B}, "x");
+    const Ref xr = input(x, x_dyn,
+                         in == kConvcNchwInput ? std::vector<size_t>{n, p.in_channels, h, w}
+                                               : std::vector<size_t>{n, p.in_channels / B, h, w, B},
+                         "x");
     const std::vector<size_t> yshape = {n, p.out_channels / B, p.out_h(h), p.out_w(w), B};
     const auto [yp, y_image] = output(y, yshape, "out");
     const Ref rr = residual ? input(*residual, residual_dyn, yshape, "residual") : Ref{};
-    steps_.push_back([&plan, xr, rr, yp = yp, y_image = y_image, n, h, w](float* const* dyn, int nt) {
-      plan.run_blocked(xr.get(dyn), n, h, w, yp, y_image, rr.fixed || rr.dyn >= 0 ? rr.get(dyn) : nullptr, nt);
+    steps_.push_back([&plan, xr, rr, yp = yp, y_image = y_image, n, h, w, in](float* const* dyn, int nt) {
+      plan.run_blocked(xr.get(dyn), n, h, w, yp, y_image, rr.fixed || rr.dyn >= 0 ? rr.get(dyn) : nullptr, nt, in);
     });
   }
 

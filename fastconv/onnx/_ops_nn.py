@@ -158,22 +158,25 @@ def conv(node, ctx):
 
 
 def _blocked_conv(node, plan_for, plans):
-    """A Conv the layout pass (_optimize.block_layout) gave channel-blocked input, residual and
-    output: x (N, C/16, H, W, 16) -> (N, K/16, OH, OW, 16); constant weights, groups 1."""
-    shapes: dict = {}  # blocked input shape -> (native plan, blocked output shape)
+    """A Conv the layout pass (_optimize.block_layout) gave a channel-blocked output and residual:
+    x (N, C/16, H, W, 16) -> (N, K/16, OH, OW, 16); constant weights, groups 1. A first layer
+    (attribute _nchw_input: its few channels fill no block) reads x as NCHW (N, C, H, W)."""
+    shapes: dict = {}  # input shape -> (native plan, blocked output shape)
+    nchw_input = bool(node.attrs.get("_nchw_input"))
 
     def run(x, w, b=None, residual=None, out=None):
         known = shapes.get(x.shape)
         if known is None:
-            if x.ndim != 5 or x.shape[4] != _BLOCK or x.dtype != np.float32:
-                raise OpError(f"{node.label()}: expected a blocked float32 input (N, C/16, H, W, 16), got "
-                              f"{x.dtype} {x.shape}")
-            n, cb, h, wd, _ = x.shape
-            _, p = plan_for(x, w, b, xshape=(n, cb * _BLOCK, h, wd))
-            if cb * _BLOCK != w.shape[1]:
-                raise OpError(f"{node.label()}: input has {cb * _BLOCK} channels, the weight {w.shape} expects "
-                              f"{w.shape[1]}")
-            _, k, oh, ow = p.output_shape((n, cb * _BLOCK, h, wd))
+            if (x.ndim != 4 if nchw_input else (x.ndim != 5 or x.shape[4] != _BLOCK)) or x.dtype != np.float32:
+                want = "an NCHW" if nchw_input else "a blocked"
+                raise OpError(f"{node.label()}: expected {want} float32 input "
+                              f"{'(N, C, H, W)' if nchw_input else '(N, C/16, H, W, 16)'}, got {x.dtype} {x.shape}")
+            xshape = x.shape if nchw_input else (x.shape[0], x.shape[1] * _BLOCK) + x.shape[2:4]
+            n, c, h, wd = xshape
+            _, p = plan_for(x, w, b, xshape=xshape)
+            if c != w.shape[1]:
+                raise OpError(f"{node.label()}: input has {c} channels, the weight {w.shape} expects {w.shape[1]}")
+            _, k, oh, ow = p.output_shape(xshape)
             known = shapes[x.shape] = (p._plan, (n, k // _BLOCK, oh, ow, _BLOCK))
         native, shape = known
         if out is None or out.shape != shape:

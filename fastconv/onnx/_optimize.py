@@ -402,13 +402,22 @@ _BLOCK = 16  # channels per block (csrc/conv/convc-kernels.h)
 
 
 def _blockable_conv(g: Graph, n: Node) -> bool:
-    """A 2-D Conv the blocked direct kernel runs: constant weights, groups 1, channel counts
-    multiples of 16."""
+    """A 2-D Conv the blocked direct kernel runs: constant weights, groups 1, output channels a
+    multiple of 16, input channels too or fewer than 16 (_nchw_input_conv)."""
     w = g.constants.get(n.inputs[1]) if n.op == "Conv" and len(n.inputs) > 1 else None
-    if w is None or w.ndim != 4 or int(n.attrs.get("group", 1)) != 1 or w.shape[0] % _BLOCK or w.shape[1] % _BLOCK \
+    if w is None or w.ndim != 4 or int(n.attrs.get("group", 1)) != 1 or w.shape[0] % _BLOCK \
             or (len(n.inputs) > 2 and n.inputs[2] and n.inputs[2] not in g.constants):
         return False
-    return True
+    return w.shape[1] % _BLOCK == 0 or _nchw_input_conv(g, n)
+
+
+def _nchw_input_conv(g: Graph, n: Node) -> bool:
+    """A first layer (an image's 3 channels): fewer than 16 input channels, read as NCHW by a
+    tile that takes one channel a block and writes blocked output (onnxruntime's NCHW -> NCHWc
+    kernel). Strides above 2 have no tiles of several positions, so those stay NCHW (AlexNet's
+    11x11/4)."""
+    w = g.constants[n.inputs[1]]
+    return w.shape[1] < _BLOCK and all(int(s) <= 2 for s in n.attrs.get("strides", [1, 1]))
 
 
 # A graph runs blocked only with at most one copy between layouts per this many blocked nodes:
@@ -420,8 +429,8 @@ COPIES_PER_BLOCKED = 4
 def block_layout(g: Graph) -> Graph:
     """Runs chains of convolutions on channel-blocked tensors (N, C/16, H, W, 16), as onnxruntime's
     NCHWc does: such a Conv reads its input and writes its output without packing either
-    (csrc/conv/conv-nchwc.cc). Every blockable Conv (_blockable_conv) takes blocked input and
-    residual and gives a blocked output; MaxPool, AveragePool, channel Concat and global pooling
+    (csrc/conv/conv-nchwc.cc). Every blockable Conv (_blockable_conv) takes blocked input (a first
+    layer of fewer than 16 channels: NCHW) and residual and gives a blocked output; MaxPool, AveragePool, channel Concat and global pooling
     stay blocked when all their inputs are; any other consumer of a blocked value gets an NCHW copy
     (_FromBlocked, made once per value), a blocked consumer of an NCHW value a blocked copy
     (_ToBlocked). Graph outputs are NCHW. A Conv with no blocked neighbour stays NCHW (two copies
@@ -463,8 +472,11 @@ def block_layout(g: Graph) -> Graph:
             and (n.op == "MaxPool" or all(d == 1 for d in n.attrs.get("dilations", [1, 1])))
         concat_ok = n.op == "Concat" and int(n.attrs.get("axis", 1)) in (1, -3)
         if id(n) in convs:
-            n.inputs = [as_layout(v, True) if k in (0, 3) else v for k, v in enumerate(n.inputs)]
+            nchw_input = _nchw_input_conv(g, n)
+            n.inputs = [as_layout(v, not (k == 0 and nchw_input)) if k in (0, 3) else v for k, v in enumerate(n.inputs)]
             n.attrs["_blocked"] = True
+            if nchw_input:
+                n.attrs["_nchw_input"] = True
             blocked.add(n.outputs[0])
         elif (pool_ok or concat_ok or n.op in ("GlobalAveragePool", "GlobalMaxPool")) and data \
                 and all(v in blocked for v in data):
