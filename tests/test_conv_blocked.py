@@ -209,7 +209,8 @@ def test_blocked_conv_refuses_bad_input(rng):
 
 @pytest.mark.parametrize("kind,k,s,p,d,ceil,include", [
     ("max", 3, 2, 0, 1, True, False), ("max", 3, 1, 1, 1, False, False), ("max", 2, 2, 0, 2, False, False),
-    ("avg", 3, 2, 1, 1, True, True), ("avg", 3, 1, 1, 1, False, False), ("avg", 2, 2, 0, 1, True, False)])
+    ("avg", 3, 2, 1, 1, True, True), ("avg", 3, 1, 1, 1, False, False), ("avg", 2, 2, 0, 1, True, False),
+    ("max", 5, 1, 2, 1, False, False), ("avg", 5, 2, 1, 1, True, True)])  # a width with no unrolled kernel
 def test_blocked_pooling_matches_nchw_pooling(isa, rng, kind, k, s, p, d, ceil, include):
     for n, c, h, w in ((2, 32, 13, 9), (1, 16, 1, 1), (1, 48, 8, 8)):
         if (h + 2 * p) < d * (k - 1) + 1 or (w + 2 * p) < d * (k - 1) + 1:
