@@ -165,12 +165,17 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
   const bool by_group = weight_floats > x_image + cout * out_plane;
   const size_t nt = std::max(1, nthreads);
   if (by_group) {
-    const size_t ng = groups_.size();
-    parallel_for(n * ng, static_cast<int>(nt), [&](size_t t) {
-      const size_t b = t / ng;
-      const Group& g = groups_[t % ng];
-      const float* next = t % ng + 1 < ng ? weights_.data() + groups_[t % ng + 1].w_offset : nullptr;
-      for (size_t r = 0; r < rows; ++r) run_span(b, g, r, 0, static_cast<ptrdiff_t>(row_len), r == 0 ? next : nullptr);
+    // Each thread one run of consecutive groups, so the group after this one, whose weights
+    // the first tile asks for, is the thread's next (with tasks claimed from both ends of one
+    // range, the second thread's next group was one already done: ResNet-50 1.02-1.03x).
+    const size_t ng = groups_.size(), runs = std::min(ng, nt);
+    parallel_for(n * runs, static_cast<int>(nt), [&](size_t t) {
+      const size_t b = t / runs, g0 = t % runs * ng / runs, g1 = (t % runs + 1) * ng / runs;
+      for (size_t gi = g0; gi < g1; ++gi) {
+        const float* next = gi + 1 < g1 ? weights_.data() + groups_[gi + 1].w_offset : nullptr;
+        for (size_t r = 0; r < rows; ++r)
+          run_span(b, groups_[gi], r, 0, static_cast<ptrdiff_t>(row_len), r == 0 ? next : nullptr);
+      }
     });
     return;
   }
