@@ -122,6 +122,28 @@ def test_blocked_conv_from_nchw_input_matches_reference(isa, rng, n, c, h, w, k,
     assert rel_err(unblocked(y), ref) < 1e-5
 
 
+@pytest.mark.parametrize("k,ks,pads", [(1000, 1, 0), (24, 3, 1), (5, 1, 0)])
+def test_blocked_conv_pads_output_channels_to_whole_blocks(isa, rng, k, ks, pads):
+    """Output channels that fill no whole block (a 1000-class head): the last block's padding
+    lanes hold act(0) from zero weights and bias (relu: 0), every real lane the convolution."""
+    x = rng.standard_normal((2, 32, 7, 6)).astype(np.float32)
+    wt = (rng.standard_normal((k, 32, ks, ks)) / np.sqrt(32 * ks * ks)).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32)
+    plan = fastconv.ConvPlan(wt, b, padding=pads, activation="relu")
+    ref = np.maximum(conv2d_ref(x, wt, b, pads=(pads,) * 4), 0)
+    kb = -(-k // B)
+    y = poisoned((2, kb) + ref.shape[2:] + (B,))
+    plan._plan.run_blocked(blocked(x), y)
+    full = unblocked(y)
+    assert rel_err(full[:, :k], ref) < 1e-5
+    np.testing.assert_array_equal(full[:, k:], 0)
+    pooled = poisoned((2, k, 1, 1))  # global pooling reads the real channels only
+    _C.global_pool(y, pooled, "avg")
+    np.testing.assert_allclose(pooled, ref.astype(np.float64).mean(axis=(2, 3), keepdims=True), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="blocks of x"):
+        _C.global_pool(y, np.zeros((2, kb * B + 1, 1, 1), np.float32), "avg")
+
+
 # 3x3 stride-1 layers: (n, c, h, w, k, pads). Tiles cut by the right and bottom edges, batch > 1,
 # padding on one side only, an input smaller than one tile.
 WINOGRAD_CASES = [(1, 16, 14, 14, 32, (1, 1, 1, 1)), (2, 32, 9, 13, 48, (1, 0, 2, 1)), (1, 16, 3, 3, 16, (0, 0, 0, 0)),
@@ -198,9 +220,8 @@ def test_blocked_conv_refuses_bad_input(rng):
     with pytest.raises(ValueError, match="no blocked form"):
         grouped._plan.run_blocked(np.zeros((1, 1, 4, 4, B), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
     odd = fastconv.ConvPlan(rng.standard_normal((24, 16, 1, 1)).astype(np.float32), None)
-    assert not odd._plan.can_run_blocked
-    with pytest.raises(ValueError, match="no blocked form"):  # 24 output channels fill no block
-        odd._plan.run_blocked(np.zeros((1, 16, 4, 4), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
+    with pytest.raises(ValueError, match="shape"):  # 24 output channels: two blocks, not one and a half
+        odd._plan.run_blocked(np.zeros((1, 1, 4, 4, B), np.float32), np.zeros((1, 1, 4, 4, B), np.float32))
     stem = fastconv.ConvPlan(rng.standard_normal((16, 3, 3, 3)).astype(np.float32), None)
     assert not stem._plan.can_run_blocked  # 3 input channels: NCHW input only
     with pytest.raises(ValueError, match="no blocked form"):
@@ -268,8 +289,8 @@ def test_block_layout_runs_fire_modules_blocked(rng):
     sess = fastconv.InferenceSession(m)
     ops = [(n.op, bool(n.attrs.get("_blocked"))) for n in sess.graph.nodes]
     # the stem reads the NCHW input (3 channels) and writes blocked; the fire modules, their pool and
-    # concats run blocked; the 1000-channel conv stays NCHW: one copy, which feeds it and is the output f1
-    assert ops.count(("Conv", True)) == 7 and ops.count(("Concat", True)) == 2 and ("MaxPool", True) in ops
+    # concats and the 1000-channel head run blocked; one copy: the graph output f1
+    assert ops.count(("Conv", True)) == 8 and ops.count(("Concat", True)) == 2 and ("MaxPool", True) in ops
     assert sess.graph.nodes[0].attrs.get("_nchw_input") and sess.graph.nodes[0].inputs[0] == "x"
     assert [op for op, _ in ops].count("_ToBlocked") == 0 and [op for op, _ in ops].count("_FromBlocked") == 1
     for shape in ((1, 3, 15, 15), (2, 3, 9, 12)):
@@ -279,6 +300,24 @@ def test_block_layout_runs_fire_modules_blocked(rng):
             got = sess.run(None, {"x": x})
             assert [g.shape for g in got] == [r.shape for r in ref]
             assert all(rel_l2(g, r) < 1e-5 for g, r in zip(got, ref))
+
+
+def test_block_layout_runs_a_classifier_head_blocked(rng):
+    """SqueezeNet's head: a 1000-class 1x1 Conv read only by global pooling runs blocked, its
+    output padded to whole blocks, and the pooling writes the 1000 real channels: no copy."""
+    m = fire_model(rng)
+    del m.graph.output[1]  # f1 as an output would need an NCHW copy of the fire module
+    sess = fastconv.InferenceSession(m)
+    ops = [(n.op, bool(n.attrs.get("_blocked"))) for n in sess.graph.nodes]
+    assert ops.count(("Conv", True)) == 8 and not any(op.startswith("_") for op, _ in ops)
+    pool = next(n for n in sess.graph.nodes if n.op == "GlobalAveragePool")
+    assert pool.attrs.get("_blocked") and pool.attrs.get("_channels") == 1000
+    for shape in ((1, 3, 15, 15), (2, 3, 9, 12)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        ref = ort_run(m, {"x": x})
+        for _ in range(4):
+            got = sess.run(None, {"x": x})
+            assert got[0].shape == ref[0].shape and rel_l2(got[0], ref[0]) < 1e-5
 
 
 def test_block_layout_leaves_a_stride_4_stem_nchw(rng):

@@ -26,20 +26,18 @@ ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b) { return a >= 0 ? a / b : -((-a + 
 
 BlockedConv::BlockedConv(const ConvLayer& l, int cb, ConvcInput input)
     : p_(l.p), input_(input), lanes_(input == kConvcBlockedInput ? kChannelBlock : 1), act_(l.act), kernels_(&convc_kernels(l.isa)), act_fn_(act_kernel(l.isa)),
-      weights_(l.p.out_channels * l.p.in_channels * l.p.kernel_h * l.p.kernel_w),
-      bias_(l.p.out_channels, 0.f) {
+      weights_(blocked_channels(l.p.out_channels) * l.p.in_channels * l.p.kernel_h * l.p.kernel_w),
+      bias_(blocked_channels(l.p.out_channels), 0.f) {
   FC_CHECK(p_.groups == 1, "the blocked convolution has no groups (got groups=", p_.groups, ")");
-  FC_CHECK(p_.in_channels % lanes_ == 0 && p_.out_channels % kChannelBlock == 0,
-           "the blocked convolution needs channel counts that are multiples of ", kChannelBlock,
-           input == kConvcBlockedInput ? "" : " (output; NCHW input: any)", ", got ", p_.in_channels, " -> ",
-           p_.out_channels);
+  FC_CHECK(p_.in_channels % lanes_ == 0, "the blocked convolution needs an input channel count that is a multiple of ",
+           lanes_, ", got ", p_.in_channels);
   if (l.bias) std::copy(l.bias, l.bias + p_.out_channels, bias_.begin());
   Epilogue ep;
   ep.bias = bias_.data();
   ep.act = act_;
   epilogue_ = final_tile_params(ep);  // kTileResidual is added per run
   act_after_ = !act_in_tile(act_.kind);
-  const size_t blocks = p_.out_channels / kChannelBlock, cin = p_.in_channels;
+  const size_t blocks = blocked_channels(p_.out_channels) / kChannelBlock, cin = p_.in_channels;
   const size_t kh = p_.kernel_h, kw = p_.kernel_w, taps = kh * kw;
   const size_t pref = static_cast<size_t>(std::clamp(cb > 0 ? cb : kernels_->preferred_cb, 1, kConvcMaxCB));
   float* dst = weights_.data();
@@ -49,14 +47,16 @@ BlockedConv::BlockedConv(const ConvLayer& l, int cb, ConvcInput input)
     const size_t lanes = cb * kChannelBlock;
     for (size_t t = 0; t < taps; ++t)
       for (size_t c = 0; c < cin; ++c)
-        for (size_t o = 0; o < lanes; ++o)
-          *dst++ = l.weight[((b0 * kChannelBlock + o) * cin + c) * taps + t];
+        for (size_t o = 0; o < lanes; ++o) {
+          const size_t k = b0 * kChannelBlock + o;  // past out_channels: a padding lane, weight 0
+          *dst++ = k < p_.out_channels ? l.weight[(k * cin + c) * taps + t] : 0.f;
+        }
   }
 }
 
 void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
                       int nthreads) const {
-  const size_t oh = p_.out_h(h), ow = p_.out_w(w), cin = p_.in_channels, cout = p_.out_channels;
+  const size_t oh = p_.out_h(h), ow = p_.out_w(w), cin = p_.in_channels, cout = blocked_channels(p_.out_channels);
   if (n == 0 || oh == 0 || ow == 0) return;
   ptrdiff_t pt = p_.pad_top, pl = p_.pad_left;
   const bool padded = pt || pl || p_.pad_bottom || p_.pad_right;

@@ -1,5 +1,6 @@
 // A convolution layer on channel-blocked tensors (NCHW16c, convc-kernels.h): weights packed
-// once at construction; input and output blocked; groups 1, channel counts multiples of 16.
+// once at construction; input and output blocked (output channels padded to whole blocks);
+// groups 1.
 #pragma once
 #include <cstddef>
 #include <memory>

@@ -64,17 +64,17 @@ int ConvPlan::blocked_winograd_m(size_t h, size_t w) const {
 }
 
 bool ConvPlan::can_run_blocked(ConvcInput input) const {
-  return p_.groups == 1 && (input == kConvcNchwInput || p_.in_channels % kChannelBlock == 0) &&
-         p_.out_channels % kChannelBlock == 0;
+  return p_.groups == 1 && (input == kConvcNchwInput || p_.in_channels % kChannelBlock == 0);
 }
 
 void ConvPlan::run_blocked(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image,
                            const float* residual, int nthreads, ConvcInput input) const {
-  FC_CHECK(can_run_blocked(input), "layer ", p_.describe(), " has no blocked form (it needs groups 1 and channel "
-           "counts that are multiples of ", kChannelBlock, ")");
-  FC_CHECK(y_image >= p_.out_channels * p_.out_h(h) * p_.out_w(w), "output images overlap: ", y_image,
-           " floats apart for ", p_.out_channels * p_.out_h(h) * p_.out_w(w), " per image");
-  const int m = input == kConvcBlockedInput ? blocked_winograd_m(h, w) : 0;
+  FC_CHECK(can_run_blocked(input), "layer ", p_.describe(), " has no blocked form (it needs groups 1 and an input "
+           "channel count that is a multiple of ", kChannelBlock, ")");
+  const size_t y_floats = blocked_channels(p_.out_channels) * p_.out_h(h) * p_.out_w(w);
+  FC_CHECK(y_image >= y_floats, "output images overlap: ", y_image, " floats apart for ", y_floats, " per image");
+  const bool whole_blocks = p_.out_channels % kChannelBlock == 0;
+  const int m = input == kConvcBlockedInput && whole_blocks ? blocked_winograd_m(h, w) : 0;
   // Few positions (7x7): one block per tile, so its 14 positions cover a row of them in
   // few tiles (49 = 3 x 14 + 7) and each group's weights stream once per 14 positions
   // (2048 -> 512 at 7x7, weights cold, one process: 0.89x the time of two blocks).

@@ -29,13 +29,15 @@ class ConvPlan {
   // y_image floats apart (>= K * out_h * out_w: y may be a channel slice of a larger buffer).
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
            int nthreads) const;
-  // Whether run_blocked can run this layer on `input` (groups 1, output channels a multiple
-  // of 16; blocked input: input channels too).
+  // Whether run_blocked can run this layer on `input` (groups 1; blocked input: input
+  // channels a multiple of 16).
   bool can_run_blocked(ConvcInput input = kConvcBlockedInput) const;
   // The Winograd m run_blocked uses for an h x w input (0: the direct kernel).
   int blocked_winograd_m(size_t h, size_t w) const;
   // The same on channel-blocked tensors (conv-nchwc.h): x (n, C/16, h, w, 16), or NCHW with
-  // input == kConvcNchwInput (always the direct kernel); y and residual (n, K/16, oh, ow, 16).
+  // input == kConvcNchwInput (always the direct kernel); y and residual (n, Kb/16, oh, ow,
+  // 16), Kb = blocked_channels(K): output channels that fill no whole block (always the
+  // direct kernel) write padding lanes.
   // The blocked weights are packed on first use.
   void run_blocked(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
                    int nthreads, ConvcInput input = kConvcBlockedInput) const;

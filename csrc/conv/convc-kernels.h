@@ -15,6 +15,11 @@ namespace fc {
 
 constexpr size_t kChannelBlock = 16;
 
+// Channels of a blocked tensor holding c: whole blocks. A layer whose output channels fill no
+// whole block (a 1000-class classifier) writes padding lanes from zero weights and bias; only
+// consumers told the real count (global pooling) read such a tensor.
+constexpr size_t blocked_channels(size_t c) { return (c + kChannelBlock - 1) / kChannelBlock * kChannelBlock; }
+
 // One tile: RP output positions x CB blocks of 16 output channels, accumulated in registers
 // over every input block and every tap of a rectangle of taps, then stored through the GEMM
 // tile epilogue (bias, residual, leaky, clamp). With no taps it stores the epilogue of zero.

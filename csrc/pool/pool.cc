@@ -141,11 +141,11 @@ void pool2d_blocked(const Pool2d& p, const float* x, size_t n, size_t c, size_t 
   });
 }
 
-// y (n, c) = mean or max over the hw positions of each channel of blocked x.
+// y (n, c) = mean or max over the hw positions of each channel of blocked x (ceil(c / 16)
+// blocks; the last block's lanes past c are padding, not read into y).
 void global_pool_blocked(PoolKind kind, const float* x, size_t n, size_t c, size_t hw, float* y, int nthreads) {
   constexpr size_t B = 16;
-  FC_CHECK(c % B == 0, "a blocked tensor needs a multiple of ", B, " channels, got ", c);
-  const size_t blocks = c / B;
+  const size_t blocks = (c + B - 1) / B;
   parallel_for_items(n * blocks, hw * B, nthreads, [&](size_t plane) {
     const float* xp = x + plane * hw * B;
     float acc[B];
@@ -154,7 +154,8 @@ void global_pool_blocked(PoolKind kind, const float* x, size_t n, size_t c, size
       for (size_t l = 0; l < B; ++l)
         acc[l] = kind == PoolKind::avg ? acc[l] + xp[q * B + l] : (acc[l] > xp[q * B + l] ? acc[l] : xp[q * B + l]);
     const float scale = kind == PoolKind::avg && hw > 0 ? 1.f / static_cast<float>(hw) : 1.f;
-    for (size_t l = 0; l < B; ++l) y[plane * B + l] = acc[l] * scale;
+    const size_t b = plane / blocks, c0 = plane % blocks * B;
+    for (size_t l = 0; l < B && c0 + l < c; ++l) y[b * c + c0 + l] = acc[l] * scale;
   });
 }
 

@@ -100,9 +100,8 @@ void bind_conv(py::module_& m) {
             const ConvParams& p = plan.params();
             // x blocked (N, C/16, H, W, 16), or NCHW (N, C, H, W): a first layer's few channels
             const ConvcInput input = x.ndim() == 4 ? kConvcNchwInput : kConvcBlockedInput;
-            FC_CHECK(plan.can_run_blocked(input), "layer ", p.describe(), " has no blocked form (groups 1 and ",
-                     input == kConvcNchwInput ? "output" : "input and output", " channel counts that are multiples of ",
-                     kChannelBlock, " needed)");
+            FC_CHECK(plan.can_run_blocked(input), "layer ", p.describe(), " has no blocked form (groups 1 and an "
+                     "input channel count that is a multiple of ", kChannelBlock, " needed)");
             py_arrays::require_float32(x, "x");
             py_arrays::require_c_contiguous(x, "x");
             FC_CHECK(x.ndim() == 5 || x.ndim() == 4, "x must be blocked, 5-D (N, C/16, H, W, 16), or NCHW, got ",
@@ -113,7 +112,8 @@ void bind_conv(py::module_& m) {
                 : std::vector<size_t>{n, p.in_channels / kChannelBlock, h, w, kChannelBlock};
             FC_CHECK(py_arrays::shape_of(x) == xshape, "x has shape ", py_arrays::shape_str(py_arrays::shape_of(x)),
                      ", the layer expects ", py_arrays::shape_str(xshape), " with N, H, W any");
-            const std::vector<size_t> yshape = {n, p.out_channels / kChannelBlock, p.out_h(h), p.out_w(w), kChannelBlock};
+            const std::vector<size_t> yshape = {n, blocked_channels(p.out_channels) / kChannelBlock, p.out_h(h), p.out_w(w),
+                                                kChannelBlock};
             const auto [y, y_image] = py_arrays::require_image_blocks(out, yshape, "out");
             const float* res = residual ? py_arrays::require_exact(*residual, yshape, "residual") : nullptr;
             const float* xp = static_cast<const float*>(x.data());

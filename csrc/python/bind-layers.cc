@@ -74,7 +74,7 @@ void bind_layers(py::module_& m) {
         FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
         const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
         if (x.ndim() == 5 && x.shape(4) == 16) {  // blocked (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1)
-          const size_t n = x.shape(0), c = x.shape(1) * 16, hw = x.shape(2) * x.shape(3);
+          const size_t n = x.shape(0), c = blocked_pool_channels(x, out), hw = x.shape(2) * x.shape(3);
           float* y = py_arrays::require_exact(out, {n, c, 1, 1}, "out");
           py::gil_scoped_release release;
           global_pool_blocked(pk, xp, n, c, hw, y, num_threads());

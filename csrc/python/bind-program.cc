@@ -124,7 +124,7 @@ class Program {
                          in == kConvcNchwInput ? std::vector<size_t>{n, p.in_channels, h, w}
                                                : std::vector<size_t>{n, p.in_channels / B, h, w, B},
                          "x");
-    const std::vector<size_t> yshape = {n, p.out_channels / B, p.out_h(h), p.out_w(w), B};
+    const std::vector<size_t> yshape = {n, blocked_channels(p.out_channels) / B, p.out_h(h), p.out_w(w), B};
     const auto [yp, y_image] = output(y, yshape, "out");
     const Ref rr = residual ? input(*residual, residual_dyn, yshape, "residual") : Ref{};
     steps_.push_back([&plan, xr, rr, yp = yp, y_image = y_image, n, h, w, in](float* const* dyn, int nt) {
@@ -167,7 +167,7 @@ class Program {
     const Ref xr = input(x, x_dyn, xshape, "x");
     const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
     if (xshape.size() == 5 && xshape[4] == 16) {  // blocked (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1)
-      const size_t n = xshape[0], c = xshape[1] * 16, hw = xshape[2] * xshape[3];
+      const size_t n = xshape[0], c = blocked_pool_channels(x, y), hw = xshape[2] * xshape[3];
       float* yp = exact_output(y, {n, c, 1, 1}, "out");
       steps_.push_back([pk, xr, yp, n, c, hw](float* const* dyn, int nt) {
         global_pool_blocked(pk, xr.get(dyn), n, c, hw, yp, nt);

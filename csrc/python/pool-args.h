@@ -40,4 +40,15 @@ PoolInput pool_input(const Array& x) {
           static_cast<size_t>(x.shape(2)), static_cast<size_t>(x.shape(3)), blocked};
 }
 
+// The channels global pooling of blocked x (N, Cb/16, H, W, 16) writes into out (N, C, 1, 1):
+// out's C, which may leave the last block's padding lanes out (blocked_channels).
+template <class Array>
+size_t blocked_pool_channels(const Array& x, const Array& out) {
+  const size_t blocks = static_cast<size_t>(x.shape(1));
+  const size_t c = out.ndim() == 4 ? static_cast<size_t>(out.shape(1)) : 0;
+  FC_CHECK(c > 0 && (c + 15) / 16 == blocks, "out must be (N, C, 1, 1) with C channels in the ", blocks,
+           " blocks of x (", blocks * 16 - 15, "..", blocks * 16, "), got ", out.ndim(), "-D");
+  return c;
+}
+
 }  // namespace fc

@@ -177,7 +177,7 @@ def _blocked_conv(node, plan_for, plans):
             if c != w.shape[1]:
                 raise OpError(f"{node.label()}: input has {c} channels, the weight {w.shape} expects {w.shape[1]}")
             _, k, oh, ow = p.output_shape(xshape)
-            known = shapes[x.shape] = (p._plan, (n, k // _BLOCK, oh, ow, _BLOCK))
+            known = shapes[x.shape] = (p._plan, (n, -(-k // _BLOCK), oh, ow, _BLOCK))  # padded to whole blocks
         native, shape = known
         if out is None or out.shape != shape:
             out = out.reshape(shape) if out is not None and out.size == int(np.prod(shape)) else _memory.empty(shape)
@@ -601,14 +601,16 @@ def global_pool(node, ctx):
 
     run.record = record
     if node.attrs.get("_blocked"):
-        return _takes_out(_blocked_global_pool("avg" if node.op == "GlobalAveragePool" else "max"))
+        return _takes_out(_blocked_global_pool("avg" if node.op == "GlobalAveragePool" else "max",
+                                               node.attrs.get("_channels")))
     return _takes_out(run)
 
 
-def _blocked_global_pool(kind):
-    """Global pooling of a blocked input (N, C/16, H, W, 16) into an NCHW (N, C, 1, 1) output."""
+def _blocked_global_pool(kind, channels=None):
+    """Global pooling of a blocked input (N, C/16, H, W, 16) into an NCHW (N, C, 1, 1) output;
+    channels: C where the last block holds padding lanes (a 1000-class Conv's output)."""
     def run(x, out=None):
-        shape = (x.shape[0], x.shape[1] * _BLOCK, 1, 1)
+        shape = (x.shape[0], channels or x.shape[1] * _BLOCK, 1, 1)
         out = _fits(out, shape)
         out = _memory.empty(shape) if out is None else out
         _C.global_pool(np.ascontiguousarray(x, np.float32), out, kind)

@@ -401,14 +401,26 @@ def fuse_dense(g: Graph) -> Graph:
 _BLOCK = 16  # channels per block (csrc/conv/convc-kernels.h)
 
 
-def _blockable_conv(g: Graph, n: Node) -> bool:
-    """A 2-D Conv the blocked direct kernel runs: constant weights, groups 1, output channels a
-    multiple of 16, input channels too or fewer than 16 (_nchw_input_conv)."""
+def _blockable_conv(g: Graph, n: Node, users: dict) -> bool:
+    """A 2-D Conv the blocked direct kernel runs: constant weights, groups 1, input channels a
+    multiple of 16 or fewer than 16 (_nchw_input_conv), output channels a multiple of 16 or, for
+    a classifier's head read only by global pooling, any (_padded_output)."""
     w = g.constants.get(n.inputs[1]) if n.op == "Conv" and len(n.inputs) > 1 else None
-    if w is None or w.ndim != 4 or int(n.attrs.get("group", 1)) != 1 or w.shape[0] % _BLOCK \
+    if w is None or w.ndim != 4 or int(n.attrs.get("group", 1)) != 1 \
             or (len(n.inputs) > 2 and n.inputs[2] and n.inputs[2] not in g.constants):
         return False
+    if w.shape[0] % _BLOCK and not _padded_output(g, n, users):
+        return False
     return w.shape[1] % _BLOCK == 0 or _nchw_input_conv(g, n)
+
+
+def _padded_output(g: Graph, n: Node, users: dict) -> bool:
+    """A Conv whose output channels fill no whole block (SqueezeNet's 1000 classes) writes its
+    last block's padding lanes too; only global pooling, told the real count, may read it."""
+    readers = users.get(n.outputs[0], [])
+    residual = len(n.inputs) > 3 and n.inputs[3]  # would need a blocked copy of K channels
+    return bool(readers) and not residual and n.outputs[0] not in g.output_names() \
+        and all(u.op in ("GlobalAveragePool", "GlobalMaxPool") for u in readers)
 
 
 def _nchw_input_conv(g: Graph, n: Node) -> bool:
@@ -438,7 +450,7 @@ def block_layout(g: Graph) -> Graph:
     original, g = g, g.copy()
     users = g.consumers()
     producers = g.producers()
-    convs = {id(n) for n in g.nodes if _blockable_conv(g, n)}
+    convs = {id(n) for n in g.nodes if _blockable_conv(g, n, users)}
 
     def blocked_consumer(n: Node) -> bool:
         return id(n) in convs or n.op in ("MaxPool", "AveragePool", "Concat", "GlobalAveragePool", "GlobalMaxPool")
@@ -450,6 +462,7 @@ def block_layout(g: Graph) -> Graph:
             if not (src is not None and id(src) in convs) and not any(blocked_consumer(u) for u in users.get(n.outputs[0], [])):
                 convs.discard(id(n))
     blocked: set[str] = set()
+    padded: dict[str, int] = {}  # blocked values whose last block holds padding lanes -> channels
     copies: dict[tuple[str, bool], str] = {}
     nodes: list[Node] = []
 
@@ -478,11 +491,16 @@ def block_layout(g: Graph) -> Graph:
             if nchw_input:
                 n.attrs["_nchw_input"] = True
             blocked.add(n.outputs[0])
+            k = g.constants[n.inputs[1]].shape[0]
+            if k % _BLOCK:
+                padded[n.outputs[0]] = k
         elif (pool_ok or concat_ok or n.op in ("GlobalAveragePool", "GlobalMaxPool")) and data \
                 and all(v in blocked for v in data):
             n.attrs["_blocked"] = True
             if n.op not in ("GlobalAveragePool", "GlobalMaxPool"):  # these write NCHW (N, C, 1, 1)
                 blocked.add(n.outputs[0])
+            elif data[0] in padded:
+                n.attrs["_channels"] = padded[data[0]]
         else:
             n.inputs = [as_layout(v, False) for v in n.inputs]
         nodes.append(n)
