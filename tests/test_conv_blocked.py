@@ -74,9 +74,10 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("n,c,h,w,k,ks,s,pads,d", CASES)
-@pytest.mark.parametrize("act", [None, "relu", ("leaky_relu", 0.1), "sigmoid"])
-def test_blocked_conv_matches_reference(isa, rng, n, c, h, w, k, ks, s, pads, d, act):
+def check_blocked_conv(rng, case, act, nchw_input=False):
+    """One layer on blocked tensors against the reference, residual added, output poisoned;
+    nchw_input: x given as NCHW (a first layer)."""
+    n, c, h, w, k, ks, s, pads, d = case
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
     wt = (rng.standard_normal((k, c, ks, ks)) / np.sqrt(c * ks * ks)).astype(np.float32)
     b = rng.standard_normal(k).astype(np.float32)
@@ -86,9 +87,15 @@ def test_blocked_conv_matches_reference(isa, rng, n, c, h, w, k, ks, s, pads, d,
     kind, *params = (act,) if isinstance(act, str) or act is None else act
     ref = activation_ref(kind, ref + res, *params) if kind else ref + res
     y = poisoned((n, k // B) + ref.shape[2:] + (B,))
-    plan._plan.run_blocked(blocked(x), y, blocked(res))
+    plan._plan.run_blocked(x if nchw_input else blocked(x), y, blocked(res))
     assert not np.isnan(y).any()
     assert rel_err(unblocked(y), ref) < 1e-5
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("act", [None, "relu", ("leaky_relu", 0.1), "sigmoid"])
+def test_blocked_conv_matches_reference(isa, rng, case, act):
+    check_blocked_conv(rng, case, act)
 
 
 # NCHW input (a first layer): (n, c, h, w, k, kernel, stride, pads, dilation). ResNet's and
@@ -105,21 +112,11 @@ NCHW_INPUT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("n,c,h,w,k,ks,s,pads,d", NCHW_INPUT_CASES)
+@pytest.mark.parametrize("case", NCHW_INPUT_CASES)
 @pytest.mark.parametrize("act", [None, "relu"])
-def test_blocked_conv_from_nchw_input_matches_reference(isa, rng, n, c, h, w, k, ks, s, pads, d, act):
+def test_blocked_conv_from_nchw_input_matches_reference(isa, rng, case, act):
     """The input NCHW (one channel per block), the output blocked: the same bound as above."""
-    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
-    wt = (rng.standard_normal((k, c, ks, ks)) / np.sqrt(c * ks * ks)).astype(np.float32)
-    b = rng.standard_normal(k).astype(np.float32)
-    plan = fastconv.ConvPlan(wt, b, stride=s, padding=pads, dilation=d, activation=act)
-    ref = conv2d_ref(x, wt, b, (s, s), pads, (d, d))
-    res = rng.standard_normal(ref.shape).astype(np.float32)
-    ref = np.maximum(ref + res, 0) if act else ref + res
-    y = poisoned((n, k // B) + ref.shape[2:] + (B,))
-    plan._plan.run_blocked(x, y, blocked(res))
-    assert not np.isnan(y).any()
-    assert rel_err(unblocked(y), ref) < 1e-5
+    check_blocked_conv(rng, case, act, nchw_input=True)
 
 
 @pytest.mark.parametrize("k,ks,pads", [(1000, 1, 0), (24, 3, 1), (5, 1, 0)])
