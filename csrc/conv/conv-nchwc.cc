@@ -7,6 +7,7 @@
 #include "conv/conv-nchwc.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "common/check.h"
 #include "common/parallel.h"
@@ -22,21 +23,77 @@ const ConvcKernels& convc_kernels(Isa isa) { return FC_KERNEL_FOR_ISA(isa, f32_c
 // floor(a / b) for b > 0, a of either sign.
 ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+// Input rows (or columns) first + i * step for i < count.
+struct Positions {
+  ptrdiff_t first;
+  size_t step, count;
+  // [lo, hi): the i whose position lies in [0, extent).
+  std::pair<size_t, size_t> inside(size_t extent) const {
+    const ptrdiff_t s = static_cast<ptrdiff_t>(step), n = static_cast<ptrdiff_t>(count);
+    const ptrdiff_t lo = std::clamp<ptrdiff_t>(first >= 0 ? 0 : (-first + s - 1) / s, 0, n);
+    const ptrdiff_t hi = std::clamp<ptrdiff_t>(floor_div(static_cast<ptrdiff_t>(extent) - 1 - first, s) + 1, lo, n);
+    return {static_cast<size_t>(lo), static_cast<size_t>(hi)};
+  }
+};
+
+// A copy of the input that the tiles read instead (this thread's kScratchOp0): of each of
+// `planes` planes of h x w positions of L floats, the rows and columns given, zeros where they
+// fall outside the plane (a padded layer's border; a strided 1x1 layer's subsample).
+const float* copy_positions(const float* x, size_t planes, size_t h, size_t w, size_t L, Positions rows,
+                            Positions cols, int nthreads) {
+  const size_t row_floats = cols.count * L, plane = rows.count * row_floats;
+  float* xs = thread_scratch(kScratchOp0, planes * plane);
+  const auto [r_lo, r_hi] = rows.inside(h);
+  const auto [c_lo, c_hi] = cols.inside(w);
+  parallel_for_items(planes, plane, nthreads, [&, r_lo = r_lo, r_hi = r_hi, c_lo = c_lo, c_hi = c_hi](size_t i) {
+    const float* src = x + i * h * w * L;
+    float* dst = xs + i * plane;
+    std::fill(dst, dst + r_lo * row_floats, 0.f);
+    for (size_t r = r_lo; r < r_hi; ++r) {
+      float* row = dst + r * row_floats;
+      const float* in = src + (rows.first + static_cast<ptrdiff_t>(r * rows.step)) * static_cast<ptrdiff_t>(w * L);
+      std::fill(row, row + c_lo * L, 0.f);
+      if (cols.step == 1) {
+        std::copy(in + (cols.first + static_cast<ptrdiff_t>(c_lo)) * static_cast<ptrdiff_t>(L),
+                  in + (cols.first + static_cast<ptrdiff_t>(c_hi)) * static_cast<ptrdiff_t>(L), row + c_lo * L);
+      } else {
+        for (size_t c = c_lo; c < c_hi; ++c) {
+          const float* at = in + (cols.first + static_cast<ptrdiff_t>(c * cols.step)) * static_cast<ptrdiff_t>(L);
+          std::copy(at, at + L, row + c * L);
+        }
+      }
+      std::fill(row + c_hi * L, row + row_floats, 0.f);
+    }
+    std::fill(dst + r_hi * row_floats, dst + plane, 0.f);
+  });
+  return xs;
+}
+
 }  // namespace
 
+BlockedEpilogue::BlockedEpilogue(const ConvLayer& l)
+    : act(l.act), act_fn(act_kernel(l.isa)), bias(blocked_channels(l.p.out_channels), 0.f),
+      act_after(!act_in_tile(l.act.kind)) {
+  if (l.bias) std::copy(l.bias, l.bias + l.p.out_channels, bias.begin());
+  Epilogue ep;
+  ep.bias = bias.data();
+  ep.act = act;
+  params = final_tile_params(ep);
+}
+
+GemmTileParams BlockedEpilogue::tile_params(bool residual) const {
+  GemmTileParams p = params;
+  if (residual) p.flags |= kTileResidual;
+  return p;
+}
+
 BlockedConv::BlockedConv(const ConvLayer& l, int cb, ConvcInput input)
-    : p_(l.p), input_(input), lanes_(input == kConvcBlockedInput ? kChannelBlock : 1), act_(l.act), kernels_(&convc_kernels(l.isa)), act_fn_(act_kernel(l.isa)),
-      weights_(blocked_channels(l.p.out_channels) * l.p.in_channels * l.p.kernel_h * l.p.kernel_w),
-      bias_(blocked_channels(l.p.out_channels), 0.f) {
+    : p_(l.p), input_(input), lanes_(input == kConvcBlockedInput ? kChannelBlock : 1),
+      kernels_(&convc_kernels(l.isa)),
+      weights_(blocked_channels(l.p.out_channels) * l.p.in_channels * l.p.kernel_h * l.p.kernel_w), ep_(l) {
   FC_CHECK(p_.groups == 1, "the blocked convolution has no groups (got groups=", p_.groups, ")");
   FC_CHECK(p_.in_channels % lanes_ == 0, "the blocked convolution needs an input channel count that is a multiple of ",
            lanes_, ", got ", p_.in_channels);
-  if (l.bias) std::copy(l.bias, l.bias + p_.out_channels, bias_.begin());
-  Epilogue ep;
-  ep.bias = bias_.data();
-  ep.act = act_;
-  epilogue_ = final_tile_params(ep);  // kTileResidual is added per run
-  act_after_ = !act_in_tile(act_.kind);
   const size_t blocks = blocked_channels(p_.out_channels) / kChannelBlock, cin = p_.in_channels;
   const size_t kh = p_.kernel_h, kw = p_.kernel_w, taps = kh * kw;
   const size_t pref = static_cast<size_t>(std::clamp(cb > 0 ? cb : kernels_->preferred_cb, 1, kConvcMaxCB));
@@ -58,49 +115,25 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
                       int nthreads) const {
   const size_t oh = p_.out_h(h), ow = p_.out_w(w), cin = p_.in_channels, cout = blocked_channels(p_.out_channels);
   if (n == 0 || oh == 0 || ow == 0) return;
-  ptrdiff_t pt = p_.pad_top, pl = p_.pad_left;
+  ptrdiff_t pt = p_.pad_top, pl = p_.pad_left, sh = p_.stride_h, sw = p_.stride_w;
   const bool padded = pt || pl || p_.pad_bottom || p_.pad_right;
-  if (padded && p_.kernel_h * p_.kernel_w > 1) {
+  const bool one_tap = p_.kernel_h == 1 && p_.kernel_w == 1;
+  const size_t planes = n * cin / lanes_;
+  if (padded && !one_tap) {
     // A zero-padded copy of the input, so every position's taps are in bounds: tiles then
     // span whole rows instead of leaving the columns next to the edges to one-position
     // tiles (a 27-wide row of a 3x3 layer: 4 of them). A few percent of the layer's time.
     const size_t hp = h + p_.pad_top + p_.pad_bottom, wp = w + p_.pad_left + p_.pad_right;
-    const size_t L = lanes_, planes = n * cin / L, plane = hp * wp * L;
-    float* xp = thread_scratch(kScratchOp0, planes * plane);
-    parallel_for_items(planes, plane, nthreads, [&](size_t i) {
-      const float* src = x + i * h * w * L;
-      float* dst = xp + i * plane;
-      std::fill(dst, dst + p_.pad_top * wp * L, 0.f);
-      for (size_t r = 0; r < h; ++r) {
-        float* row = dst + (p_.pad_top + r) * wp * L;
-        std::fill(row, row + p_.pad_left * L, 0.f);
-        std::copy(src + r * w * L, src + (r + 1) * w * L, row + p_.pad_left * L);
-        std::fill(row + (p_.pad_left + w) * L, row + wp * L, 0.f);
-      }
-      std::fill(dst + (p_.pad_top + h) * wp * L, dst + plane, 0.f);
-    });
-    x = xp;
+    x = copy_positions(x, planes, h, w, lanes_, {-pt, 1, hp}, {-pl, 1, wp}, nthreads);
     h = hp;
     w = wp;
     pt = pl = 0;
-  }
-  ptrdiff_t sh = p_.stride_h, sw = p_.stride_w;
-  if (p_.kernel_h == 1 && p_.kernel_w == 1 && !padded && (sh > 1 || sw > 1)) {
+  } else if (one_tap && !padded && (sh > 1 || sw > 1)) {
     // A strided 1x1 layer (ResNet's projections) reads every s-th position: a copy of just
     // those lets its tiles run over the whole image as at stride 1 (rows of 14 ran as tiles
     // of 12 + 2 positions). The copy reads a quarter of the input at stride 2.
-    const size_t L = lanes_, planes = n * cin / L, plane = oh * ow * L;
-    float* xs = thread_scratch(kScratchOp0, planes * plane);
-    parallel_for_items(planes, plane, nthreads, [&](size_t i) {
-      const float* src = x + i * h * w * L;
-      float* dst = xs + i * plane;
-      for (size_t r = 0; r < oh; ++r)
-        for (size_t c = 0; c < ow; ++c, dst += L) {
-          const float* at = src + (r * sh * w + c * sw) * L;
-          std::copy(at, at + L, dst);
-        }
-    });
-    x = xs;
+    x = copy_positions(x, planes, h, w, lanes_, {0, static_cast<size_t>(sh), oh}, {0, static_cast<size_t>(sw), ow},
+                       nthreads);
     h = oh;
     w = ow;
     sh = sw = 1;
@@ -109,15 +142,14 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
   const ptrdiff_t dh = p_.dilation_h, dw = p_.dilation_w;
   const size_t x_image = cin * h * w, out_plane = oh * ow;
   // 1x1, stride 1, unpadded: one row of oh * ow positions.
-  const bool merged = p_.kernel_h == 1 && p_.kernel_w == 1 && sh == 1 && sw == 1 && !padded;
+  const bool merged = one_tap && sh == 1 && sw == 1 && !padded;
   const size_t rows = merged ? 1 : oh, row_len = merged ? oh * ow : ow;
   // Interior columns [col_lo, col_hi): every tap in bounds.
   const ptrdiff_t reach = (KW - 1) * dw;
   const ptrdiff_t col_lo = merged ? 0 : std::min<ptrdiff_t>((pl + sw - 1) / sw, ow);
   const ptrdiff_t col_hi = merged ? static_cast<ptrdiff_t>(row_len)
                                   : std::clamp<ptrdiff_t>(floor_div(W - 1 + pl - reach, sw) + 1, col_lo, ow);
-  GemmTileParams epi = epilogue_;
-  if (residual) epi.flags |= kTileResidual;
+  const GemmTileParams epi = ep_.tile_params(residual != nullptr);
   const size_t w_tap_w = cin * kChannelBlock;  // per cb: floats of one tap in a group's weights
 
   // Positions [j0, j1) of output row `row` of image b, output group g.
@@ -140,7 +172,7 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
     a.w_tap_h = KW * wt;
     a.w_tap_w = wt;
     a.y_block = static_cast<ptrdiff_t>(out_plane) * B;
-    a.bias = bias_.data() + g.block0 * kChannelBlock;
+    a.bias = ep_.bias.data() + g.block0 * kChannelBlock;
     a.epilogue = &epi;
     const float* xb = x + b * x_image;
     float* yb = y + b * y_image + g.block0 * out_plane * kChannelBlock;
@@ -173,8 +205,7 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
       } else {
         tiles[rp - 1](a);
       }
-      if (act_after_)
-        for (int q = 0; q < g.cb; ++q) act_fn_(act_, a.y + q * a.y_block, rp * kChannelBlock);
+      for (int q = 0; q < g.cb; ++q) ep_.finish(a.y + q * a.y_block, rp * kChannelBlock);
       j += rp;
     }
   };

@@ -10,6 +10,7 @@
 #include "common/aligned.h"
 #include "conv/conv-algo.h"
 #include "conv/convc-kernels.h"
+#include "gemm/gemm-ukernel.h"
 
 namespace fc {
 
@@ -22,6 +23,24 @@ class BlockedAlgorithm {
   // the caller (ConvPlan::run_blocked).
   virtual void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
                    int nthreads) const = 0;
+};
+
+// What a blocked algorithm's tiles add to their results: the bias (zeros without one, since
+// the tiles always add one; padded to whole blocks), relu/clip/leaky in registers, and any
+// other activation over the finished outputs.
+struct BlockedEpilogue {
+  explicit BlockedEpilogue(const ConvLayer& l);
+  // The tile flags of a run, with kTileResidual when it adds a residual.
+  GemmTileParams tile_params(bool residual) const;
+  // The activation the tiles could not apply, over `count` finished outputs at y.
+  void finish(float* y, size_t count) const {
+    if (act_after) act_fn(act, y, count);
+  }
+  Activation act;
+  act_kernel_fn act_fn;
+  std::vector<float> bias;
+  GemmTileParams params;
+  bool act_after;
 };
 
 // Winograd F(m x m, 3x3), m in {2, 3, 4, 6}, on blocked tensors (conv-winograd-blocked.cc):
@@ -46,14 +65,10 @@ class BlockedConv final : public BlockedAlgorithm {
   ConvParams p_;
   ConvcInput input_;
   size_t lanes_;  // input floats per position and block: 16 blocked, 1 NCHW
-  Activation act_;
   const ConvcKernels* kernels_;
-  act_kernel_fn act_fn_;
   AlignedFloats weights_;
-  std::vector<float> bias_;  // zeros without a bias: the tile always adds one
   std::vector<Group> groups_;
-  GemmTileParams epilogue_;
-  bool act_after_;  // an activation the tile cannot apply in registers
+  BlockedEpilogue ep_;
 };
 
 }  // namespace fc

@@ -26,19 +26,12 @@ class BlockedWinograd final : public BlockedAlgorithm {
 
  public:
   explicit BlockedWinograd(const ConvLayer& l)
-      : p_(l.p), act_(l.act), cfg_(gemm_config(l.isa)),
-        kernels_(&FC_KERNEL_FOR_ISA(l.isa, f32_winograd_blocked_kernels)()), act_fn_(act_kernel(l.isa)),
-        bias_(l.p.out_channels, 0.f) {
+      : p_(l.p), cfg_(gemm_config(l.isa)), kernels_(&FC_KERNEL_FOR_ISA(l.isa, f32_winograd_blocked_kernels)()),
+        ep_(l) {
     FC_CHECK(p_.kernel_h == 3 && p_.kernel_w == 3 && p_.stride_h == 1 && p_.stride_w == 1 && p_.dilation_h == 1 &&
                  p_.dilation_w == 1 && p_.groups == 1 && p_.in_channels % B == 0 && p_.out_channels % B == 0,
              "blocked Winograd needs a 3x3, stride-1, undilated, ungrouped layer with channel counts that are "
              "multiples of 16, got ", p_.describe());
-    if (l.bias) std::copy(l.bias, l.bias + p_.out_channels, bias_.begin());
-    Epilogue ep;
-    ep.bias = bias_.data();
-    ep.act = act_;
-    epilogue_ = final_tile_params(ep);
-    act_after_ = !act_in_tile(act_.kind);
     // U[xi] (K x C), each U[xi]^T packed as B (C x K).
     const size_t kk = p_.out_channels, c = p_.in_channels;
     const std::vector<float> u = winograd_filter_transform<M>(l.weight, kk, c);
@@ -60,8 +53,7 @@ class BlockedWinograd final : public BlockedAlgorithm {
     size_t tb = std::clamp<size_t>((size_t{1} << 20) / per_tile / mr * mr, mr, kMaxTiles);
     tb = std::min(tb, std::max(mr, ((total + nt - 1) / nt + mr - 1) / mr * mr));
     const size_t blocks = (total + tb - 1) / tb;
-    GemmTileParams epi = epilogue_;
-    if (residual) epi.flags |= kTileResidual;
+    const GemmTileParams epi = ep_.tile_params(residual != nullptr);
     const Geometry gm{x, h, w, y, y_image, residual, oh, ow, th, tw, &epi};
     parallel_for(blocks, static_cast<int>(nt), [&](size_t i) {
       block(gm, i * tb, std::min(tb, total - i * tb), tb);
@@ -121,17 +113,16 @@ class BlockedWinograd final : public BlockedAlgorithm {
         a.tiles = len;
         a.y = g.y + b * g.y_image + kb * plane;
         a.residual = g.residual ? g.residual + b * kk * g.oh * g.ow + kb * plane : nullptr;
-        a.bias = bias_.data() + kb * B;
+        a.bias = ep_.bias.data() + kb * B;
         a.oh = g.oh;
         a.ow = g.ow;
         a.oy0 = ty * M;
         a.ox0 = tx * M;
         a.epilogue = g.epi;
         kernels_->output[M](a);
-        if (act_after_) {
+        if (ep_.act_after) {
           const size_t cols = std::min(g.ow, a.ox0 + len * M) - a.ox0;
-          for (size_t i = a.oy0; i < std::min(g.oh, a.oy0 + M); ++i)
-            act_fn_(act_, a.y + (i * g.ow + a.ox0) * B, cols * B);
+          for (size_t i = a.oy0; i < std::min(g.oh, a.oy0 + M); ++i) ep_.finish(a.y + (i * g.ow + a.ox0) * B, cols * B);
         }
       }
       t += len;
@@ -141,14 +132,10 @@ class BlockedWinograd final : public BlockedAlgorithm {
   static constexpr size_t kMaxTiles = 512;
 
   ConvParams p_;
-  Activation act_;
   const GemmConfig& cfg_;
   const WinoBlockedKernels* kernels_;
-  act_kernel_fn act_fn_;
-  std::vector<float> bias_;
   std::vector<PackedB> u_;
-  GemmTileParams epilogue_;
-  bool act_after_;
+  BlockedEpilogue ep_;
 };
 
 }  // namespace

@@ -38,7 +38,8 @@ void global_pool(PoolKind kind, const float* x, size_t planes, size_t hw, float*
 void pool2d_blocked(const Pool2d& p, const float* x, size_t n, size_t c, size_t h, size_t w, float* y,
                     size_t y_image, int nthreads, Isa isa);
 
-// y (n, c) = mean or max over the hw positions of each channel of blocked x (n, c/16, hw, 16).
+// y (n, c) = mean or max over the hw positions of each channel of blocked x (n, ceil(c/16),
+// hw, 16): the last block's lanes past c (blocked_channels' padding) are not read into y.
 void global_pool_blocked(PoolKind kind, const float* x, size_t n, size_t c, size_t hw, float* y, int nthreads);
 
 }  // namespace fc

@@ -10,6 +10,7 @@
 #include "common/threads.h"
 #include "conv/conv-plan.h"
 #include "python/arrays.h"
+#include "python/blocked-args.h"
 
 namespace py = pybind11;
 
@@ -97,60 +98,33 @@ void bind_conv(py::module_& m) {
           "run_blocked",
           [](const ConvPlan& plan, const py::array& x, const py::array& out, std::optional<py::array> residual) {
             using namespace fc;
-            const ConvParams& p = plan.params();
-            // x blocked (N, C/16, H, W, 16), or NCHW (N, C, H, W): a first layer's few channels
-            const ConvcInput input = x.ndim() == 4 ? kConvcNchwInput : kConvcBlockedInput;
-            FC_CHECK(plan.can_run_blocked(input), "layer ", p.describe(), " has no blocked form (groups 1 and an "
-                     "input channel count that is a multiple of ", kChannelBlock, " needed)");
+            const BlockedConvShapes s = blocked_conv_shapes(plan, x);
             py_arrays::require_float32(x, "x");
             py_arrays::require_c_contiguous(x, "x");
-            FC_CHECK(x.ndim() == 5 || x.ndim() == 4, "x must be blocked, 5-D (N, C/16, H, W, 16), or NCHW, got ",
-                     x.ndim(), "-D");
-            const size_t n = x.shape(0), h = x.shape(2), w = x.shape(3);
-            const std::vector<size_t> xshape = input == kConvcNchwInput
-                ? std::vector<size_t>{n, p.in_channels, h, w}
-                : std::vector<size_t>{n, p.in_channels / kChannelBlock, h, w, kChannelBlock};
-            FC_CHECK(py_arrays::shape_of(x) == xshape, "x has shape ", py_arrays::shape_str(py_arrays::shape_of(x)),
-                     ", the layer expects ", py_arrays::shape_str(xshape), " with N, H, W any");
-            const std::vector<size_t> yshape = {n, blocked_channels(p.out_channels) / kChannelBlock, p.out_h(h), p.out_w(w),
-                                                kChannelBlock};
-            const auto [y, y_image] = py_arrays::require_image_blocks(out, yshape, "out");
-            const float* res = residual ? py_arrays::require_exact(*residual, yshape, "residual") : nullptr;
+            FC_CHECK(py_arrays::shape_of(x) == s.x, "x has shape ", py_arrays::shape_str(py_arrays::shape_of(x)),
+                     ", the layer expects ", py_arrays::shape_str(s.x), " with N, H, W any");
+            const auto [y, y_image] = py_arrays::require_image_blocks(out, s.y, "out");
+            const float* res = residual ? py_arrays::require_exact(*residual, s.y, "residual") : nullptr;
             const float* xp = static_cast<const float*>(x.data());
             py::gil_scoped_release release;
-            plan.run_blocked(xp, n, h, w, y, y_image, res, num_threads(), input);
+            plan.run_blocked(xp, s.n, s.h, s.w, y, y_image, res, num_threads(), s.input);
           },
           py::arg("x"), py::arg("out"), py::arg("residual") = py::none());
 
   // NCHW <-> channel-blocked copies (conv/convc-kernels.h); out may be a Concat's part.
-  m.def(
-      "to_blocked",
-      [](const py::array& x, const py::array& out) {
-        using namespace fc;
-        py_arrays::require_float32(x, "x");
-        py_arrays::require_c_contiguous(x, "x");
-        FC_CHECK(x.ndim() == 4, "x must be 4-D (N, C, H, W), got ", x.ndim(), "-D");
-        const size_t n = x.shape(0), c = x.shape(1), h = x.shape(2), w = x.shape(3);
-        FC_CHECK(c % kChannelBlock == 0, "x has ", c, " channels; a blocked tensor needs a multiple of ", kChannelBlock);
-        const auto [y, y_image] = py_arrays::require_image_blocks(out, {n, c / kChannelBlock, h, w, kChannelBlock}, "out");
-        const float* xp = static_cast<const float*>(x.data());
-        py::gil_scoped_release release;
-        nchw_to_blocked(xp, n, c, h * w, c * h * w, y, y_image, num_threads());
-      },
-      py::arg("x"), py::arg("out"));
-  m.def(
-      "from_blocked",
-      [](const py::array& x, const py::array& out) {
-        using namespace fc;
-        py_arrays::require_float32(x, "x");
-        py_arrays::require_c_contiguous(x, "x");
-        FC_CHECK(x.ndim() == 5 && x.shape(4) == static_cast<ptrdiff_t>(kChannelBlock),
-                 "x must be blocked, 5-D (N, C/16, H, W, 16)");
-        const size_t n = x.shape(0), c = x.shape(1) * kChannelBlock, h = x.shape(2), w = x.shape(3);
-        const auto [y, y_image] = py_arrays::require_image_blocks(out, {n, c, h, w}, "out");
-        const float* xp = static_cast<const float*>(x.data());
-        py::gil_scoped_release release;
-        blocked_to_nchw(xp, n, c, h * w, c * h * w, y, y_image, num_threads());
-      },
-      py::arg("x"), py::arg("out"));
+  for (const bool to_blocked : {true, false}) {
+    m.def(
+        to_blocked ? "to_blocked" : "from_blocked",
+        [to_blocked](const py::array& x, const py::array& out) {
+          using namespace fc;
+          py_arrays::require_float32(x, "x");
+          py_arrays::require_c_contiguous(x, "x");
+          const ReorderShapes s = reorder_shapes(x, to_blocked);
+          const auto [y, y_image] = py_arrays::require_image_blocks(out, s.y, "out");
+          const float* xp = static_cast<const float*>(x.data());
+          py::gil_scoped_release release;
+          (to_blocked ? nchw_to_blocked : blocked_to_nchw)(xp, s.n, s.c, s.hw, s.c * s.hw, y, y_image, num_threads());
+        },
+        py::arg("x"), py::arg("out"));
+  }
 }

@@ -31,6 +31,7 @@
 #include "norm/norm.h"
 #include "pool/pool.h"
 #include "python/arrays.h"
+#include "python/blocked-args.h"
 #include "python/pool-args.h"
 
 namespace py = pybind11;
@@ -114,36 +115,24 @@ class Program {
                         std::optional<py::array> residual, int residual_dyn) {
     const ConvPlan& plan = plan_obj.cast<const ConvPlan&>();
     keep_.push_back(plan_obj);
-    const ConvParams& p = plan.params();
-    const ConvcInput in = x.ndim() == 4 ? kConvcNchwInput : kConvcBlockedInput;  // NCHW: a first layer
-    FC_CHECK(plan.can_run_blocked(in), "layer ", p.describe(), " has no blocked form");
-    FC_CHECK(x.ndim() == 5 || x.ndim() == 4, "x must be blocked, 5-D (N, C/16, H, W, 16), or NCHW, got ", x.ndim(),
-             "-D");
-    const size_t n = x.shape(0), h = x.shape(2), w = x.shape(3), B = kChannelBlock;
-    const Ref xr = input(x, x_dyn,
-                         in == kConvcNchwInput ? std::vector<size_t>{n, p.in_channels, h, w}
-                                               : std::vector<size_t>{n, p.in_channels / B, h, w, B},
-                         "x");
-    const std::vector<size_t> yshape = {n, blocked_channels(p.out_channels) / B, p.out_h(h), p.out_w(w), B};
-    const auto [yp, y_image] = output(y, yshape, "out");
-    const Ref rr = residual ? input(*residual, residual_dyn, yshape, "residual") : Ref{};
-    steps_.push_back([&plan, xr, rr, yp = yp, y_image = y_image, n, h, w, in](float* const* dyn, int nt) {
+    const BlockedConvShapes s = blocked_conv_shapes(plan, x);
+    const Ref xr = input(x, x_dyn, s.x, "x");
+    const auto [yp, y_image] = output(y, s.y, "out");
+    const Ref rr = residual ? input(*residual, residual_dyn, s.y, "residual") : Ref{};
+    steps_.push_back([&plan, xr, rr, yp = yp, y_image = y_image, n = s.n, h = s.h, w = s.w,
+                      in = s.input](float* const* dyn, int nt) {
       plan.run_blocked(xr.get(dyn), n, h, w, yp, y_image, rr.fixed || rr.dyn >= 0 ? rr.get(dyn) : nullptr, nt, in);
     });
   }
 
   // NCHW x -> blocked y (to_blocked) or blocked x -> NCHW y.
   void add_reorder(const py::array& x, int x_dyn, const py::array& y, bool to_blocked) {
-    const size_t B = kChannelBlock;
-    FC_CHECK(x.ndim() == (to_blocked ? 4 : 5), "x must be ", to_blocked ? "4-D (N, C, H, W)" : "blocked, 5-D");
-    const std::vector<size_t> xshape = py_arrays::shape_of(x);
-    const size_t n = xshape[0], c = to_blocked ? xshape[1] : xshape[1] * B, h = xshape[2], w = xshape[3];
-    FC_CHECK(c % B == 0 && (to_blocked || xshape[4] == B), "a blocked tensor needs a multiple of ", B, " channels");
-    const Ref xr = input(x, x_dyn, xshape, "x");
-    const auto [yp, y_image] = output(y, to_blocked ? std::vector<size_t>{n, c / B, h, w, B}
-                                                    : std::vector<size_t>{n, c, h, w}, "out");
-    steps_.push_back([xr, yp = yp, y_image = y_image, n, c, h, w, to_blocked](float* const* dyn, int nt) {
-      (to_blocked ? nchw_to_blocked : blocked_to_nchw)(xr.get(dyn), n, c, h * w, c * h * w, yp, y_image, nt);
+    const ReorderShapes s = reorder_shapes(x, to_blocked);
+    const Ref xr = input(x, x_dyn, py_arrays::shape_of(x), "x");
+    const auto [yp, y_image] = output(y, s.y, "out");
+    steps_.push_back([xr, yp = yp, y_image = y_image, n = s.n, c = s.c, hw = s.hw, to_blocked](float* const* dyn,
+                                                                                              int nt) {
+      (to_blocked ? nchw_to_blocked : blocked_to_nchw)(xr.get(dyn), n, c, hw, c * hw, yp, y_image, nt);
     });
   }
 

@@ -442,8 +442,9 @@ def block_layout(g: Graph) -> Graph:
     """Runs chains of convolutions on channel-blocked tensors (N, C/16, H, W, 16), as onnxruntime's
     NCHWc does: such a Conv reads its input and writes its output without packing either
     (csrc/conv/conv-nchwc.cc). Every blockable Conv (_blockable_conv) takes blocked input (a first
-    layer of fewer than 16 channels: NCHW) and residual and gives a blocked output; MaxPool, AveragePool, channel Concat and global pooling
-    stay blocked when all their inputs are; any other consumer of a blocked value gets an NCHW copy
+    layer of fewer than 16 channels: NCHW) and residual and gives a blocked output; MaxPool,
+    AveragePool, channel Concat and global pooling stay blocked when all their inputs are (global
+    pooling of a padded head is told its real channel count); any other consumer of a blocked value gets an NCHW copy
     (_FromBlocked, made once per value), a blocked consumer of an NCHW value a blocked copy
     (_ToBlocked). Graph outputs are NCHW. A Conv with no blocked neighbour stays NCHW (two copies
     would cost more than it gains)."""
