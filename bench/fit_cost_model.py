@@ -9,6 +9,8 @@ Model (per image, seconds): each algorithm's time is linear in a few work counts
     im2col:   a_gemm * 2 Kp Np D         + a_pack * D HW                                + a_call
     implicit: i_gemm * 2 Kp Nw D     + i_tile * Kp Nw / (MR NR) + i_elem * |P|              + i_call
     implicit_t: t_gemm * 2 Mp Kc D   + t_tile * Mp Kc / (MR NR) ceil(D / KC) + t_elem * |Pt| + t_call
+    direct:   d_flop * 2 K16 O D (d_flop1 at strides > 2: one position a tile) + d_elem * copied + d_call (a term per output row
+              and group of blocks was tried: fitted to 0)
     winograd: b_gemm[v] * alpha^2 2 Kp Tp C + b_in[v] * alpha^3 C T + b_out[v] * alpha^3 K T + b_call * alpha^2
 (v the variant: its GEMM blocks and the register pressure of its alpha x alpha tile differ) with Kp = K rounded up to the GEMM's MR, Np / Tp = output pixels / tiles rounded up to NR,
 D = ks^2 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+1) + W, rounded up to NR),
@@ -42,8 +44,8 @@ sys.path.insert(0, ROOT)
 import fastconv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALGOS = ["im2col", "implicit", "implicit_t", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
-GEMM_ALGOS = ["im2col", "implicit", "implicit_t"]  # what stride-2 layers are measured with
+ALGOS = ["im2col", "implicit", "implicit_t", "direct", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
+GEMM_ALGOS = ["im2col", "implicit", "implicit_t", "direct"]  # what stride-2 layers are measured with
 # The cost terms, in conv-cost.cc's order (FC_COST_TERMS in conv-registry.h).
 NAMES = [name for name, _ in fastconv._C.cost_coefficients("generic")]
 
@@ -87,7 +89,8 @@ def measure(isa, repeats, append):
     rng = np.random.default_rng(0)
     rows = []
     for c, k, hw, stride, ks, pad in grid():
-        algos = ALGOS if stride == 1 else GEMM_ALGOS
+        # direct on 1x1 layers: auto leaves those to the GEMM paths (choose_conv_algo)
+        algos = [a for a in (ALGOS if stride == 1 else GEMM_ALGOS) if a != "direct" or ks > 1]
         x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
         wt = (rng.standard_normal((k, c, ks, ks)) * np.sqrt(2 / (ks * ks * c))).astype(np.float32)
         with fastconv.use_isa(isa):  # a plan keeps the ISA level it was built with
@@ -161,6 +164,14 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
         rows = padded_rows(o * o, MR) * padded_cols(k, NR)
         return {"kImplicitTPerGemmFlop": 2 * rows * d, "kImplicitTPerTile": rows / (MR * NR) * -(-d // KC),
                 "kImplicitTPerElem": c * side * side, "kImplicitTPerCall": 1}
+    if algo == "direct":
+        # conv-direct.cc: output channels in whole blocks; strides above 2 run one position a
+        # tile; copies: a padded layer's padded input (a strided 1x1 layer's subsample), the
+        # output from blocked to NCHW
+        flops = 2 * up(k, 16) * o * o * d
+        copied = k * o * o + (c * (hw + 2 * pad) ** 2 if pad and ks > 1 else c * o * o if ks == 1 and stride > 1 else 0)
+        return {"kDirectPerOnePositionFlop" if stride > 2 else "kDirectPerFlop": flops, "kDirectPerElem": copied,
+                "kDirectPerCall": 1}
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2
     # On AVX-512, blocks of <= 16 tiles run the AVX2 kernel (conv-winograd.cc, gemm_for).

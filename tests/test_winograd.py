@@ -217,8 +217,8 @@ def test_concurrent_runs(rng):
 
 def test_auto_candidates():
     wt = np.ones((8, 8, 3, 3), np.float32)
-    assert fastconv.ConvPlan(wt, padding=1).auto_candidates == ["im2col", "im2col_t", "implicit", "implicit_t"] + VARIANTS
-    assert fastconv.ConvPlan(wt, stride=2).auto_candidates == ["im2col", "im2col_t", "implicit", "implicit_t"]
+    assert fastconv.ConvPlan(wt, padding=1).auto_candidates == ["im2col", "im2col_t", "implicit", "implicit_t", "direct"] + VARIANTS
+    assert fastconv.ConvPlan(wt, stride=2).auto_candidates == ["im2col", "im2col_t", "implicit", "implicit_t", "direct"]
     assert "winograd_6x6" not in fastconv.ConvPlan(np.ones((1, 5000, 3, 3), np.float32)).auto_candidates
 
 

@@ -46,6 +46,9 @@ std::unique_ptr<ConvAlgorithm> make_implicit_t_conv(const ConvLayer& layer);
 std::unique_ptr<ConvAlgorithm> make_pointwise_conv(const ConvLayer& layer, bool transposed);
 // Direct depthwise kernel (groups == in_channels, any channel multiplier).
 std::unique_ptr<ConvAlgorithm> make_depthwise_conv(const ConvLayer& layer);
+// Direct convolution: the blocked direct kernel on the NCHW input, its blocked output copied
+// to NCHW (conv-direct.cc). Groups 1; any kernel, stride, dilation and padding.
+std::unique_ptr<ConvAlgorithm> make_direct_conv(const ConvLayer& layer);
 // Winograd F(m x m, 3x3), m in {2, 3, 4, 6}: 3x3, stride 1, dilation 1, groups 1 (conv-winograd.cc).
 std::unique_ptr<ConvAlgorithm> make_winograd_conv(const ConvLayer& layer, int m);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "conv/conv-registry.h"
@@ -28,18 +29,24 @@ namespace {
 //     arithmetic (alpha^3 per tile and input / output channel); per GEMM call (alpha^2 per
 //     block); GEMM flops of blocks of <= 16 tiles, which run the AVX2 kernel on AVX-512 CPUs
 //     (half-width vectors) at a rate of their own.
+//   direct: its flops (output channels padded to whole blocks), the same at strides above 2
+//     (one position a tile), the elements copied (a padded layer's padded input, the output
+//     from blocked to NCHW), a call. Fitted for avx512 only: on the other levels auto does not
+//     pick it (their rows' zeros mean "not measured").
 using CostRow = std::array<double, kCostTermCount>;
 // avx512: Zen 5, one thread, KC 4096; 3x3 layers at stride 1 and, for the GEMM paths, 3x3
-// and 1x1 layers at stride 2 and the ResNet and AlexNet stems; fit median relative error
-// 9.9%; picks the measured-fastest path on 71 of 85 layers, the others within 35%.
+// and 1x1 layers at stride 2 and the ResNet and AlexNet stems (direct: all but the 1x1
+// ones); two runs pooled; fit median relative error 9.7%; picks the measured-fastest path on
+// 59 of 85 layers, the others within 31% (before direct: 71, within 35%).
 constexpr CostRow kAvx512Costs = {
-    5.578e-12, 1.447e-10, 4.471e-06,                                    // im2col
-    4.972e-12, 3.467e-08, 6.591e-10, 3.611e-06,                         // implicit
-    4.603e-12, 1.422e-07, 1.571e-10, 2.395e-06,                         // implicit_t
-    5.57e-12, 6.142e-12, 6.215e-12, 7.424e-12,                          // Winograd GEMM flops
-    5.81e-11, 5.999e-11, 5.624e-11, 4.842e-11,                          // Winograd input transform
-    5.642e-11, 5.711e-11, 4.679e-11, 4.275e-11,                         // Winograd output transform
-    4.345e-07, 1.057e-11};                                              // per GEMM call, narrow blocks
+    5.412e-12, 1.569e-10, 4.4e-06,                                      // im2col
+    4.795e-12, 4.044e-08, 7.356e-10, 3.501e-06,                         // implicit
+    4.534e-12, 1.461e-07, 1.653e-10, 2.313e-06,                         // implicit_t
+    5.633e-12, 6.229e-12, 6.362e-12, 7.664e-12,                         // Winograd GEMM flops
+    5.809e-11, 5.894e-11, 5.592e-11, 4.625e-11,                         // Winograd input transform
+    6.111e-11, 6.128e-11, 5.052e-11, 4.526e-11,                         // Winograd output transform
+    4.063e-07, 1.07e-11,                                                // per GEMM call, narrow blocks
+    4.907e-12, 1.612e-11, 1.578e-10, 2.558e-06};                        // direct
 // avx2: Zen 3, one thread, KC 512, A tiles outer; the same grid; fit median relative error
 // 9.8%; picks the measured-fastest path on 62 of 85 layers, the others within 36% (the
 // avx512 row here: 58, within 67%). No narrow Winograd blocks: this is the AVX2 kernel.
@@ -50,7 +57,8 @@ constexpr CostRow kAvx2Costs = {
     1.58e-11, 1.727e-11, 1.75e-11, 1.716e-11,                           // Winograd GEMM flops
     1.153e-10, 1.289e-10, 1.366e-10, 1.582e-10,                         // Winograd input transform
     1.784e-10, 1.57e-10, 1.304e-10, 1.21e-10,                           // Winograd output transform
-    7.715e-07, 0};                                                      // per GEMM call, narrow blocks
+    7.715e-07, 0,                                                       // per GEMM call, narrow blocks
+    0, 0, 0, 0};                                                        // direct (not measured)
 
 // The portable path has no fit of its own (it is the reference, not a fast path): it takes
 // avx2's, whose tile it shares in shape (6 rows).
@@ -124,6 +132,20 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
            coef[kWino2PerOutOp + v] * a * a * a * k * tiles + coef[kWinoPerGemmCall] * a * a;
   }
   const double depth = static_cast<double>(p.gemm_depth()), groups = static_cast<double>(p.groups);
+  if (algo == "direct") {
+    if (coef[kDirectPerFlop] == 0) return std::numeric_limits<double>::infinity();  // not fitted for this ISA
+    const double flops = 2 * static_cast<double>(round_up(p.out_channels, 16)) * oh * ow * depth;
+    const bool one_position = p.stride_w > 2;
+    const bool one_tap = p.kernel_h == 1 && p.kernel_w == 1;
+    const bool padded = p.pad_top || p.pad_left || p.pad_bottom || p.pad_right;
+    double copied = k * oh * ow;
+    if (padded && !one_tap)
+      copied += static_cast<double>(p.in_channels * (h + p.pad_top + p.pad_bottom) * (w + p.pad_left + p.pad_right));
+    else if (one_tap && !padded && (p.stride_h > 1 || p.stride_w > 1))
+      copied += static_cast<double>(p.in_channels) * oh * ow;
+    return coef[one_position ? kDirectPerOnePositionFlop : kDirectPerFlop] * flops + coef[kDirectPerElem] * copied +
+           coef[kDirectPerCall];
+  }
   if (algo == "implicit") {
     const ImplicitGeometry g(p, h, w);
     const double padded = padded_rows(p.group_out(), cfg) * padded_cols(g.columns(), cfg);

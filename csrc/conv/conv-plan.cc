@@ -75,10 +75,7 @@ void ConvPlan::run_blocked(const float* x, size_t n, size_t h, size_t w, float* 
   FC_CHECK(y_image >= y_floats, "output images overlap: ", y_image, " floats apart for ", y_floats, " per image");
   const bool whole_blocks = p_.out_channels % kChannelBlock == 0;
   const int m = input == kConvcBlockedInput && whole_blocks ? blocked_winograd_m(h, w) : 0;
-  // Few positions (7x7): one block per tile, so its 14 positions cover a row of them in
-  // few tiles (49 = 3 x 14 + 7) and each group's weights stream once per 14 positions
-  // (2048 -> 512 at 7x7, weights cold, one process: 0.89x the time of two blocks).
-  const int cb = m == 0 && p_.out_h(h) * p_.out_w(w) <= 64 ? 1 : 0;
+  const int cb = m == 0 ? blocked_direct_cb(p_, h, w) : 0;
   const BlockedAlgorithm* conv;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -15,6 +15,10 @@ std::string depthwise_only(const ConvParams& p) {
   return p.is_depthwise() ? std::string() : "depthwise needs groups == input channels (> 1)";
 }
 
+std::string ungrouped_only(const ConvParams& p) {
+  return p.groups == 1 ? std::string() : "direct needs groups 1 (got groups=" + std::to_string(p.groups) + ")";
+}
+
 std::unique_ptr<ConvAlgorithm> make_im2col(const ConvLayer& l) { return make_im2col_conv(l, false); }
 std::unique_ptr<ConvAlgorithm> make_im2col_t(const ConvLayer& l) { return make_im2col_conv(l, true); }
 std::unique_ptr<ConvAlgorithm> make_pointwise(const ConvLayer& l) { return make_pointwise_conv(l, false); }
@@ -38,6 +42,8 @@ const std::vector<ConvAlgoInfo>& conv_algorithms() {
       // ... and transposed: positions as rows, read in place from a channels-last copy.
       {"implicit_t", any_layer, make_implicit_t_conv},
       {"depthwise", depthwise_only, make_depthwise_conv},
+      // The blocked direct kernel, reading NCHW input, its output copied back to NCHW.
+      {"direct", ungrouped_only, make_direct_conv},
       // "winograd" resolves per input size to the variant choose_winograd_variant picks.
       {"winograd", winograd_cannot_run, make_winograd_4x4},
       {"winograd_2x2", winograd_cannot_run, make_winograd_2x2},
@@ -64,7 +70,10 @@ std::string choose_conv_algo(const ConvParams& p, size_t h, size_t w, Isa isa) {
     return conv_cost(b, p, h, w, isa) < conv_cost(a, p, h, w, isa) ? b : a;
   };
   if (p.is_pointwise()) return cheaper("pointwise", "pointwise_t");
-  const std::string gemm = cheaper(cheaper(cheaper("im2col", "im2col_t"), "implicit"), "implicit_t");
+  std::string gemm = cheaper(cheaper(cheaper("im2col", "im2col_t"), "implicit"), "implicit_t");
+  // The direct kernel where it has taps to share: on 1x1 layers the GEMM paths match it, and
+  // at stride 2 its copy of every other NCHW position is element by element (1.2-1.7x slower).
+  if (p.groups == 1 && (p.kernel_h > 1 || p.kernel_w > 1)) gemm = cheaper(gemm, "direct");
   if (winograd_cannot_run(p).empty()) return cheaper(gemm, choose_winograd_variant(p, h, w, isa));
   return gemm;
 }

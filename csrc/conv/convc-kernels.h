@@ -64,11 +64,21 @@ const ConvcKernels& f32_convc_kernels__scalar();
 const ConvcKernels& f32_convc_kernels__avx2();
 const ConvcKernels& f32_convc_kernels__avx512f();
 
-// Channel-blocked copies: x (n, c, hw) <-> y (n, c / 16, hw, 16); c a multiple of 16. Per
-// image, src and dst images `image` floats apart (>= c * hw: a Concat's part).
+// Channel-blocked copies: x (n, c, hw) <-> y (n, blocked_channels(c) / 16, hw, 16); the
+// padding lanes of a last partial block are written as zeros (to blocked) or not read. Per
+// image, src and dst images `image` floats apart (a Concat's part).
 void nchw_to_blocked(const float* x, size_t n, size_t c, size_t hw, size_t x_image, float* y, size_t y_image,
                      int nthreads);
 void blocked_to_nchw(const float* x, size_t n, size_t c, size_t hw, size_t x_image, float* y, size_t y_image,
                      int nthreads);
+
+// One block of one image (reorder-block.h): `lanes` <= 16 planes of hw floats <-> hw x 16.
+using reorder_block_fn = void (*)(const float* src, float* dst, size_t hw, size_t lanes);
+struct ReorderKernels {
+  reorder_block_fn to_blocked, from_blocked;
+};
+const ReorderKernels& f32_reorder_kernels__scalar();
+const ReorderKernels& f32_reorder_kernels__avx2();
+const ReorderKernels& f32_reorder_kernels__avx512f();
 
 }  // namespace fc

@@ -1,0 +1,53 @@
+// The direct convolution for NCHW callers: the blocked direct kernel (conv-nchwc.cc) reads
+// the NCHW input as it is (one channel per input block) and writes blocked output into this
+// thread's scratch, which one copy turns into NCHW. No im2col and no packing per call; the
+// copy costs a few percent of a layer (56x56x64: 0.02 ms of 0.95 at one thread).
+#include <algorithm>
+#include <memory>
+
+#include "common/scratch.h"
+#include "conv/conv-algo.h"
+#include "conv/conv-nchwc.h"
+
+namespace fc {
+namespace {
+
+class DirectConv final : public ConvAlgorithm {
+ public:
+  // Both tile shapes blocked_direct_cb picks between, packed now (the layer's weights are
+  // only valid during construction).
+  explicit DirectConv(const ConvLayer& l)
+      : p_(l.p), convs_{BlockedConv(l, 0, kConvcNchwInput), BlockedConv(l, 1, kConvcNchwInput)} {}
+  const char* name() const override { return "direct"; }
+
+  void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+           int nthreads) const override {
+    const size_t k = p_.out_channels, kb = blocked_channels(k), plane = p_.out_h(h) * p_.out_w(w);
+    if (n == 0 || plane == 0) return;
+    const BlockedConv& conv = convs_[blocked_direct_cb(p_, h, w)];
+    // Images in chunks of about 16 MB of blocked output, so that the scratch stays bounded
+    // at any batch size.
+    const size_t chunk = std::clamp<size_t>((size_t{4} << 20) / (kb * plane), 1, n);
+    for (size_t b0 = 0; b0 < n; b0 += chunk) {
+      const size_t m = std::min(chunk, n - b0);
+      float* yb = thread_scratch(kScratchOp1, m * kb * plane);
+      float* rb = nullptr;
+      if (residual) {
+        rb = thread_scratch(kScratchOp2, m * kb * plane);
+        nchw_to_blocked(residual + b0 * k * plane, m, k, plane, k * plane, rb, kb * plane, nthreads);
+      }
+      conv.run(x + b0 * p_.in_channels * h * w, m, h, w, yb, kb * plane, rb, nthreads);
+      blocked_to_nchw(yb, m, k, plane, kb * plane, y + b0 * y_image, y_image, nthreads);
+    }
+  }
+
+ private:
+  ConvParams p_;
+  BlockedConv convs_[2];  // cb 0 (the ISA's preferred) and 1
+};
+
+}  // namespace
+
+std::unique_ptr<ConvAlgorithm> make_direct_conv(const ConvLayer& layer) { return std::make_unique<DirectConv>(layer); }
+
+}  // namespace fc
