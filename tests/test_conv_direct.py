@@ -65,3 +65,18 @@ def test_direct_threads_into_a_strided_output(rng, threads):
 def test_direct_refuses_groups():
     with pytest.raises(ValueError, match="direct needs groups 1"):
         fastconv.ConvPlan(np.ones((8, 2, 3, 3), np.float32), groups=2, algo="direct")
+
+
+def test_auto_takes_direct_where_it_is_fitted():
+    """The ResNet stem runs direct on AVX-512 (fit_cost_model.py's grid on Zen 5: 1.16 ms, the
+    implicit GEMM 1.24); 1x1 layers stay on the GEMM paths, and the levels without a fit of
+    the direct kernel never pick it."""
+    stem = np.ones((64, 3, 7, 7), np.float32)
+    if "avx512" in fastconv._C.available_isas():
+        with fastconv.use_isa("avx512"):
+            assert fastconv.ConvPlan(stem, stride=2, padding=3).algo_for(224, 224) == "direct"
+            assert fastconv.ConvPlan(np.ones((256, 64, 1, 1), np.float32)).algo_for(56, 56) != "direct"
+            assert fastconv.ConvPlan(np.ones((512, 256, 1, 1), np.float32), stride=2).algo_for(28, 28) != "direct"
+    for isa in ("avx2", "generic"):
+        with fastconv.use_isa(isa):
+            assert fastconv.ConvPlan(stem, stride=2, padding=3).algo_for(224, 224) != "direct"

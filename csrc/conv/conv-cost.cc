@@ -8,7 +8,9 @@
 #include <limits>
 #include <string>
 
+#include "conv/conv-nchwc.h"
 #include "conv/conv-registry.h"
+#include "conv/convc-kernels.h"
 #include "conv/implicit-geometry.h"
 #include "gemm/gemm-config.h"
 
@@ -30,14 +32,15 @@ namespace {
 //     block); GEMM flops of blocks of <= 16 tiles, which run the AVX2 kernel on AVX-512 CPUs
 //     (half-width vectors) at a rate of their own.
 //   direct: its flops (output channels padded to whole blocks), the same at strides above 2
-//     (one position a tile), the elements copied (a padded layer's padded input, the output
-//     from blocked to NCHW), a call. Fitted for avx512 only: on the other levels auto does not
-//     pick it (their rows' zeros mean "not measured").
+//     (one position a tile), its tiles' k steps (each loads the tile's weights whatever its
+//     width: rows of 7 or 14 run at 60-85% of the rate of wide ones), the elements copied (a
+//     padded layer's padded input, the output from blocked to NCHW), a call. Fitted for
+//     avx512 only: on the other levels auto does not pick it (zeros: "not measured").
 using CostRow = std::array<double, kCostTermCount>;
 // avx512: Zen 5, one thread, KC 4096; 3x3 layers at stride 1 and, for the GEMM paths, 3x3
 // and 1x1 layers at stride 2 and the ResNet and AlexNet stems (direct: all but the 1x1
-// ones); two runs pooled; fit median relative error 9.7%; picks the measured-fastest path on
-// 59 of 85 layers, the others within 31% (before direct: 71, within 35%).
+// ones); two runs pooled; fit median relative error 9.0%; picks the measured-fastest path on
+// 63 of 85 layers, the others within 26% (before direct: 71, within 35%).
 constexpr CostRow kAvx512Costs = {
     5.412e-12, 1.569e-10, 4.4e-06,                                      // im2col
     4.795e-12, 4.044e-08, 7.356e-10, 3.501e-06,                         // implicit
@@ -46,7 +49,7 @@ constexpr CostRow kAvx512Costs = {
     5.809e-11, 5.894e-11, 5.592e-11, 4.625e-11,                         // Winograd input transform
     6.111e-11, 6.128e-11, 5.052e-11, 4.526e-11,                         // Winograd output transform
     4.063e-07, 1.07e-11,                                                // per GEMM call, narrow blocks
-    4.907e-12, 1.612e-11, 1.578e-10, 2.558e-06};                        // direct
+    3.759e-12, 7.553e-12, 5.477e-10, 1.696e-10, 1.986e-06};             // direct
 // avx2: Zen 3, one thread, KC 512, A tiles outer; the same grid; fit median relative error
 // 9.8%; picks the measured-fastest path on 62 of 85 layers, the others within 36% (the
 // avx512 row here: 58, within 67%). No narrow Winograd blocks: this is the AVX2 kernel.
@@ -58,7 +61,7 @@ constexpr CostRow kAvx2Costs = {
     1.153e-10, 1.289e-10, 1.366e-10, 1.582e-10,                         // Winograd input transform
     1.784e-10, 1.57e-10, 1.304e-10, 1.21e-10,                           // Winograd output transform
     7.715e-07, 0,                                                       // per GEMM call, narrow blocks
-    0, 0, 0, 0};                                                        // direct (not measured)
+    0, 0, 0, 0, 0};                                                     // direct (not measured)
 
 // The portable path has no fit of its own (it is the reference, not a fast path): it takes
 // avx2's, whose tile it shares in shape (6 rows).
@@ -143,8 +146,15 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
       copied += static_cast<double>(p.in_channels * (h + p.pad_top + p.pad_bottom) * (w + p.pad_left + p.pad_right));
     else if (one_tap && !padded && (p.stride_h > 1 || p.stride_w > 1))
       copied += static_cast<double>(p.in_channels) * oh * ow;
-    return coef[one_position ? kDirectPerOnePositionFlop : kDirectPerFlop] * flops + coef[kDirectPerElem] * copied +
-           coef[kDirectPerCall];
+    // Tiles as BlockedConv runs them: rows of max_rp positions (1x1: one merged row), groups
+    // of cb output blocks; each k step of a tile loads the cb weight vectors whatever its width.
+    const ConvcKernels& kern = FC_KERNEL_FOR_ISA(isa, f32_convc_kernels)();
+    const int cb = blocked_direct_cb(p, h, w) ? blocked_direct_cb(p, h, w) : kern.preferred_cb;
+    const double rp = one_position ? 1.0 : kern.max_rp[cb - 1];
+    const double tiles = (one_tap && !one_position ? std::ceil(oh * ow / rp) : oh * std::ceil(ow / rp)) *
+                         std::ceil(static_cast<double>(blocked_channels(p.out_channels) / kChannelBlock) / cb);
+    return coef[one_position ? kDirectPerOnePositionFlop : kDirectPerFlop] * flops +
+           coef[kDirectPerTileStep] * tiles * depth + coef[kDirectPerElem] * copied + coef[kDirectPerCall];
   }
   if (algo == "implicit") {
     const ImplicitGeometry g(p, h, w);
