@@ -4,6 +4,7 @@ behind algo="auto" (csrc/conv/conv-cost.cc).
     python bench/fit_cost_model.py            # measure, write bench/cost_model_data.csv, fit
     python bench/fit_cost_model.py --append   # measure, add to the CSV's rows (several runs pooled), fit
     python bench/fit_cost_model.py --fit-only # refit from the CSV (it may hold several runs' rows)
+    python bench/fit_cost_model.py --only direct  # re-measure one algorithm (a changed kernel), refit
 
 Model (per image, seconds): each algorithm's time is linear in a few work counts,
     im2col:   a_gemm * 2 Kp Np D         + a_pack * D HW                                + a_call
@@ -83,13 +84,15 @@ def grid():
     yield 3, 96, 227, 4, 11, 0
 
 
-def measure(isa, repeats, append):
+def measure(isa, repeats, append, only=None):
     fastconv.set_num_threads(1)
     rng = np.random.default_rng(0)
     rows = []
     for c, k, hw, stride, ks, pad in grid():
         # direct on 1x1 layers: auto leaves those to the GEMM paths (choose_conv_algo)
-        algos = [a for a in (ALGOS if stride == 1 else GEMM_ALGOS) if a != "direct" or ks > 1]
+        algos = [a for a in (ALGOS if stride == 1 else GEMM_ALGOS) if (a != "direct" or ks > 1) and (not only or a in only)]
+        if not algos:
+            continue
         x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
         wt = (rng.standard_normal((k, c, ks, ks)) * np.sqrt(2 / (ks * ks * c))).astype(np.float32)
         with fastconv.use_isa(isa):  # a plan keeps the ISA level it was built with
@@ -106,9 +109,11 @@ def measure(isa, repeats, append):
             rows.append({"algo": a, "c": c, "k": k, "hw": hw, "stride": stride, "ks": ks, "pad": pad, "seconds": min(times[a][1:])})
         print(c, k, hw, stride, ks, pad, " ".join(f"{a}={min(times[a][1:]) * 1e3:.3f}ms" for a in algos), flush=True)
     old = []
-    if append:
+    if append or only:
         with open(csv_path(isa)) as f:
             old = list(csv.DictReader(f))
+        if only:  # this run's rows replace those of the algorithms it measured
+            old = [r for r in old if r["algo"] not in only]
     with open(csv_path(isa), "w", newline="") as f:
         wr = csv.DictWriter(f, fieldnames=list(rows[0]))
         wr.writeheader()
@@ -241,12 +246,14 @@ def main():
     ap.add_argument("--fit-only", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--append", action="store_true", help="add this run's rows to the CSV's (pooled runs)")
+    ap.add_argument("--only", nargs="+", choices=ALGOS, metavar="ALGO",
+                    help="measure these algorithms only; their rows in the CSV are replaced, the others kept")
     args = ap.parse_args()
     if args.fit_only:
         with open(csv_path(args.isa)) as f:
             rows = list(csv.DictReader(f))
     else:
-        rows = measure(args.isa, args.repeats, args.append)
+        rows = measure(args.isa, args.repeats, args.append, args.only)
     fit(rows, args.isa)
 
 

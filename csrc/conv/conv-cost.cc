@@ -39,8 +39,9 @@ namespace {
 using CostRow = std::array<double, kCostTermCount>;
 // avx512: Zen 5, one thread, KC 4096; 3x3 layers at stride 1 and, for the GEMM paths, 3x3
 // and 1x1 layers at stride 2 and the ResNet and AlexNet stems (direct: all but the 1x1
-// ones); two runs pooled; fit median relative error 9.0%; picks the measured-fastest path on
-// 63 of 85 layers, the others within 26% (before direct: 71, within 35%).
+// ones; re-measured after its equal-width tiles); two runs pooled; fit median relative error
+// 9.2%; picks the measured-fastest path on 65 of 85 layers, the others within 53% (16 -> 16
+// at 224x224: direct modelled, implicit 1.5x faster: its copies fall out of L2 there).
 constexpr CostRow kAvx512Costs = {
     5.412e-12, 1.569e-10, 4.4e-06,                                      // im2col
     4.795e-12, 4.044e-08, 7.356e-10, 3.501e-06,                         // implicit
@@ -49,7 +50,7 @@ constexpr CostRow kAvx512Costs = {
     5.809e-11, 5.894e-11, 5.592e-11, 4.625e-11,                         // Winograd input transform
     6.111e-11, 6.128e-11, 5.052e-11, 4.526e-11,                         // Winograd output transform
     4.063e-07, 1.07e-11,                                                // per GEMM call, narrow blocks
-    3.759e-12, 7.553e-12, 5.477e-10, 1.696e-10, 1.986e-06};             // direct
+    3.859e-12, 9.662e-12, 4.422e-10, 1.6e-10, 2.669e-06};               // direct
 // avx2: Zen 3, one thread, KC 512, A tiles outer; the same grid; fit median relative error
 // 9.8%; picks the measured-fastest path on 62 of 85 layers, the others within 36% (the
 // avx512 row here: 58, within 67%). No narrow Winograd blocks: this is the AVX2 kernel.

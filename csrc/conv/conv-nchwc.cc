@@ -182,7 +182,11 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
     for (ptrdiff_t j = j0; j < j1;) {
       const bool interior = j >= col_lo && j < col_hi;
       const ptrdiff_t end = interior ? std::min(j1, col_hi) : j + 1;
-      const int rp = static_cast<int>(std::min<ptrdiff_t>(end - j, max_rp));
+      // A row's interior in tiles of equal width (a 14-wide row as 7 + 7, not 12 + 2, whose
+      // 4 accumulators wait on the FMA latency: 1.15-1.23x on 14x14 3x3 layers, SqueezeNet
+      // 1.02-1.03x); merged 1x1 rows keep whole max_rp tiles (their tasks are runs of them).
+      const ptrdiff_t left = end - j, ntiles = (left + max_rp - 1) / max_rp;
+      const int rp = static_cast<int>(merged ? std::min<ptrdiff_t>(left, max_rp) : (left + ntiles - 1) / ntiles);
       const ptrdiff_t iw0 = merged ? j : j * sw - pl;  // input column of tap 0
       ptrdiff_t kw_lo = 0, kw_hi = KW;
       if (!interior) {
