@@ -111,8 +111,8 @@ BlockedConv::BlockedConv(const ConvLayer& l, int cb, ConvcInput input)
   }
 }
 
-void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
-                      int nthreads) const {
+void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image,
+                           const float* residual, float* nchw, size_t nchw_image, int nthreads) const {
   const size_t oh = p_.out_h(h), ow = p_.out_w(w), cin = p_.in_channels, cout = blocked_channels(p_.out_channels);
   if (n == 0 || oh == 0 || ow == 0) return;
   ptrdiff_t pt = p_.pad_top, pl = p_.pad_left, sh = p_.stride_h, sw = p_.stride_w;
@@ -233,10 +233,13 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
           run_span(b, groups_[gi], r, 0, static_cast<ptrdiff_t>(row_len), r == 0 ? next : nullptr);
       }
     });
+    if (nchw) blocked_to_nchw(y, n, p_.out_channels, out_plane, y_image, nchw, nchw_image, nthreads);
     return;
   }
-  // Tasks of whole rows (merged: runs of whole tiles), about 4 per thread.
-  const size_t want = std::max<size_t>(1, 4 * nt / n);
+  // Tasks of whole rows (merged: runs of whole tiles), about 4 per thread; copying to NCHW,
+  // also at most ~64K floats of output each, so that what a task copies is still in its L2.
+  size_t want = std::max<size_t>(1, 4 * nt / n);
+  if (nchw) want = std::max(want, cout * out_plane / (size_t{1} << 16));
   const size_t unit = merged ? static_cast<size_t>(kernels_->max_rp[groups_[0].cb - 1]) : 1;
   const size_t units = merged ? (row_len + unit - 1) / unit : rows;
   const size_t per_task = std::max<size_t>(1, (units + want - 1) / want);
@@ -252,6 +255,10 @@ void BlockedConv::run(const float* x, size_t n, size_t h, size_t w, float* y, si
       } else {
         for (size_t r = u0; r < u1; ++r) run_span(b, g, r, 0, static_cast<ptrdiff_t>(row_len), r == u0 ? next : nullptr);
       }
+    }
+    if (nchw) {
+      const size_t p0 = merged ? u0 * unit : u0 * ow, p1 = merged ? std::min(row_len, u1 * unit) : u1 * ow;
+      blocked_to_nchw_positions(y + b * y_image, p_.out_channels, out_plane, p0, p1, nchw + b * nchw_image);
     }
   });
 }

@@ -54,9 +54,19 @@ class BlockedConv final : public BlockedAlgorithm {
  public:
   BlockedConv(const ConvLayer& layer, int cb, ConvcInput input = kConvcBlockedInput);
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
-           int nthreads) const override;
+           int nthreads) const override {
+    run_impl(x, n, h, w, y, y_image, residual, nullptr, 0, nthreads);
+  }
+  // The same, then each task copies the positions it finished from y (blocked) into nchw
+  // (n, K, oh, ow; images nchw_image floats apart) while they are in its cache.
+  void run_to_nchw(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+                   float* nchw, size_t nchw_image, int nthreads) const {
+    run_impl(x, n, h, w, y, y_image, residual, nchw, nchw_image, nthreads);
+  }
 
  private:
+  void run_impl(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
+                float* nchw, size_t nchw_image, int nthreads) const;
   struct Group {
     size_t block0;    // first output block
     int cb;           // blocks in this group

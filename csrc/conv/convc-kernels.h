@@ -72,8 +72,13 @@ void nchw_to_blocked(const float* x, size_t n, size_t c, size_t hw, size_t x_ima
 void blocked_to_nchw(const float* x, size_t n, size_t c, size_t hw, size_t x_image, float* y, size_t y_image,
                      int nthreads);
 
-// One block of one image (reorder-block.h): `lanes` <= 16 planes of hw floats <-> hw x 16.
-using reorder_block_fn = void (*)(const float* src, float* dst, size_t hw, size_t lanes);
+// Positions [p0, p1) of one blocked image x (c channels, planes of hw) into NCHW y, on
+// the calling thread (the direct convolution copies each task's part while it is in cache).
+void blocked_to_nchw_positions(const float* x, size_t c, size_t hw, size_t p0, size_t p1, float* y);
+
+// One block of one image (reorder-block.h): the first `count` positions of `lanes` <= 16
+// planes `stride` floats apart <-> count x 16.
+using reorder_block_fn = void (*)(const float* src, float* dst, size_t count, size_t stride, size_t lanes);
 struct ReorderKernels {
   reorder_block_fn to_blocked, from_blocked;
 };

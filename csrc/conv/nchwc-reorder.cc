@@ -22,7 +22,7 @@ void reorder(const float* x, size_t n, size_t c, size_t hw, size_t x_image, floa
   const size_t blocks = cb / B;
   parallel_for_items(n * blocks, B * hw, nthreads, [&](size_t i) {
     const size_t b = i / blocks, blk = i % blocks, lanes = std::min(B, c - blk * B);
-    copy(x + b * x_image + blk * B * hw, y + b * y_image + blk * B * hw, hw, lanes);
+    copy(x + b * x_image + blk * B * hw, y + b * y_image + blk * B * hw, hw, hw, lanes);
   });
 }
 
@@ -36,6 +36,13 @@ void nchw_to_blocked(const float* x, size_t n, size_t c, size_t hw, size_t x_ima
 void blocked_to_nchw(const float* x, size_t n, size_t c, size_t hw, size_t x_image, float* y, size_t y_image,
                      int nthreads) {
   reorder<false>(x, n, c, hw, x_image, y, y_image, nthreads);
+}
+
+void blocked_to_nchw_positions(const float* x, size_t c, size_t hw, size_t p0, size_t p1, float* y) {
+  constexpr size_t B = kChannelBlock;
+  const reorder_block_fn copy = FC_KERNEL_FOR_ISA(active_isa(), f32_reorder_kernels)().from_blocked;
+  for (size_t blk = 0; blk * B < c; ++blk)
+    copy(x + (blk * hw + p0) * B, y + blk * B * hw + p0, p1 - p0, hw, std::min(B, c - blk * B));
 }
 
 }  // namespace fc
