@@ -71,6 +71,9 @@ class ConvPlan:
                       channels-last copy of the input (positions pad to 8 rows, nothing packed
                       per image): 1.05-1.1x im2col on small images of many channels (14x14);
       "depthwise"     groups == in_channels: direct kernel;
+      "direct"        groups 1: direct convolution by the channel-blocked kernel (nothing
+                      packed per call; output copied to NCHW in cache-sized parts): 1.1-1.4x
+                      the GEMM paths on the ResNet stem and on 3x3 layers of 64 channels;
       "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"
                       3x3, stride 1, undilated, groups 1 (any padding, any batch): Winograd
                       F(m x m, 3x3); fewer multiplications (2.25x, 3.24x, 4x, 5.06x) at a
