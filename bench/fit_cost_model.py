@@ -46,6 +46,7 @@ import fastconv  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALGOS = ["im2col", "implicit", "implicit_t", "direct", "winograd_2x2", "winograd_3x3", "winograd_4x4", "winograd_6x6"]
 GEMM_ALGOS = ["im2col", "implicit", "implicit_t", "direct"]  # what stride-2 layers are measured with
+POINTWISE_ALGOS = ["pointwise", "pointwise_t", "direct"]  # and 1x1 stride-1 ones
 # The cost terms, in conv-cost.cc's order (FC_COST_TERMS in conv-registry.h).
 NAMES = [name for name, _ in fastconv._C.cost_coefficients("generic")]
 
@@ -82,6 +83,10 @@ def grid():
             yield c, k, hw, 2, 1, 0
     yield 3, 64, 224, 2, 7, 3
     yield 3, 96, 227, 4, 11, 0
+    # 1x1 stride-1 layers (ResNet-50's and SqueezeNet's), for the pointwise products and direct
+    for c, k, hw in [(64, 256, 56), (256, 64, 56), (128, 512, 28), (512, 128, 28), (256, 1024, 14), (1024, 256, 14),
+                     (512, 2048, 7), (2048, 512, 7), (16, 64, 55), (64, 16, 55), (32, 128, 27), (48, 192, 13)]:
+        yield c, k, hw, 1, 1, 0
 
 
 def measure(isa, repeats, append, only=None):
@@ -89,8 +94,9 @@ def measure(isa, repeats, append, only=None):
     rng = np.random.default_rng(0)
     rows = []
     for c, k, hw, stride, ks, pad in grid():
-        # direct on 1x1 layers: auto leaves those to the GEMM paths (choose_conv_algo)
-        algos = [a for a in (ALGOS if stride == 1 else GEMM_ALGOS) if (a != "direct" or ks > 1) and (not only or a in only)]
+        # direct on strided 1x1 layers: auto leaves those to the GEMM paths (choose_conv_algo)
+        pool = POINTWISE_ALGOS if ks == 1 and stride == 1 else ALGOS if stride == 1 else GEMM_ALGOS
+        algos = [a for a in pool if (a != "direct" or ks > 1 or stride == 1) and (not only or a in only)]
         if not algos:
             continue
         x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
@@ -149,6 +155,12 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
         n = o * o
         return {"kIm2colPerGemmFlop": 2 * padded_rows(k, MR) * padded_cols(n, NR) * d, "kIm2colPerElem": d * n,
                 "kIm2colPerCall": 1}
+    if algo in ("pointwise", "pointwise_t"):
+        # the im2col GEMM on the input itself; transposed: positions as rows, TRANSPOSED_SLOWDOWN
+        n = o * o
+        flops = (2 * padded_rows(n, MR) * padded_cols(k, NR) * d * TRANSPOSED_SLOWDOWN if algo == "pointwise_t"
+                 else 2 * padded_rows(k, MR) * padded_cols(n, NR) * d)
+        return {"kIm2colPerGemmFlop": flops, "kIm2colPerCall": 1}
     if algo == "implicit":
         # implicit-geometry.h: at stride 1 rows share a pad column; at stride 2 a 3x3 kernel's
         # taps fall in four phase planes, a 1x1 kernel's in one (the subsampled input)
@@ -195,6 +207,9 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
     return {"kWinoNarrowPerGemmFlop" if narrow else f"kWino{m}PerGemmFlop": gemm,
             f"kWino{m}PerInOp": a * a * c * t * a, f"kWino{m}PerOutOp": a * a * k * t * a, "kWinoPerGemmCall": a * a}
 
+
+# conv-cost.cc's kTransposedSlowdown: the transposed product's padded flops run this much slower.
+TRANSPOSED_SLOWDOWN = 1.15
 
 # Same rule as choose_winograd_variant(): F(6x6) has ~3x the error of F(4x4), so it must be
 # modelled at least this much faster to be picked.
@@ -246,7 +261,7 @@ def main():
     ap.add_argument("--fit-only", action="store_true")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--append", action="store_true", help="add this run's rows to the CSV's (pooled runs)")
-    ap.add_argument("--only", nargs="+", choices=ALGOS, metavar="ALGO",
+    ap.add_argument("--only", nargs="+", choices=ALGOS + POINTWISE_ALGOS[:2], metavar="ALGO",
                     help="measure these algorithms only; their rows in the CSV are replaced, the others kept")
     args = ap.parse_args()
     if args.fit_only:

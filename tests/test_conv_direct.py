@@ -68,15 +68,26 @@ def test_direct_refuses_groups():
 
 
 def test_auto_takes_direct_where_it_is_fitted():
-    """The ResNet stem runs direct on AVX-512 (fit_cost_model.py's grid on Zen 5: 1.16 ms, the
-    implicit GEMM 1.24); 1x1 layers stay on the GEMM paths, and the levels without a fit of
+    """On AVX-512 the ResNet stem runs direct (fit_cost_model.py's grid on Zen 5: 1.16 ms, the
+    implicit GEMM 1.24) and so do 1x1 layers of many channels (1024 -> 256 at 14x14: 0.41 ms,
+    pointwise 0.46); strided 1x1 layers stay on the GEMM paths, and the levels without a fit of
     the direct kernel never pick it."""
     stem = np.ones((64, 3, 7, 7), np.float32)
     if "avx512" in fastconv._C.available_isas():
         with fastconv.use_isa("avx512"):
             assert fastconv.ConvPlan(stem, stride=2, padding=3).algo_for(224, 224) == "direct"
-            assert fastconv.ConvPlan(np.ones((256, 64, 1, 1), np.float32)).algo_for(56, 56) != "direct"
+            assert fastconv.ConvPlan(np.ones((256, 1024, 1, 1), np.float32)).algo_for(14, 14) == "direct"
             assert fastconv.ConvPlan(np.ones((512, 256, 1, 1), np.float32), stride=2).algo_for(28, 28) != "direct"
     for isa in ("avx2", "generic"):
         with fastconv.use_isa(isa):
             assert fastconv.ConvPlan(stem, stride=2, padding=3).algo_for(224, 224) != "direct"
+
+
+def test_auto_leaves_grouped_layers_to_the_gemm_paths(rng):
+    """Grouped 1x1 layers (ShuffleNet's) are pointwise too; auto must not pick direct for them."""
+    x = rng.standard_normal((1, 112, 28, 28), dtype=np.float32)
+    wt = rng.standard_normal((112, 28, 1, 1), dtype=np.float32)
+    plan = fastconv.ConvPlan(wt, groups=4)
+    y = plan(x, out=poisoned((1, 112, 28, 28)))
+    assert plan.algo != "direct"
+    check_conv(y, x, wt, groups=4)

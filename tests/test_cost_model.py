@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 LAYERS = [  # C, K, H = W, stride, kernel, padding: each feature family of the fit
     (64, 64, 56, 1, 3, 1), (256, 256, 14, 1, 3, 1), (32, 32, 7, 1, 3, 1), (128, 128, 56, 2, 3, 1),
-    (512, 1024, 28, 2, 1, 0), (3, 64, 224, 2, 7, 3), (3, 96, 227, 4, 11, 0),
+    (512, 1024, 28, 2, 1, 0), (3, 64, 224, 2, 7, 3), (3, 96, 227, 4, 11, 0), (256, 64, 56, 1, 1, 0),
+    (512, 2048, 7, 1, 1, 0),
 ]
 
 
@@ -38,6 +39,7 @@ def test_cpp_cost_model_matches_the_fit_script(isa, c, k, hw, stride, ks, pad):
     with fastconv.use_isa(isa):
         plan = fastconv.ConvPlan(np.ones((k, c, ks, ks), np.float32), stride=stride, padding=pad)
     algos = fit.GEMM_ALGOS + ([a for a in fit.ALGOS if a.startswith("winograd")] if stride == 1 and ks == 3 else [])
+    algos += fit.POINTWISE_ALGOS[:2] if stride == 1 and ks == 1 else []
     for algo in algos:
         modelled = sum(consts[n] * v for n, v in fit.features(algo, c, k, hw, stride, ks, pad, isa).items())
         if algo == "direct" and consts["kDirectPerFlop"] == 0:

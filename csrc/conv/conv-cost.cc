@@ -38,19 +38,20 @@ namespace {
 //     avx512 only: on the other levels auto does not pick it (zeros: "not measured").
 using CostRow = std::array<double, kCostTermCount>;
 // avx512: Zen 5, one thread, KC 4096; 3x3 layers at stride 1 and, for the GEMM paths, 3x3
-// and 1x1 layers at stride 2 and the ResNet and AlexNet stems (direct: all but the 1x1
-// ones; re-measured after its equal-width tiles); two runs pooled; fit median relative error
-// 9.2%; picks the measured-fastest path on 65 of 85 layers, the others within 53% (16 -> 16
-// at 224x224: direct modelled, implicit 1.5x faster: its copies fall out of L2 there).
+// and 1x1 layers at stride 2, the ResNet and AlexNet stems, and 1x1 stride-1 layers for the
+// pointwise products and direct (direct: not on the strided 1x1 ones; re-measured after its
+// equal-width tiles); two runs pooled; fit median relative error 8.7%; picks the
+// measured-fastest path on 75 of 97 layers, the others within 37% (16 -> 16 at 224x224:
+// direct modelled, implicit 1.12x faster: its copies fall out of L2 there).
 constexpr CostRow kAvx512Costs = {
-    5.412e-12, 1.569e-10, 4.4e-06,                                      // im2col
+    5.218e-12, 1.733e-10, 4.602e-06,                                    // im2col (and pointwise)
     4.795e-12, 4.044e-08, 7.356e-10, 3.501e-06,                         // implicit
     4.534e-12, 1.461e-07, 1.653e-10, 2.313e-06,                         // implicit_t
     5.633e-12, 6.229e-12, 6.362e-12, 7.664e-12,                         // Winograd GEMM flops
     5.809e-11, 5.894e-11, 5.592e-11, 4.625e-11,                         // Winograd input transform
     6.111e-11, 6.128e-11, 5.052e-11, 4.526e-11,                         // Winograd output transform
     4.063e-07, 1.07e-11,                                                // per GEMM call, narrow blocks
-    3.859e-12, 9.662e-12, 4.422e-10, 1.6e-10, 2.669e-06};               // direct
+    3.531e-12, 7.918e-12, 4.081e-10, 1.441e-10, 2.267e-06};             // direct
 // avx2: Zen 3, one thread, KC 512, A tiles outer; the same grid; fit median relative error
 // 9.8%; picks the measured-fastest path on 62 of 85 layers, the others within 36% (the
 // avx512 row here: 58, within 67%). No narrow Winograd blocks: this is the AVX2 kernel.
