@@ -25,7 +25,9 @@ the larger P carry it). Coefficients are fitted by least squares on relative err
 row divided by its measured time), so small and large layers count alike. Times are
 thread CPU time of single-threaded runs (min of repeats): robust to other processes on
 a shared machine, and the ranking between algorithms is what the chooser needs.
-The fitted constants are printed as C++ to paste into conv-cost.cc. The chooser prefers
+The fitted constants are printed as C++ to paste into conv-cost.cc. (choose_conv_algo also keeps
+1x1 layers that widen the channels off the direct kernel, a rule from runs beside onnxruntime that
+the pick statistics below do not apply.) The chooser prefers
 F(4x4) over F(6x6) unless F(6x6) is modelled F6_MARGIN faster (its error is ~3x larger);
 the pick statistics below apply the same rule.
 """
