@@ -10,7 +10,7 @@ Model (per image, seconds): each algorithm's time is linear in a few work counts
     im2col:   a_gemm * 2 Kp Np D         + a_pack * D HW                                + a_call
     implicit: i_gemm * 2 Kp Nw D     + i_tile * Kp Nw / (MR NR) + i_elem * |P|              + i_call
     implicit_t: t_gemm * 2 Mp Kc D   + t_tile * Mp Kc / (MR NR) ceil(D / KC) + t_elem * |Pt| + t_call
-    direct:   d_flop * 2 K16 O D (d_flop1 at strides > 2: one position a tile) + d_step * tiles D + d_elem * copied + d_call
+    direct:   d_flop * 2 K16 O D (strides up to 4; beyond, never picked) + d_step * tiles D + d_elem * copied + d_call
     winograd: b_gemm[v] * alpha^2 2 Kp Tp C + b_in[v] * alpha^3 C T + b_out[v] * alpha^3 K T + b_call * alpha^2
 (v the variant: its GEMM blocks and the register pressure of its alpha x alpha tile differ) with Kp = K rounded up to the GEMM's MR, Np / Tp = output pixels / tiles rounded up to NR,
 D = ks^2 C, T = tiles, Nw the implicit GEMM's widened columns ((H-1)(W+1) + W, rounded up to NR),
@@ -183,17 +183,17 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
         return {"kImplicitTPerGemmFlop": 2 * rows * d, "kImplicitTPerTile": rows / (MR * NR) * -(-d // KC),
                 "kImplicitTPerElem": c * side * side, "kImplicitTPerCall": 1}
     if algo == "direct":
-        # conv-direct.cc: output channels in whole blocks; strides above 2 run one position a
-        # tile; copies: a padded layer's padded input (a strided 1x1 layer's subsample), the
-        # output from blocked to NCHW
+        # conv-direct.cc: output channels in whole blocks (strides up to 4, the kernel's
+        # multi-position tiles; auto never picks it beyond); copies: a padded layer's padded
+        # input (a strided 1x1 layer's subsample), the output from blocked to NCHW
         flops = 2 * up(k, 16) * o * o * d
         copied = k * o * o + (c * (hw + 2 * pad) ** 2 if pad and ks > 1 else c * o * o if ks == 1 and stride > 1 else 0)
         # tiles as BlockedConv runs them (avx512's f32-convc-avx512f.cc: 2 blocks x 12 positions,
         # 1 x 14 where the output has <= 64 positions); each k step loads the tile's weights
         cb = 1 if o * o <= 64 else 2
-        rp = 1 if stride > 2 else {1: 14, 2: 12}[cb]
-        tiles = (-(-o * o // rp) if ks == 1 and stride <= 2 else o * -(-o // rp)) * -(-up(k, 16) // 16 // cb)
-        return {"kDirectPerOnePositionFlop" if stride > 2 else "kDirectPerFlop": flops, "kDirectPerTileStep": tiles * d,
+        rp = {1: 14, 2: 12}[cb]
+        tiles = (-(-o * o // rp) if ks == 1 else o * -(-o // rp)) * -(-up(k, 16) // 16 // cb)
+        return {"kDirectPerFlop": flops, "kDirectPerTileStep": tiles * d,
                 "kDirectPerElem": copied, "kDirectPerCall": 1}
     m = int(algo[-1])
     a, t = m + 2, (-(-hw // m)) ** 2

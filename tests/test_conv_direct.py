@@ -19,7 +19,8 @@ from test_conv import check_conv
     (1, 16, 48, 14, 14, (1, 1), (2, 2), (0, 0, 0, 0), (1, 1)),   # strided 1x1 (the subsampled copy)
     (2, 6, 33, 19, 17, (5, 3), (3, 2), (2, 0, 1, 2), (1, 1)),    # stride 3, asymmetric pads
     (1, 9, 20, 15, 16, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2)),    # dilation
-    (1, 3, 96, 35, 35, (11, 11), (4, 4), (0, 0, 0, 0), (1, 1)),  # AlexNet's stem, smaller (one position a tile)
+    (1, 3, 96, 35, 35, (11, 11), (4, 4), (0, 0, 0, 0), (1, 1)),  # AlexNet's stem, smaller (stride-4 tiles)
+    (1, 4, 20, 23, 29, (3, 5), (5, 3), (1, 2, 0, 1), (1, 1)),    # stride 5: one position a tile
 ])
 @pytest.mark.parametrize("act", [None, "relu", ("leaky_relu", 0.1), "sigmoid"])
 def test_direct_layers(isa, rng, n, c, k, h, w, ks, stride, pads, dilation, act):
@@ -68,16 +69,19 @@ def test_direct_refuses_groups():
 
 
 def test_auto_takes_direct_where_it_is_fitted():
-    """On AVX-512 the ResNet stem runs direct (fit_cost_model.py's grid on Zen 5: 1.16 ms, the
-    implicit GEMM 1.24) and so do 1x1 layers of many channels (1024 -> 256 at 14x14: 0.41 ms,
+    """On AVX-512 the ResNet and AlexNet stems run direct (fit_cost_model.py's grid on Zen 5:
+    1.16 ms, the implicit GEMM 1.24; 0.89 ms, 1.05) and so do 1x1 layers of many channels (1024 -> 256 at 14x14: 0.41 ms,
     pointwise 0.46); strided 1x1 layers stay on the GEMM paths, and the levels without a fit of
     the direct kernel never pick it."""
     stem = np.ones((64, 3, 7, 7), np.float32)
     if "avx512" in fastconv._C.available_isas():
         with fastconv.use_isa("avx512"):
             assert fastconv.ConvPlan(stem, stride=2, padding=3).algo_for(224, 224) == "direct"
+            assert fastconv.ConvPlan(np.ones((96, 3, 11, 11), np.float32), stride=4).algo_for(227, 227) == "direct"
             assert fastconv.ConvPlan(np.ones((256, 1024, 1, 1), np.float32)).algo_for(14, 14) == "direct"
             assert fastconv.ConvPlan(np.ones((512, 256, 1, 1), np.float32), stride=2).algo_for(28, 28) != "direct"
+        # past the stride-4 tiles the kernel runs one position a tile: never auto's pick
+        assert fastconv.ConvPlan(np.ones((64, 3, 7, 7), np.float32), stride=5).algo_for(224, 224) != "direct"
     for isa in ("avx2", "generic"):
         with fastconv.use_isa(isa):
             assert fastconv.ConvPlan(stem, stride=2, padding=3).algo_for(224, 224) != "direct"

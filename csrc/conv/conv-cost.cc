@@ -31,17 +31,17 @@ namespace {
 //     arithmetic (alpha^3 per tile and input / output channel); per GEMM call (alpha^2 per
 //     block); GEMM flops of blocks of <= 16 tiles, which run the AVX2 kernel on AVX-512 CPUs
 //     (half-width vectors) at a rate of their own.
-//   direct: its flops (output channels padded to whole blocks), the same at strides above 2
-//     (one position a tile), its tiles' k steps (each loads the tile's weights whatever its
-//     width: rows of 7 or 14 run at 60-85% of the rate of wide ones), the elements copied (a
-//     padded layer's padded input, the output from blocked to NCHW), a call. Fitted for
-//     avx512 only: on the other levels auto does not pick it (zeros: "not measured").
+//   direct: its flops (output channels padded to whole blocks), its tiles' k steps (each
+//     loads the tile's weights whatever its width: rows of 7 or 14 run at 60-85% of the rate
+//     of wide ones), the elements copied (a padded layer's padded input, the output from
+//     blocked to NCHW), a call. Fitted for avx512 only: on the other levels, and at strides
+//     past the kernel's multi-position tiles (4), auto does not pick it (zeros: "not measured").
 using CostRow = std::array<double, kCostTermCount>;
 // avx512: Zen 5, one thread, KC 4096; 3x3 layers at stride 1 and, for the GEMM paths, 3x3
 // and 1x1 layers at stride 2, the ResNet and AlexNet stems, and 1x1 stride-1 layers for the
 // pointwise products and direct (direct: not on the strided 1x1 ones; re-measured after its
-// equal-width tiles); two runs pooled; fit median relative error 8.7%; picks the
-// measured-fastest path on 75 of 97 layers, the others within 37% (16 -> 16 at 224x224:
+// equal-width tiles and its stride-3/4 tiles); two runs pooled; fit median relative error 8.7%;
+// picks the measured-fastest path on 76 of 97 layers, the others within 33% (16 -> 16 at 224x224:
 // direct modelled, implicit 1.12x faster: its copies fall out of L2 there).
 constexpr CostRow kAvx512Costs = {
     5.218e-12, 1.733e-10, 4.602e-06,                                    // im2col (and pointwise)
@@ -51,7 +51,7 @@ constexpr CostRow kAvx512Costs = {
     5.809e-11, 5.894e-11, 5.592e-11, 4.625e-11,                         // Winograd input transform
     6.111e-11, 6.128e-11, 5.052e-11, 4.526e-11,                         // Winograd output transform
     4.063e-07, 1.07e-11,                                                // per GEMM call, narrow blocks
-    3.531e-12, 7.918e-12, 4.081e-10, 1.441e-10, 2.267e-06};             // direct
+    3.446e-12, 4.193e-10, 1.525e-10, 2.258e-06};                        // direct
 // avx2: Zen 3, one thread, KC 512, A tiles outer; the same grid; fit median relative error
 // 9.8%; picks the measured-fastest path on 62 of 85 layers, the others within 36% (the
 // avx512 row here: 58, within 67%). No narrow Winograd blocks: this is the AVX2 kernel.
@@ -63,7 +63,7 @@ constexpr CostRow kAvx2Costs = {
     1.153e-10, 1.289e-10, 1.366e-10, 1.582e-10,                         // Winograd input transform
     1.784e-10, 1.57e-10, 1.304e-10, 1.21e-10,                           // Winograd output transform
     7.715e-07, 0,                                                       // per GEMM call, narrow blocks
-    0, 0, 0, 0, 0};                                                     // direct (not measured)
+    0, 0, 0, 0};                                                        // direct (not measured)
 
 // The portable path has no fit of its own (it is the reference, not a fast path): it takes
 // avx2's, whose tile it shares in shape (6 rows).
@@ -138,9 +138,11 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
   }
   const double depth = static_cast<double>(p.gemm_depth()), groups = static_cast<double>(p.groups);
   if (algo == "direct") {
-    if (coef[kDirectPerFlop] == 0) return std::numeric_limits<double>::infinity();  // not fitted for this ISA
+    // Not fitted for this ISA, or strides past the kernel's multi-position tiles (one position
+    // a tile, several times slower): never auto's pick.
+    if (coef[kDirectPerFlop] == 0 || p.stride_w > static_cast<size_t>(kConvcMaxStride))
+      return std::numeric_limits<double>::infinity();
     const double flops = 2 * static_cast<double>(round_up(p.out_channels, 16)) * oh * ow * depth;
-    const bool one_position = p.stride_w > 2;
     const bool one_tap = p.kernel_h == 1 && p.kernel_w == 1;
     const bool padded = p.pad_top || p.pad_left || p.pad_bottom || p.pad_right;
     double copied = k * oh * ow;
@@ -152,10 +154,10 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
     // of cb output blocks; each k step of a tile loads the cb weight vectors whatever its width.
     const ConvcKernels& kern = FC_KERNEL_FOR_ISA(isa, f32_convc_kernels)();
     const int cb = blocked_direct_cb(p, h, w) ? blocked_direct_cb(p, h, w) : kern.preferred_cb;
-    const double rp = one_position ? 1.0 : kern.max_rp[cb - 1];
-    const double tiles = (one_tap && !one_position ? std::ceil(oh * ow / rp) : oh * std::ceil(ow / rp)) *
+    const double rp = kern.max_rp[cb - 1];
+    const double tiles = (one_tap ? std::ceil(oh * ow / rp) : oh * std::ceil(ow / rp)) *
                          std::ceil(static_cast<double>(blocked_channels(p.out_channels) / kChannelBlock) / cb);
-    return coef[one_position ? kDirectPerOnePositionFlop : kDirectPerFlop] * flops +
+    return coef[kDirectPerFlop] * flops +
            coef[kDirectPerTileStep] * tiles * depth + coef[kDirectPerElem] * copied + coef[kDirectPerCall];
   }
   if (algo == "implicit") {

@@ -46,7 +46,7 @@ std::string choose_winograd_variant(const ConvParams& p, size_t h, size_t w, Isa
   X(kWino2PerInOp) X(kWino3PerInOp) X(kWino4PerInOp) X(kWino6PerInOp)                                           \
   X(kWino2PerOutOp) X(kWino3PerOutOp) X(kWino4PerOutOp) X(kWino6PerOutOp)                                       \
   X(kWinoPerGemmCall) X(kWinoNarrowPerGemmFlop)                                                                \
-  X(kDirectPerFlop) X(kDirectPerOnePositionFlop) X(kDirectPerTileStep) X(kDirectPerElem) X(kDirectPerCall)
+  X(kDirectPerFlop) X(kDirectPerTileStep) X(kDirectPerElem) X(kDirectPerCall)
 #define FC_COST_TERM_ENUM(name) name,
 enum CostTerm : int { FC_COST_TERMS(FC_COST_TERM_ENUM) kCostTermCount };
 #undef FC_COST_TERM_ENUM

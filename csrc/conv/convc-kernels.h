@@ -44,12 +44,12 @@ struct ConvcTileArgs {
 
 using convc_tile_fn = void (*)(const ConvcTileArgs& a);
 
-// An ISA's instances: tile[in][s - 1][cb - 1][rp - 1] for input layout `in` (ConvcInput), positions s = 1 or 2 columns apart in the
+// An ISA's instances: tile[in][s - 1][cb - 1][rp - 1] for input layout `in` (ConvcInput), positions s = 1 .. 4 columns apart in the
 // input (a compile-time step: a variable one cost a register or a stack slot per position),
 // cb <= 4 blocks, rp <= max_rp[cb - 1] positions; other strides run one position a tile.
 // preferred_cb: blocks per output group (the last group of a layer takes what is left).
 enum ConvcInput { kConvcBlockedInput = 0, kConvcNchwInput = 1, kConvcInputs = 2 };
-constexpr int kConvcMaxStride = 2, kConvcMaxCB = 4, kConvcMaxRP = 16;
+constexpr int kConvcMaxStride = 4, kConvcMaxCB = 4, kConvcMaxRP = 16;
 // tile_prefetch[in][s - 1][cb - 1]: the max_rp tile that also asks for `prefetch`, step by step
 // (a model's weights come from memory: the first tile of an output group asks for the next
 // group's while its FMAs run).

@@ -77,6 +77,8 @@ template <class V, int CB, int RP>
 constexpr void convc_fill_cb(ConvcKernels& k) {
   convc_fill_row<V, CB, 1>(k, std::make_integer_sequence<int, RP>{});
   convc_fill_row<V, CB, 2>(k, std::make_integer_sequence<int, RP>{});
+  convc_fill_row<V, CB, 3>(k, std::make_integer_sequence<int, RP>{});
+  convc_fill_row<V, CB, 4>(k, std::make_integer_sequence<int, RP>{});  // AlexNet's 11x11/4 stem
 }
 
 // The table for V: up to 4 blocks per tile, rp_max[cb - 1] positions for cb blocks (the
