@@ -188,10 +188,11 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
         # input (a strided 1x1 layer's subsample), the output from blocked to NCHW
         flops = 2 * up(k, 16) * o * o * d
         copied = k * o * o + (c * (hw + 2 * pad) ** 2 if pad and ks > 1 else c * o * o if ks == 1 and stride > 1 else 0)
-        # tiles as BlockedConv runs them (avx512's f32-convc-avx512f.cc: 2 blocks x 12 positions,
-        # 1 x 14 where the output has <= 64 positions); each k step loads the tile's weights
-        cb = 1 if o * o <= 64 else 2
-        rp = {1: 14, 2: 12}[cb]
+        # tiles as BlockedConv runs them: the ISA's preferred blocks, one block where the output
+        # has <= 64 positions (blocked_direct_cb); each k step loads the tile's weights
+        kern = fastconv._C.convc_blocking(isa)
+        cb = 1 if o * o <= 64 else kern["preferred_cb"]
+        rp = kern["max_rp"][cb - 1]
         tiles = (-(-o * o // rp) if ks == 1 else o * -(-o // rp)) * -(-up(k, 16) // 16 // cb)
         return {"kDirectPerFlop": flops, "kDirectPerTileStep": tiles * d,
                 "kDirectPerElem": copied, "kDirectPerCall": 1}

@@ -1,5 +1,6 @@
 // One convolution algorithm bound to one layer's weights: created once (weights packed or
-// transformed there), then run many times with pointers only.
+// transformed there, or on first use: the plan that owns the algorithm keeps the layer's
+// weights and bias alive with it), then run many times with pointers only.
 #pragma once
 #include <cstddef>
 #include <memory>

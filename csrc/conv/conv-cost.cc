@@ -153,7 +153,7 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
     // Tiles as BlockedConv runs them: rows of max_rp positions (1x1: one merged row), groups
     // of cb output blocks; each k step of a tile loads the cb weight vectors whatever its width.
     const ConvcKernels& kern = FC_KERNEL_FOR_ISA(isa, f32_convc_kernels)();
-    const int cb = blocked_direct_cb(p, h, w) ? blocked_direct_cb(p, h, w) : kern.preferred_cb;
+    const int few = blocked_direct_cb(p, h, w), cb = few ? few : kern.preferred_cb;
     const double rp = kern.max_rp[cb - 1];
     const double tiles = (one_tap ? std::ceil(oh * ow / rp) : oh * std::ceil(ow / rp)) *
                          std::ceil(static_cast<double>(blocked_channels(p.out_channels) / kChannelBlock) / cb);

@@ -5,6 +5,7 @@
 // straight into NCHW were slower: 32 channel rows per tile, 48 bytes each.)
 #include <algorithm>
 #include <memory>
+#include <mutex>
 
 #include "common/scratch.h"
 #include "conv/conv-algo.h"
@@ -15,17 +16,15 @@ namespace {
 
 class DirectConv final : public ConvAlgorithm {
  public:
-  // Both tile shapes blocked_direct_cb picks between, packed now (the layer's weights are
-  // only valid during construction).
-  explicit DirectConv(const ConvLayer& l)
-      : p_(l.p), convs_{BlockedConv(l, 0, kConvcNchwInput), BlockedConv(l, 1, kConvcNchwInput)} {}
+  explicit DirectConv(const ConvLayer& l) : layer_(l) {}
   const char* name() const override { return "direct"; }
 
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
            int nthreads) const override {
-    const size_t k = p_.out_channels, kb = blocked_channels(k), plane = p_.out_h(h) * p_.out_w(w);
+    const ConvParams& p = layer_.p;
+    const size_t k = p.out_channels, kb = blocked_channels(k), plane = p.out_h(h) * p.out_w(w);
     if (n == 0 || plane == 0) return;
-    const BlockedConv& conv = convs_[blocked_direct_cb(p_, h, w)];
+    const BlockedConv& conv = for_cb(blocked_direct_cb(p, h, w));
     // Images in chunks of about 16 MB of blocked output, so that the scratch stays bounded
     // at any batch size.
     const size_t chunk = std::clamp<size_t>((size_t{4} << 20) / (kb * plane), 1, n);
@@ -35,16 +34,26 @@ class DirectConv final : public ConvAlgorithm {
       float* rb = nullptr;
       if (residual) {
         rb = thread_scratch(kScratchOp2, m * kb * plane);
-        nchw_to_blocked(residual + b0 * k * plane, m, k, plane, k * plane, rb, kb * plane, nthreads);
+        nchw_to_blocked(residual + b0 * k * plane, m, k, plane, k * plane, rb, kb * plane, nthreads, layer_.isa);
       }
-      conv.run_to_nchw(x + b0 * p_.in_channels * h * w, m, h, w, yb, kb * plane, rb, y + b0 * y_image, y_image,
+      conv.run_to_nchw(x + b0 * p.in_channels * h * w, m, h, w, yb, kb * plane, rb, y + b0 * y_image, y_image,
                        nthreads);
     }
   }
 
  private:
-  ConvParams p_;
-  BlockedConv convs_[2];  // cb 0 (the ISA's preferred) and 1
+  // The kernel for a tile shape blocked_direct_cb picks (0: the ISA's preferred blocks, 1),
+  // its weights packed on first use: a plan runs one input size or few, so one shape.
+  const BlockedConv& for_cb(int cb) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_ptr<BlockedConv>& slot = convs_[cb];
+    if (!slot) slot = std::make_unique<BlockedConv>(layer_, cb, kConvcNchwInput);
+    return *slot;
+  }
+
+  ConvLayer layer_;  // its weights are the plan's, valid while this lives (conv-algo.h)
+  mutable std::mutex mu_;
+  mutable std::unique_ptr<BlockedConv> convs_[2];
 };
 
 }  // namespace

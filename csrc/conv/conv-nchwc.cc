@@ -88,7 +88,7 @@ GemmTileParams BlockedEpilogue::tile_params(bool residual) const {
 }
 
 BlockedConv::BlockedConv(const ConvLayer& l, int cb, ConvcInput input)
-    : p_(l.p), input_(input), lanes_(input == kConvcBlockedInput ? kChannelBlock : 1),
+    : p_(l.p), input_(input), isa_(l.isa), lanes_(input == kConvcBlockedInput ? kChannelBlock : 1),
       kernels_(&convc_kernels(l.isa)),
       weights_(blocked_channels(l.p.out_channels) * l.p.in_channels * l.p.kernel_h * l.p.kernel_w), ep_(l) {
   FC_CHECK(p_.groups == 1, "the blocked convolution has no groups (got groups=", p_.groups, ")");
@@ -233,7 +233,7 @@ void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* 
           run_span(b, groups_[gi], r, 0, static_cast<ptrdiff_t>(row_len), r == 0 ? next : nullptr);
       }
     });
-    if (nchw) blocked_to_nchw(y, n, p_.out_channels, out_plane, y_image, nchw, nchw_image, nthreads);
+    if (nchw) blocked_to_nchw(y, n, p_.out_channels, out_plane, y_image, nchw, nchw_image, nthreads, isa_);
     return;
   }
   // Tasks of whole rows (merged: runs of whole tiles), about 4 per thread; copying to NCHW,
@@ -258,7 +258,7 @@ void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* 
     }
     if (nchw) {
       const size_t p0 = merged ? u0 * unit : u0 * ow, p1 = merged ? std::min(row_len, u1 * unit) : u1 * ow;
-      blocked_to_nchw_positions(y + b * y_image, p_.out_channels, out_plane, p0, p1, nchw + b * nchw_image);
+      blocked_to_nchw_positions(y + b * y_image, p_.out_channels, out_plane, p0, p1, nchw + b * nchw_image, isa_);
     }
   });
 }

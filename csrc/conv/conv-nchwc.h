@@ -74,6 +74,7 @@ class BlockedConv final : public BlockedAlgorithm {
   };
   ConvParams p_;
   ConvcInput input_;
+  Isa isa_;       // its kernels' level (run_to_nchw's copies too)
   size_t lanes_;  // input floats per position and block: 16 blocked, 1 NCHW
   const ConvcKernels* kernels_;
   AlignedFloats weights_;

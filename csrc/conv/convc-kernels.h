@@ -9,6 +9,7 @@
 #pragma once
 #include <cstddef>
 
+#include "common/isa.h"
 #include "gemm/gemm-ukernel.h"
 
 namespace fc {
@@ -66,15 +67,16 @@ const ConvcKernels& f32_convc_kernels__avx512f();
 
 // Channel-blocked copies: x (n, c, hw) <-> y (n, blocked_channels(c) / 16, hw, 16); the
 // padding lanes of a last partial block are written as zeros (to blocked) or not read. Per
-// image, src and dst images `image` floats apart (a Concat's part).
+// image, src and dst images `image` floats apart (a Concat's part). isa: whose copies run (a
+// plan's own level inside its run, the active one at a graph's edges).
 void nchw_to_blocked(const float* x, size_t n, size_t c, size_t hw, size_t x_image, float* y, size_t y_image,
-                     int nthreads);
+                     int nthreads, Isa isa);
 void blocked_to_nchw(const float* x, size_t n, size_t c, size_t hw, size_t x_image, float* y, size_t y_image,
-                     int nthreads);
+                     int nthreads, Isa isa);
 
 // Positions [p0, p1) of one blocked image x (c channels, planes of hw) into NCHW y, on
 // the calling thread (the direct convolution copies each task's part while it is in cache).
-void blocked_to_nchw_positions(const float* x, size_t c, size_t hw, size_t p0, size_t p1, float* y);
+void blocked_to_nchw_positions(const float* x, size_t c, size_t hw, size_t p0, size_t p1, float* y, Isa isa);
 
 // One block of one image (reorder-block.h): the first `count` positions of `lanes` <= 16
 // planes `stride` floats apart <-> count x 16.

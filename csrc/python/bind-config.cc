@@ -10,6 +10,7 @@
 #include "common/parallel.h"
 #include "common/threads.h"
 #include "conv/conv-registry.h"
+#include "conv/convc-kernels.h"
 #include "gemm/gemm-config.h"
 
 namespace py = pybind11;
@@ -52,6 +53,18 @@ void bind_config(py::module_& m) {
         return d;
       },
       py::arg("isa"), "The GEMM's register tile (mr x nr) and cache blocks (kc, mc, nc) for an ISA level.");
+  m.def(
+      "convc_blocking",
+      [](const std::string& isa) {
+        const ConvcKernels& k = FC_KERNEL_FOR_ISA(isa_from_name(isa), f32_convc_kernels)();
+        py::dict d;
+        d["preferred_cb"] = k.preferred_cb;
+        d["max_rp"] = std::vector<int>(k.max_rp, k.max_rp + kConvcMaxCB);
+        return d;
+      },
+      py::arg("isa"),
+      "The blocked direct kernel's tiles for an ISA level: output blocks per group (preferred_cb) and the most "
+      "positions a tile of cb blocks holds (max_rp[cb - 1]).");
   m.def(
       "cost_coefficients", [](const std::string& isa) { return fc::cost_coefficients(isa_from_name(isa)); },
       py::arg("isa"), "The cost model's fitted (term, seconds per unit) pairs for an ISA level (conv-cost.cc).");

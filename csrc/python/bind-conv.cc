@@ -123,7 +123,8 @@ void bind_conv(py::module_& m) {
           const auto [y, y_image] = py_arrays::require_image_blocks(out, s.y, "out");
           const float* xp = static_cast<const float*>(x.data());
           py::gil_scoped_release release;
-          (to_blocked ? nchw_to_blocked : blocked_to_nchw)(xp, s.n, s.c, s.hw, s.c * s.hw, y, y_image, num_threads());
+          (to_blocked ? nchw_to_blocked : blocked_to_nchw)(xp, s.n, s.c, s.hw, s.c * s.hw, y, y_image, num_threads(),
+                                                           active_isa());
         },
         py::arg("x"), py::arg("out"));
   }

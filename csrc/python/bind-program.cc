@@ -125,14 +125,15 @@ class Program {
     });
   }
 
-  // NCHW x -> blocked y (to_blocked) or blocked x -> NCHW y.
+  // NCHW x -> blocked y (to_blocked) or blocked x -> NCHW y, with the kernels of the level
+  // active when the step is recorded (as the plans it runs between).
   void add_reorder(const py::array& x, int x_dyn, const py::array& y, bool to_blocked) {
     const ReorderShapes s = reorder_shapes(x, to_blocked);
     const Ref xr = input(x, x_dyn, py_arrays::shape_of(x), "x");
     const auto [yp, y_image] = output(y, s.y, "out");
-    steps_.push_back([xr, yp = yp, y_image = y_image, n = s.n, c = s.c, hw = s.hw, to_blocked](float* const* dyn,
-                                                                                              int nt) {
-      (to_blocked ? nchw_to_blocked : blocked_to_nchw)(xr.get(dyn), n, c, hw, c * hw, yp, y_image, nt);
+    steps_.push_back([xr, yp = yp, y_image = y_image, n = s.n, c = s.c, hw = s.hw, to_blocked,
+                      isa = active_isa()](float* const* dyn, int nt) {
+      (to_blocked ? nchw_to_blocked : blocked_to_nchw)(xr.get(dyn), n, c, hw, c * hw, yp, y_image, nt, isa);
     });
   }
 
