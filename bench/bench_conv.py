@@ -16,6 +16,10 @@ import os
 # from other experiments would handicap (or flatter) the peer. Must happen before import.
 for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
     os.environ.pop(_var, None)
+# OpenBLAS's idle threads spin for 2^28 cycles (~60 ms) after each call, so in the interleaved loop
+# below they would hold a core through fastconv's next calls (2 threads, 1024^3: 0.55x numpy that way,
+# 1.11x with this, numpy's own time unchanged: bench/RESULTS.md). 2^4 cycles: they sleep at once.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402

@@ -138,12 +138,11 @@ def padded_cols(n, nr):
     return n // nr * nr + up(n % nr, nr // 2)
 
 
-def padded_rows(m, mr):
-    """Rows an m-row product costs: whole MR tiles, the edge as the next power-of-two tile (>= 2)."""
-    tail, t = m % mr, 2 if m % mr else 0
-    while t < tail:
-        t *= 2
-    return m // mr * mr + min(t, mr)
+def padded_rows(m, isa, a_per_call=False):
+    """(rows, MR): the tile rows an m-row product costs and the tile height it runs, as the GEMM
+    driver chooses them (gemm_padded_rows in csrc/gemm/gemm-config.cc; a_per_call: positions as
+    rows, which may run a rows variant)."""
+    return fastconv._C.gemm_padded_rows(isa, m, a_per_call)
 
 
 def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
@@ -155,13 +154,13 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
     d = ks * ks * c
     if algo == "im2col":
         n = o * o
-        return {"kIm2colPerGemmFlop": 2 * padded_rows(k, MR) * padded_cols(n, NR) * d, "kIm2colPerElem": d * n,
+        return {"kIm2colPerGemmFlop": 2 * padded_rows(k, isa)[0] * padded_cols(n, NR) * d, "kIm2colPerElem": d * n,
                 "kIm2colPerCall": 1}
     if algo in ("pointwise", "pointwise_t"):
         # the im2col GEMM on the input itself; transposed: positions as rows, TRANSPOSED_SLOWDOWN
         n = o * o
-        flops = (2 * padded_rows(n, MR) * padded_cols(k, NR) * d * TRANSPOSED_SLOWDOWN if algo == "pointwise_t"
-                 else 2 * padded_rows(k, MR) * padded_cols(n, NR) * d)
+        flops = (2 * padded_rows(n, isa, True)[0] * padded_cols(k, NR) * d * TRANSPOSED_SLOWDOWN if algo == "pointwise_t"
+                 else 2 * padded_rows(k, isa)[0] * padded_cols(n, NR) * d)
         return {"kIm2colPerGemmFlop": flops, "kIm2colPerCall": 1}
     if algo == "implicit":
         # implicit-geometry.h: at stride 1 rows share a pad column; at stride 2 a 3x3 kernel's
@@ -173,14 +172,16 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
             wq = hq = o + (ks - 1) // stride
             planes = phases * phases
         cols = padded_cols((o - 1) * wq + o, NR)
-        return {"kImplicitPerGemmFlop": 2 * padded_rows(k, MR) * cols * d, "kImplicitPerTile": padded_rows(k, MR) * cols / (MR * NR),
+        rows = padded_rows(k, isa)[0]
+        return {"kImplicitPerGemmFlop": 2 * rows * cols * d, "kImplicitPerTile": rows * cols / (MR * NR),
                 "kImplicitPerElem": c * planes * hq * wq, "kImplicitPerCall": 1}
     if algo == "implicit_t":
         # ChannelsLastCopy (implicit-geometry.h): the rows (columns) the taps read; a 1-wide
         # kernel keeps only every stride-th one
         side = o if ks == 1 else (o - 1) * stride + ks
-        rows = padded_rows(o * o, MR) * padded_cols(k, NR)
-        return {"kImplicitTPerGemmFlop": 2 * rows * d, "kImplicitTPerTile": rows / (MR * NR) * -(-d // KC),
+        prows, pmr = padded_rows(o * o, isa, True)
+        rows = prows * padded_cols(k, NR)
+        return {"kImplicitTPerGemmFlop": 2 * rows * d, "kImplicitTPerTile": rows / (pmr * NR) * -(-d // KC),
                 "kImplicitTPerElem": c * side * side, "kImplicitTPerCall": 1}
     if algo == "direct":
         # conv-direct.cc: output channels in whole blocks (strides up to 4, the kernel's

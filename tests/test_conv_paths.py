@@ -33,9 +33,12 @@ def test_conv_1x1_strided(isa, rng, n, c, k, h, w, stride, groups, act):
 
 
 # Positions 1..17 end in row tiles of every height below MR; KC_MAX + 100 input channels
-# need two k blocks, so the second accumulates into transposed tiles.
+# need two k blocks, so the second accumulates into transposed tiles. On AVX-512, 49, 35, 14
+# and 17 positions run the 7-row tiles (gemm_config_for_rows; 17 = 2 x 7 + a 3-row edge).
 @pytest.mark.parametrize("n,c,k,hw,ks,stride,groups", [
     (1, KC_MAX + 100, 70, (7, 7), 1, 1, 1),
+    (2, 33, 50, (5, 7), 1, 1, 1),
+    (2, 20, 37, (7, 2), 3, 1, 1),
     (2, 9, 33, (1, 1), 1, 1, 1),
     (1, 13, 40, (3, 5), 1, 1, 1),
     (3, 24, 18, (4, 3), 3, 1, 2),

@@ -43,6 +43,8 @@ SHAPES = [
     (97, 17, 33),      # N = 16 + 1, tiny: single-thread path
     (1500, 20, 3000),  # narrow N, row tasks
     (5, 4000, 9),      # M < MR, many column tasks
+    (49, 2048, 300),   # M = 7 x 7: the 7-row tiles on AVX-512 (A packed per call), 16 k at a time
+    (17, 700, 45),     # M = 2 x 7 + 3 there: the variant's edge tile
 ]
 
 
@@ -121,3 +123,16 @@ def test_measure_core_latency_runs_and_restores_affinity():
         assert ns == 0 and benchmark.core_latency() is None
     with pytest.raises(ValueError, match="seconds"):
         _C.measure_core_latency(0.0)
+
+
+@pytest.mark.parametrize("m,rows,mr", [(49, 49, 7), (35, 35, 7), (17, 18, 7), (196, 196, 8), (64, 64, 8), (3025, 3028, 8)])
+def test_rows_variant_where_it_pads_fewer_rows(m, rows, mr):
+    """AVX-512's 8x32 tile has a 7-row variant (same B panels) for products whose A is packed per
+    call: taken only where it costs fewer tile rows, an edge tile counting at least 4 rows (gemm-config.cc)."""
+    if "avx512" not in fastconv._C.available_isas():
+        pytest.skip("the 7-row variant is AVX-512's; this CPU has no AVX-512")
+    assert fastconv._C.gemm_padded_rows("avx512", m, True) == (rows, mr)
+    assert fastconv._C.gemm_kernel("avx512", m) == f"f32-gemm-{mr}x32-avx512f"
+    assert fastconv._C.gemm_padded_rows("avx512", m, False)[1] == 8  # weights packed once keep MR = 8
+    for isa in ("avx2", "generic"):  # no variant: the level's own tile
+        assert fastconv._C.gemm_kernel(isa, m) == fastconv._C.gemm_kernel(isa)

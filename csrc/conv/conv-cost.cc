@@ -88,15 +88,6 @@ double padded_cols(size_t n, const GemmConfig& cfg) {
   return static_cast<double>(n / cfg.nr * cfg.nr + round_up(n % cfg.nr, cfg.nr / 2));
 }
 
-// Rows a product of m rows costs: whole MR tiles, and an edge tile of r rows run as the
-// next power-of-two tile, and no cheaper than two rows (one row's two accumulators wait
-// on the FMA latency).
-double padded_rows(size_t m, const GemmConfig& cfg) {
-  size_t tail = m % cfg.mr, t = tail ? 2 : 0;
-  while (t < tail) t *= 2;
-  return static_cast<double>(m / cfg.mr * cfg.mr + std::min(t, cfg.mr));
-}
-
 int wino_m(const std::string& algo) {
   if (algo == "winograd_2x2") return 2;
   if (algo == "winograd_3x3") return 3;
@@ -162,7 +153,7 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
   }
   if (algo == "implicit") {
     const ImplicitGeometry g(p, h, w);
-    const double padded = padded_rows(p.group_out(), cfg) * padded_cols(g.columns(), cfg);
+    const double padded = gemm_padded_rows(p.group_out(), cfg) * padded_cols(g.columns(), cfg);
     const double elems = static_cast<double>(p.group_in() * g.planes_per_channel() * g.plane());
     const double flops = 2 * groups * padded * depth;
     const double tiles = groups * padded / static_cast<double>(cfg.mr * cfg.nr);
@@ -171,9 +162,10 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
   }
   if (algo == "implicit_t") {
     const size_t spatial = p.out_h(h) * p.out_w(w);
-    const double padded = padded_rows(spatial, cfg) * padded_cols(p.group_out(), cfg);
+    const GemmConfig& rows_cfg = gemm_config_for_rows(cfg, spatial);  // positions as A's rows, read in place
+    const double padded = gemm_padded_rows(spatial, rows_cfg) * padded_cols(p.group_out(), cfg);
     const ChannelsLastCopy copy(p, p.out_h(h), p.out_w(w));
-    const double tiles = groups * padded / static_cast<double>(cfg.mr * cfg.nr) * std::ceil(depth / cfg.kc);
+    const double tiles = groups * padded / static_cast<double>(rows_cfg.mr * cfg.nr) * std::ceil(depth / cfg.kc);
     return coef[kImplicitTPerGemmFlop] * 2 * groups * padded * depth + coef[kImplicitTPerTile] * tiles +
            coef[kImplicitTPerElem] * static_cast<double>(copy.hp * copy.wp * p.in_channels) + coef[kImplicitTPerCall] * groups;
   }
@@ -181,8 +173,9 @@ double conv_cost(const std::string& algo, const ConvParams& p, size_t h, size_t 
   // transposed (positions as rows, channels as columns).
   const size_t spatial = p.out_h(h) * p.out_w(w);
   const bool transposed = algo == "im2col_t" || algo == "pointwise_t";
-  const double padded = transposed ? padded_rows(spatial, cfg) * padded_cols(p.group_out(), cfg)
-                                   : padded_rows(p.group_out(), cfg) * padded_cols(spatial, cfg);
+  const double padded = transposed
+                            ? gemm_padded_rows(spatial, gemm_config_for_rows(cfg, spatial)) * padded_cols(p.group_out(), cfg)
+                            : gemm_padded_rows(p.group_out(), cfg) * padded_cols(spatial, cfg);
   const double im2col = algo == "pointwise" || algo == "pointwise_t" ? 0.0 : depth * spatial * groups;
   const double gemm = coef[kIm2colPerGemmFlop] * 2 * groups * padded * depth * (transposed ? kTransposedSlowdown : 1.0);
   return gemm + coef[kIm2colPerElem] * im2col + coef[kIm2colPerCall] * groups;

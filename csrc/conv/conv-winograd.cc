@@ -60,6 +60,7 @@ class RowsOf final : public ASource {
   const float* block(const GemmConfig& cfg, size_t i0, size_t mc, size_t k0, size_t kc, float* buf) const override {
     return a_.block(cfg, r0_ + i0, mc, k0, kc, buf);
   }
+  bool prepacked() const override { return a_.prepacked(); }  // packed U: its MR is fixed
 
  private:
   const ASource& a_;

@@ -31,6 +31,9 @@ struct GemmConfig {
   // (0: always nc). A is the cheap operand then (packed once, small).
   size_t narrow_m = 0, nc_narrow_m = 0;
   GemmLoopOrder order = GemmLoopOrder::columns_outer;
+  // The same tile with fewer rows (same NR, KC and NC, so a B packed for one serves both), for
+  // products whose A is packed per call: gemm_config_for_rows. Null: none.
+  const GemmConfig* rows_variant = nullptr;
 };
 
 // Columns of B per packed block for a product with m rows.
@@ -47,6 +50,17 @@ inline size_t gemm_block_k(const GemmConfig& cfg, size_t k) {
 }
 
 const GemmConfig& gemm_config(Isa isa);
+
+// Rows a product of m rows costs on cfg's tiles: whole MR tiles, and an edge tile of r rows run
+// as the tile the kernel halves down to (MR, MR/2, ..., gemm-tile.h), at least 4 rows: below 8
+// accumulators (4 rows of 2 vectors) a tile waits on the FMA latency (two FMA pipes of 4 cycles
+// on Zen 5: one row ran at 27% of the full tile's rate, hot).
+double gemm_padded_rows(size_t m, const GemmConfig& cfg);
+
+// The config for a product of m rows whose A is packed per call or read in place: cfg, or its
+// rows variant where that costs fewer rows (49 output positions as seven 7-row tiles, not six
+// 8-row tiles and a one-row tile).
+const GemmConfig& gemm_config_for_rows(const GemmConfig& cfg, size_t m);
 inline const GemmConfig& gemm_config() { return gemm_config(active_isa()); }
 
 }  // namespace fc

@@ -198,9 +198,12 @@ GemmTileParams final_tile_params(const Epilogue& ep) {
 // operand, so columns are split when B is at least as large as A (64 x 169 outputs of a
 // 13x13 1x1 layer: as 8-row tasks every task streamed all of B, and 2 threads ran it
 // 1.1-1.2x faster than one).
-void gemm(const GemmConfig& cfg, size_t m, size_t n, size_t k, const ASource& a, const BSource& b, float* c,
+void gemm(const GemmConfig& cfg_in, size_t m, size_t n, size_t k, const ASource& a, const BSource& b, float* c,
           ptrdiff_t ldc, const Epilogue& ep, int nthreads) {
   if (m == 0 || n == 0) return;
+  // An A packed before the call fixes MR; one packed here (or read in place) may take fewer rows.
+  const bool a_free = !b.implicit() && (a.implicit() || !a.prepacked());
+  const GemmConfig& cfg = a_free ? gemm_config_for_rows(cfg_in, m) : cfg_in;
   FC_CHECK(!(b.implicit() && ep.transposed), "an implicit B has no transposed product");
   FC_CHECK(!(a.implicit() && b.implicit()), "A and B cannot both be read in place");
   FC_CHECK(!a.implicit() || a.prepacked(), "an implicit A is read in place, never packed");

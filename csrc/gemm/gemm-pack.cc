@@ -19,6 +19,7 @@ void copy_columns_fixed(const float* src, ptrdiff_t cs, size_t kc, float* dst) {
 
 void copy_columns(const float* src, ptrdiff_t cs, size_t rows, size_t mr, size_t kc, float* dst) {
   if (rows == mr && mr == 8) return copy_columns_fixed<8>(src, cs, kc, dst);
+  if (rows == mr && mr == 7) return copy_columns_fixed<7>(src, cs, kc, dst);
   if (rows == mr && mr == 6) return copy_columns_fixed<6>(src, cs, kc, dst);
   for (size_t k = 0; k < kc; ++k, src += cs, dst += mr)
     for (size_t r = 0; r < rows; ++r) dst[r] = src[r];

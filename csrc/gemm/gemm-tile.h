@@ -29,22 +29,52 @@ inline void store_lanes(typename V::reg x, float* dst, int lo, int hi, typename 
     V::store_range(dst, x, lo, hi);
 }
 
-// A transposed tile (kTileTransposed): the accumulators go through the stack as columns of
-// MR floats (transposed in registers where V can, else element by element), and each of
-// the n columns is stored as m contiguous values.
+// A transposed tile (kTileTransposed): each of the n columns is stored as m contiguous values.
+// Where V can transpose 8 rows of 16 in registers (MR <= 8; rows past MR copies of the last,
+// never stored), the epilogue runs on the transposed registers, two columns each, stored as
+// two masked halves: through the stack, each column's load waited on the masked stores of the
+// transpose (store forwarding fails), 10% of a 1x1 layer at 7x7. Otherwise element by element
+// through the stack.
 template <class V, int MR, int NV>
 inline void store_tile_transposed(typename V::reg (&acc)[MR][NV], size_t m, size_t n, float* c, ptrdiff_t ldc,
                                   const fc::GemmTileParams* p) {
+  using reg = typename V::reg;
   constexpr int W = V::W, NC = NV * W;
-  alignas(64) float cols[NC * MR + W];  // column j at cols + j * MR; W spare so a full vector load stays inside
-  if constexpr (MR == 8 && W == 16 && has_transpose_8x16<V>::value) {
+  const uint32_t f = p->flags;
+  const int rows = static_cast<int>(m);
+  if constexpr (MR <= 8 && W == 16 && has_transpose_8x16<V>::value) {
+    const bool residual = (f & fc::kTileFinal) && (f & fc::kTileResidual);
+    const reg bias_row = (f & fc::kTileBiasRow) ? V::dup_halves_n(p->bias, rows) : V::set1(0.f);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      const typename V::reg rows[8] = {acc[0][v], acc[1][v], acc[2][v], acc[3][v],
-                                       acc[4][v], acc[5][v], acc[6][v], acc[7][v]};
-      V::transpose_8x16(rows, cols + v * W * MR);
+      reg in[8], pairs[8];
+#pragma GCC unroll 8
+      for (int r = 0; r < 8; ++r) in[r] = acc[r < MR ? r : MR - 1][v];
+      V::transpose_8x16_pairs(in, pairs);
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; ++q) {
+        const size_t jl = static_cast<size_t>(v * W + (q < 4 ? q : q + 4)), jh = jl + 4;  // its two columns
+        if (jl >= n) continue;
+        const bool hi = jh < n;
+        float* cl = c + jl * ldc;
+        float* ch = hi ? c + jh * ldc : nullptr;
+        reg x = pairs[q];
+        if (f & fc::kTileAccumulate) x = V::add(x, V::load_halves(cl, ch, rows));
+        if (f & fc::kTileFinal) {
+          if (f & fc::kTileBiasCol) x = V::add(x, V::set_halves(p->bias[jl], hi ? p->bias[jh] : 0.f));
+          if (f & fc::kTileBiasRow) x = V::add(x, bias_row);
+          if (residual) {
+            const float* rl = p->residual + jl * p->ld_residual;
+            x = V::add(x, V::load_halves(rl, hi ? rl + 4 * p->ld_residual : nullptr, rows));
+          }
+          if (f & fc::kTileLeaky) x = V::select_neg(x, V::mul(x, V::set1(p->leaky)), x);
+          if (f & fc::kTileClamp) x = V::min(V::max(x, V::set1(p->lo)), V::set1(p->hi));
+        }
+        V::store_halves(cl, ch, x, rows);
+      }
     }
   } else {
+    alignas(64) float cols[NC * MR + W];  // column j at cols + j * MR; W spare so a full vector load stays inside
     alignas(64) float t[MR][NC];
 #pragma GCC unroll 32
     for (int r = 0; r < MR; ++r)
@@ -53,20 +83,19 @@ inline void store_tile_transposed(typename V::reg (&acc)[MR][NV], size_t m, size
     for (size_t j = 0; j < n; ++j)
 #pragma GCC unroll 32
       for (int r = 0; r < MR; ++r) cols[j * MR + r] = t[r][j];
-  }
-  const uint32_t f = p->flags;
-  const int rows = static_cast<int>(m);
-  for (size_t j = 0; j < n; ++j) {
-    float* cj = c + j * ldc;
-    const float* res = (f & fc::kTileResidual) ? p->residual + j * p->ld_residual : nullptr;
-    for (int r0 = 0; r0 < rows; r0 += W) {
-      const bool full = rows - r0 >= W;
-      const int lanes = full ? W : rows - r0;
-      typename V::reg bias = V::set1(0.f);
-      if (f & fc::kTileBiasCol) bias = V::set1(p->bias[j]);
-      if (f & fc::kTileBiasRow) bias = full ? V::load(p->bias + r0) : V::load_n(p->bias + r0, lanes);
-      const float* src = cols + j * MR + r0;
-      store_lanes<V>(full ? V::load(src) : V::load_n(src, lanes), cj + r0, 0, lanes, bias, res ? res + r0 : nullptr, p);
+    for (size_t j = 0; j < n; ++j) {
+      float* cj = c + j * ldc;
+      const float* res = (f & fc::kTileResidual) ? p->residual + j * p->ld_residual : nullptr;
+      for (int r0 = 0; r0 < rows; r0 += W) {
+        const bool full = rows - r0 >= W;
+        const int lanes = full ? W : rows - r0;
+        reg bias = V::set1(0.f);
+        if (f & fc::kTileBiasCol) bias = V::set1(p->bias[j]);
+        if (f & fc::kTileBiasRow) bias = full ? V::load(p->bias + r0) : V::load_n(p->bias + r0, lanes);
+        const float* src = cols + j * MR + r0;
+        store_lanes<V>(full ? V::load(src) : V::load_n(src, lanes), cj + r0, 0, lanes, bias, res ? res + r0 : nullptr,
+                       p);
+      }
     }
   }
 }
@@ -302,19 +331,26 @@ inline void pack_b_rows(const float* b, size_t ldb, size_t n, size_t kc, float* 
 }
 
 // The A-panel packer (pack_a_rows_fn): where V can transpose 8 rows of 16 floats in registers
-// and MR is 8, 16 k at a time through it (a strided scalar scatter was 10% of a 256^3 GEMM);
+// and MR <= 8, 16 k at a time through it (a strided scalar scatter was 10% of a 256^3 GEMM);
 // where it can transpose 8 x 8 and MR <= 8, 8 k at a time (rows past m zero; each column's
 // 8 floats stored whole, the 8 - MR extra overwritten by the next column's store, the last
 // one's masked); otherwise element by element, each row read sequentially.
 template <class V, int MR>
 inline void pack_a_rows(const float* a, size_t lda, size_t m, size_t kc, float* dst) {
   size_t k0 = 0;
-  if constexpr (MR == 8 && has_transpose_8x16<V>::value) {
+  if constexpr (MR <= 8 && has_transpose_8x16<V>::value) {
     constexpr size_t W = V::W;
     for (; k0 + W <= kc; k0 += W) {
       typename V::reg rows[8];
-      for (size_t r = 0; r < 8; ++r) rows[r] = r < m ? V::load(a + r * lda + k0) : V::set1(0.f);
-      V::transpose_8x16(rows, dst + k0 * MR, MR);
+      for (size_t r = 0; r < 8; ++r) rows[r] = r < m && r < MR ? V::load(a + r * lda + k0) : V::set1(0.f);
+      if constexpr (MR == 8) {
+        V::transpose_8x16(rows, dst + k0 * MR, MR);
+      } else {  // columns of 8 through the stack: a stride-MR store of 8 would overwrite a column written before
+        alignas(64) float t[W * 8];
+        V::transpose_8x16(rows, t);
+        for (size_t j = 0; j < W; ++j)
+          for (int r = 0; r < MR; ++r) dst[(k0 + j) * MR + r] = t[j * 8 + r];
+      }
     }
   } else if constexpr (MR <= 8 && V::W == 8 && has_transpose_8x8<V>::value) {
     for (; k0 + 8 <= kc; k0 += 8) {

@@ -61,6 +61,7 @@ using pack_b_rows_fn = void (*)(const float* b, size_t ldb, size_t n, size_t kc,
 void f32_pack_a_rows_6__scalar(const float*, size_t, size_t, size_t, float*);
 void f32_pack_a_rows_6__avx2(const float*, size_t, size_t, size_t, float*);
 void f32_pack_a_rows_8__avx512f(const float*, size_t, size_t, size_t, float*);
+void f32_pack_a_rows_7__avx512f(const float*, size_t, size_t, size_t, float*);
 void f32_pack_b_rows_8__scalar(const float*, size_t, size_t, size_t, float*);
 void f32_pack_b_rows_16__avx2(const float*, size_t, size_t, size_t, float*);
 void f32_pack_b_rows_32__avx512f(const float*, size_t, size_t, size_t, float*);
@@ -79,6 +80,8 @@ void f32_gemm_ukernel_6x16__avx2(size_t, size_t, size_t, const float*, const flo
                                  const GemmTileParams*);
 void f32_gemm_ukernel_8x32__avx512f(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
                                     const GemmTileParams*);
+void f32_gemm_ukernel_7x32__avx512f(size_t, size_t, size_t, const float*, const float*, float*, ptrdiff_t,
+                                    const GemmTileParams*);
 
 void f32_igemm_ukernel_6x8__scalar(size_t, size_t, size_t, const float*, const float*, const ptrdiff_t*, float*,
                                    ptrdiff_t, const GemmTileParams*);
@@ -92,6 +95,8 @@ void f32_igemm_a_ukernel_6x8__scalar(size_t, size_t, size_t, const float* const*
 void f32_igemm_a_ukernel_6x16__avx2(size_t, size_t, size_t, const float* const*, const ptrdiff_t*, const float*,
                                     float*, ptrdiff_t, const GemmTileParams*);
 void f32_igemm_a_ukernel_8x32__avx512f(size_t, size_t, size_t, const float* const*, const ptrdiff_t*, const float*,
+                                       float*, ptrdiff_t, const GemmTileParams*);
+void f32_igemm_a_ukernel_7x32__avx512f(size_t, size_t, size_t, const float* const*, const ptrdiff_t*, const float*,
                                        float*, ptrdiff_t, const GemmTileParams*);
 
 }  // namespace fc

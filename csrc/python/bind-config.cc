@@ -43,7 +43,25 @@ void bind_config(py::module_& m) {
       },
       py::arg("ntasks"), py::arg("nthreads"),
       "Testing aid: how many of the ntasks tasks of one parallel_for ran exactly once (all, when the pool is right).");
-  m.def("gemm_kernel", [](const std::string& isa) { return std::string(gemm_config(isa_from_name(isa)).ukernel_name); });
+  m.def(
+      "gemm_kernel",
+      [](const std::string& isa, size_t rows) {
+        const GemmConfig& c = gemm_config(isa_from_name(isa));
+        return std::string((rows ? gemm_config_for_rows(c, rows) : c).ukernel_name);
+      },
+      py::arg("isa"), py::arg("rows") = 0,
+      "The GEMM micro-kernel of an ISA level; with rows, the one a product of that many rows runs when its A "
+      "is packed per call (a rows variant where it pads fewer rows).");
+  m.def(
+      "gemm_padded_rows",
+      [](const std::string& isa, size_t m, bool a_per_call) {
+        const GemmConfig& c = gemm_config(isa_from_name(isa));
+        const GemmConfig& r = a_per_call ? gemm_config_for_rows(c, m) : c;
+        return py::make_tuple(gemm_padded_rows(m, r), r.mr);
+      },
+      py::arg("isa"), py::arg("m"), py::arg("a_per_call"),
+      "(rows, MR): what a product of m rows costs in tile rows, and the tile height it runs; a_per_call: A "
+      "packed per call or read in place (a rows variant may run), else packed once (weights).");
   m.def(
       "gemm_blocking",
       [](const std::string& isa) {

@@ -37,6 +37,18 @@ struct VAvx512 {
   // columns c and c + 4 (or c + 8 and c + 12), written as two masked halves.
   static constexpr bool kTranspose8x16 = true;
   static inline void transpose_8x16(const reg (&r)[8], float* dst, size_t ld = 8) {
+    reg t[8];
+    transpose_8x16_pairs(r, t);
+    for (int c = 0; c < 4; ++c) {
+      _mm512_mask_storeu_ps(dst + c * ld, 0x00FF, t[c]);
+      _mm512_mask_storeu_ps(dst + (c + 4) * ld - 8, 0xFF00, t[c]);
+      _mm512_mask_storeu_ps(dst + (c + 8) * ld, 0x00FF, t[4 + c]);
+      _mm512_mask_storeu_ps(dst + (c + 12) * ld - 8, 0xFF00, t[4 + c]);
+    }
+  }
+  // The same transpose left in registers: out[c] holds column c (lanes 0-7) and c + 4 (lanes
+  // 8-15), out[4 + c] columns c + 8 and c + 12, for c < 4 (transposed GEMM tiles, gemm-tile.h).
+  static inline void transpose_8x16_pairs(const reg (&r)[8], reg (&out)[8]) {
     reg t[8], u[8];
     for (int i = 0; i < 4; ++i) {
       t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);      // per lane: cols 0, 1 of rows 2i, 2i+1
@@ -51,13 +63,24 @@ struct VAvx512 {
     const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
     const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
     for (int c = 0; c < 4; ++c) {
-      const reg a = _mm512_permutex2var_ps(u[c], lo, u[4 + c]);  // column c | column c + 4
-      const reg b = _mm512_permutex2var_ps(u[c], hi, u[4 + c]);  // column c + 8 | column c + 12
-      _mm512_mask_storeu_ps(dst + c * ld, 0x00FF, a);
-      _mm512_mask_storeu_ps(dst + (c + 4) * ld - 8, 0xFF00, a);
-      _mm512_mask_storeu_ps(dst + (c + 8) * ld, 0x00FF, b);
-      _mm512_mask_storeu_ps(dst + (c + 12) * ld - 8, 0xFF00, b);
+      out[c] = _mm512_permutex2var_ps(u[c], lo, u[4 + c]);      // column c | column c + 4
+      out[4 + c] = _mm512_permutex2var_ps(u[c], hi, u[4 + c]);  // column c + 8 | column c + 12
     }
+  }
+  // Pairs of 8-float halves (a column pair of transpose_8x16_pairs): n floats at lo into lanes
+  // 0..n-1 and, when hi is not null, n floats at hi into lanes 8..8+n-1; other lanes zero and unread.
+  static inline reg load_halves(const float* lo, const float* hi, int n) {
+    const reg x = _mm512_maskz_loadu_ps(mask(n), lo);
+    return hi ? _mm512_mask_loadu_ps(x, static_cast<__mmask16>(mask(n) << 8), hi - 8) : x;
+  }
+  static inline void store_halves(float* lo, float* hi, reg v, int n) {
+    _mm512_mask_storeu_ps(lo, mask(n), v);
+    if (hi) _mm512_mask_storeu_ps(hi - 8, static_cast<__mmask16>(mask(n) << 8), v);
+  }
+  static inline reg set_halves(float lo, float hi) { return _mm512_mask_mov_ps(set1(lo), 0xFF00, set1(hi)); }
+  // n floats at p (n <= 8) in lanes 0..n-1 and again in lanes 8..8+n-1.
+  static inline reg dup_halves_n(const float* p, int n) {
+    return _mm512_broadcast_f32x8(_mm256_maskz_loadu_ps(static_cast<__mmask8>(mask(n)), p));
   }
   // x, held in a register: GCC would fold a load that feeds several FMAs into each of them.
   static inline reg in_reg(reg x) {
