@@ -189,10 +189,10 @@ def features(algo, c, k, hw, stride=1, ks=3, pad=None, isa="avx512"):
         # input (a strided 1x1 layer's subsample), the output from blocked to NCHW
         flops = 2 * up(k, 16) * o * o * d
         copied = k * o * o + (c * (hw + 2 * pad) ** 2 if pad and ks > 1 else c * o * o if ks == 1 and stride > 1 else 0)
-        # tiles as BlockedConv runs them: the ISA's preferred blocks, one block where the output
-        # has <= 64 positions (blocked_direct_cb); each k step loads the tile's weights
+        # tiles as BlockedConv runs them: the ISA's preferred blocks, one block where a layer with
+        # taps has <= 64 output positions (blocked_direct_cb); each k step loads the tile's weights
         kern = fastconv._C.convc_blocking(isa)
-        cb = 1 if o * o <= 64 else kern["preferred_cb"]
+        cb = 1 if o * o <= 64 and ks > 1 else kern["preferred_cb"]
         rp = kern["max_rp"][cb - 1]
         tiles = (-(-o * o // rp) if ks == 1 else o * -(-o // rp)) * -(-up(k, 16) // 16 // cb)
         return {"kDirectPerFlop": flops, "kDirectPerTileStep": tiles * d,

@@ -80,6 +80,11 @@ def test_auto_takes_direct_where_it_is_fitted():
             assert fastconv.ConvPlan(np.ones((96, 3, 11, 11), np.float32), stride=4).algo_for(227, 227) == "direct"
             assert fastconv.ConvPlan(np.ones((256, 1024, 1, 1), np.float32)).algo_for(14, 14) == "direct"
             assert fastconv.ConvPlan(np.ones((512, 256, 1, 1), np.float32), stride=2).algo_for(28, 28) != "direct"
+            # 1x1 layers that widen the channels: direct where the output fits L2 (512 -> 2048 at
+            # 7x7: 0.4 MB), the GEMM products where it would be written twice past it (64 -> 256
+            # at 56x56: 3.2 MB; conv-registry.cc)
+            assert fastconv.ConvPlan(np.ones((2048, 512, 1, 1), np.float32)).algo_for(7, 7) == "direct"
+            assert fastconv.ConvPlan(np.ones((256, 64, 1, 1), np.float32)).algo_for(56, 56) != "direct"
         # past the stride-4 tiles the kernel runs one position a tile: never auto's pick
         assert fastconv.ConvPlan(np.ones((64, 3, 7, 7), np.float32), stride=5).algo_for(224, 224) != "direct"
     for isa in ("avx2", "generic"):

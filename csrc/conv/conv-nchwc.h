@@ -83,10 +83,15 @@ class BlockedConv final : public BlockedAlgorithm {
 };
 
 // The output blocks per tile the direct convolution runs a layer with on an h x w input (a
-// BlockedConv's cb): few positions (7x7) take one block per tile, so its 14 positions cover
-// a row of them in few tiles (49 = 3 x 14 + 7) and each group's weights stream once per 14
-// positions (2048 -> 512 at 7x7, weights cold, one process: 0.89x the time of two blocks);
-// others the ISA's preferred count (0).
-inline int blocked_direct_cb(const ConvParams& p, size_t h, size_t w) { return p.out_h(h) * p.out_w(w) <= 64 ? 1 : 0; }
+// BlockedConv's cb): a layer with taps and few positions (3x3 at 7x7) takes one block per tile,
+// so a row's 7 positions are one tile; others the ISA's preferred count (0). 1x1 layers at 7x7
+// run their merged 49 positions as two blocks of 10 or 9 positions: each k step then loads two
+// weight vectors for 20 FMAs, where one block's tiles (13 positions) load one for 13 (ResNet-50
+// in the model, 1 and 2 threads: 2048x512 0.83-0.87x -> 1.00-1.02x onnxruntime's time,
+// 2048x1024 0.89-1.02x -> 0.97-1.12x; with taps, two blocks were 0.88x: bench/RESULTS.md).
+inline int blocked_direct_cb(const ConvParams& p, size_t h, size_t w) {
+  const bool taps = p.kernel_h > 1 || p.kernel_w > 1;
+  return taps && p.out_h(h) * p.out_w(w) <= 64 ? 1 : 0;
+}
 
 }  // namespace fc

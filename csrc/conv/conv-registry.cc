@@ -70,12 +70,17 @@ std::string choose_conv_algo(const ConvParams& p, size_t h, size_t w, Isa isa) {
     return conv_cost(b, p, h, w, isa) < conv_cost(a, p, h, w, isa) ? b : a;
   };
   if (p.is_pointwise()) {
-    // Direct only where the output is no larger than the input: it writes the output twice
-    // (blocked scratch, then NCHW), which the fit's hot, repeated runs hide; beside another
-    // engine's calls (caches cold) 64 -> 256 at 56x56 ran 0.90x onnxruntime direct, 0.99x
-    // pointwise, while 256 -> 64 and 1024 -> 256 ran direct 1.1x pointwise either way.
+    // Direct only where the output is no larger than the input or fits one core's L2 (1 MiB):
+    // it writes the output twice (blocked scratch, then NCHW), which the fit's hot, repeated
+    // runs hide; beside another engine's calls (caches cold) 64 -> 256 at 56x56 (3.2 MB out)
+    // ran 0.90x onnxruntime direct, 0.99x pointwise, 128 -> 512 at 28x28 (1.6 MB) 0.96x vs
+    // 0.98x, while 256 -> 64 and 1024 -> 256 ran direct 1.1x pointwise, and 512 -> 2048 at 7x7
+    // (0.4 MB) 1.00x vs 0.95x, 256 -> 1024 at 14x14 (0.8 MB) 0.98x vs 0.91x (bench/RESULTS.md).
+    constexpr size_t kCachedOutputFloats = size_t{1} << 18;
+    const bool narrows = p.out_channels <= p.in_channels;
+    const bool cached = p.out_channels * p.out_h(h) * p.out_w(w) <= kCachedOutputFloats;
     const std::string gemm = cheaper("pointwise", "pointwise_t");
-    return p.groups == 1 && p.out_channels <= p.in_channels ? cheaper(gemm, "direct") : gemm;
+    return p.groups == 1 && (narrows || cached) ? cheaper(gemm, "direct") : gemm;
   }
   std::string gemm = cheaper(cheaper(cheaper("im2col", "im2col_t"), "implicit"), "implicit_t");
   // Not for strided 1x1 layers: the direct kernel's copy of every other NCHW position goes
