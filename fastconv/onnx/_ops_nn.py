@@ -197,6 +197,9 @@ def _blocked_conv(node, plan_for, plans):
     run.record = record
     run.accepts_out = True
     run.writes_strided_out = True
+    # out may be the residual's own buffer: BlockedConv and BlockedWinograd read each residual
+    # element in the epilogue that then writes the output element in its place (session.py)
+    run.residual_in_place = True
     run.plans = plans
     return run
 
