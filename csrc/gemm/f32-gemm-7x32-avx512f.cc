@@ -1,6 +1,6 @@
 // f32 GEMM micro-kernels (packed and implicit A) and the A-panel packer, 7x32 tile, avx512f: gemm-tile.h
-// instantiated with VAvx512. The row variant of the 8x32 tile (gemm-config.cc): same B panels, for
-// products whose rows come in sevens (the positions of 7x7, 14x14 and 28x28 outputs).
+// instantiated with VAvx512. The rows variant of the 8x32 tile (gemm-config.cc): same B panels, for
+// products whose rows pad fewer as 7-row tiles (the 49 positions of a 7x7 output).
 #include "gemm/gemm-tile.h"
 #include "simd/v-avx512f.h"
 

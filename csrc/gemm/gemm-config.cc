@@ -10,7 +10,8 @@ namespace fc {
 // MC x NR x 4 bytes of C tiles and the streamed panels stay in L1/L2; NC x KC x 4 of B fits L3.
 #if !defined(FASTCONV_NO_X86_KERNELS)
 // The 8x32 tile's rows variant: the same FMA rate (one process, hot: 268 GFLOP/s either
-// way), so where 7 divides the rows (CNN outputs of 7x7 to 56x56 positions) nothing is padded.
+// way), taken where it pads fewer rows (gemm_config_for_rows: 49 output positions of a 7x7
+// layer as seven tiles; 196 and 3136 stay on 8 rows, whose edge tiles cost as much).
 static const GemmConfig kAvx512Rows7 = {
     Isa::avx512, "f32-gemm-7x32-avx512f", f32_gemm_ukernel_7x32__avx512f, nullptr, f32_igemm_a_ukernel_7x32__avx512f,
     f32_pack_a_rows_7__avx512f, f32_pack_b_rows_32__avx512f, 7, 32, 4096, 112, 1024, 512, 512};
