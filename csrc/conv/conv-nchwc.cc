@@ -189,7 +189,8 @@ void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* 
       // Only a widest tile can ask for the next group's weights (tile_prefetch): where equal tiles
       // would all be narrower (a 7x7 1x1 layer's 49 positions as 10+10+10+10+9 of at most 12), the
       // group's first tile takes the widest width and the rest share what is left (12+10+9+9+9:
-      // ResNet-50's 7x7 1x1 layers 0.68-0.85x -> 0.85-1.11x onnxruntime in the model, 2 threads).
+      // ResNet-50's 7x7 1x1 layers 0.68-0.85x -> 0.85-1.11x onnxruntime in the model, 2 threads);
+      // only in spans over twice the widest, so the rest never shrink to a latency-bound sliver.
       const int even = static_cast<int>((left + ntiles - 1) / ntiles);
       const int rp = next && interior && even < max_rp && left > 2 * max_rp ? max_rp : even;
       const ptrdiff_t iw0 = merged ? j : j * sw - pl;  // input column of tap 0

@@ -343,13 +343,13 @@ inline void pack_a_rows(const float* a, size_t lda, size_t m, size_t kc, float* 
     for (; k0 + W <= kc; k0 += W) {
       typename V::reg rows[8];
       for (size_t r = 0; r < 8; ++r) rows[r] = r < m && r < MR ? V::load(a + r * lda + k0) : V::set1(0.f);
-      if constexpr (MR == 8) {
-        V::transpose_8x16(rows, dst + k0 * MR, MR);
-      } else {  // columns of 8 through the stack: a stride-MR store of 8 would overwrite a column written before
-        alignas(64) float t[W * 8];
-        V::transpose_8x16(rows, t);
-        for (size_t j = 0; j < W; ++j)
-          for (int r = 0; r < MR; ++r) dst[(k0 + j) * MR + r] = t[j * 8 + r];
+      // Column pairs stored MR lanes each (with MR < 8, whole 8-float columns ld = MR apart
+      // would overwrite columns stored before them).
+      typename V::reg pairs[8];
+      V::transpose_8x16_pairs(rows, pairs);
+      for (int q = 0; q < 8; ++q) {
+        const size_t jl = k0 + (q < 4 ? q : q + 4);  // its two columns: jl and jl + 4
+        V::store_halves(dst + jl * MR, dst + (jl + 4) * MR, pairs[q], MR);
       }
     }
   } else if constexpr (MR <= 8 && V::W == 8 && has_transpose_8x8<V>::value) {
