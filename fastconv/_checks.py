@@ -17,9 +17,11 @@ ACTIVATIONS = ("relu", "relu6", "clip", "leaky_relu", "sigmoid", "tanh", "silu",
 
 def as_float32(x, name: str, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
     """Returns x as a C-contiguous float32 ndarray, or raises TypeError/ValueError naming `name`."""
+    if hasattr(x, "__cuda_array_interface__"):   # first: the tests' CPU stand-in for CuPy subclasses ndarray
+        raise TypeError(f"{name} is a GPU array, and this runs on the CPU: pass a numpy array "
+                        "(cupy.asnumpy), or use an op that runs on the GPU (conv2d, ConvPlan, pooling, "
+                        "batch_norm, activations, softmax, lrn take CuPy arrays; fastconv.gpu has them all)")
     if not isinstance(x, np.ndarray):
-        if hasattr(x, "__cuda_array_interface__"):
-            raise TypeError(f"{name} is a GPU array; use fastconv.gpu for CuPy arrays or pass a numpy array")
         x = np.asarray(x)
     if x.dtype != np.float32:
         if not np.issubdtype(x.dtype, np.floating):

@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from . import _C, _memory
+from ._device import dispatched, resolve
 from ._checks import activation as _activation
 from ._checks import as_float32, check_conv_layer, pads4, pair
 
@@ -86,10 +87,18 @@ class ConvPlan:
     `fastconv.autotune`). `plan.algo` shows what ran.
     Calling the plan on x (N, C, H, W) returns activation(conv(x) + bias + residual).
     Thread-safe: one plan may run from several Python threads at once.
+    device: None (where the weight lives: a CuPy weight builds a GPU plan), "cpu" or "cuda"; a GPU
+    plan is a fastconv.gpu.ConvPlan (its algorithms: im2col, pointwise, winograd, depthwise).
     """
 
+    def __new__(cls, weight=None, *args, device=None, **kwargs):
+        if resolve(device, weight) == "cuda":
+            from .gpu import ConvPlan as GpuConvPlan   # not a subclass: Python skips __init__ below
+            return GpuConvPlan(weight, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None,
-                 algo: str = "auto", autotune: bool | None = None):
+                 algo: str = "auto", autotune: bool | None = None, *, device=None):
         weight = as_float32(weight, "weight", ndim=4)
         if bias is not None:
             bias = as_float32(bias, "bias", ndim=1)
@@ -194,6 +203,7 @@ class ConvPlan:
                 f"algo={self.algo_preference!r})")
 
 
+@dispatched("conv2d")
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None, residual=None,
            algo: str = "auto", out=None) -> np.ndarray:
     """2-D convolution, NCHW float32: activation(conv(x, weight) + bias + residual).

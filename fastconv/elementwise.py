@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from . import _C, _memory
+from ._device import dispatched
 from ._checks import activation as _activation
 from ._checks import as_float32
 
@@ -28,6 +29,7 @@ def _apply(x, spec, out=None) -> np.ndarray:
     return out
 
 
+@dispatched("activation")
 def activation(x, kind, *params, out=None) -> np.ndarray:
     """activation(x, "relu"), activation(x, "leaky_relu", 0.1), activation(x, "clip", 0, 6),
     activation(x, "prelu", slope), ... Kinds: relu, relu6, clip, leaky_relu, prelu, sigmoid, hard_sigmoid,
@@ -39,16 +41,18 @@ def activation(x, kind, *params, out=None) -> np.ndarray:
     return _apply(x, (kind, *params) if params else kind, out)
 
 
-def relu(x, *, out=None): return _apply(x, "relu", out)
-def leaky_relu(x, alpha=0.01, *, out=None): return _apply(x, ("leaky_relu", alpha), out)
-def clip(x, min, max, *, out=None): return _apply(x, ("clip", min, max), out)  # noqa: A002 (numpy's names)
-def sigmoid(x, *, out=None): return _apply(x, "sigmoid", out)
-def hard_sigmoid(x, alpha=0.2, beta=0.5, *, out=None): return _apply(x, ("hard_sigmoid", alpha, beta), out)
-def hard_swish(x, *, out=None): return _apply(x, "hard_swish", out)
-def tanh(x, *, out=None): return _apply(x, "tanh", out)
-def silu(x, *, out=None): return _apply(x, "silu", out)
-def elu(x, alpha=1.0, *, out=None): return _apply(x, ("elu", alpha), out)
-def softplus(x, *, out=None): return _apply(x, "softplus", out)
+# The named activations: activation() with the kind filled in (device= as there: CuPy arrays run on the GPU).
+def relu(x, *, out=None, device=None): return activation(x, "relu", out=out, device=device)
+def leaky_relu(x, alpha=0.01, *, out=None, device=None): return activation(x, "leaky_relu", alpha, out=out, device=device)
+def clip(x, min, max, *, out=None, device=None): return activation(x, "clip", min, max, out=out, device=device)  # noqa: A002
+def sigmoid(x, *, out=None, device=None): return activation(x, "sigmoid", out=out, device=device)
+def hard_sigmoid(x, alpha=0.2, beta=0.5, *, out=None, device=None):
+    return activation(x, "hard_sigmoid", alpha, beta, out=out, device=device)
+def hard_swish(x, *, out=None, device=None): return activation(x, "hard_swish", out=out, device=device)
+def tanh(x, *, out=None, device=None): return activation(x, "tanh", out=out, device=device)
+def silu(x, *, out=None, device=None): return activation(x, "silu", out=out, device=device)
+def elu(x, alpha=1.0, *, out=None, device=None): return activation(x, "elu", alpha, out=out, device=device)
+def softplus(x, *, out=None, device=None): return activation(x, "softplus", out=out, device=device)
 
 
 def _per_channel(v: np.ndarray, x_shape) -> np.ndarray | None:

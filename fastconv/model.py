@@ -35,6 +35,7 @@ import numpy as np
 from . import normalization as _N
 from . import _memory
 from ._config import workers_held
+from ._device import check_device
 from .layers import (LAYERS, Activation, Add, BatchNormalization, Conv2D, Dense, Dropout, Flatten, InputLayer, Layer,
                      SymbolicTensor)
 
@@ -49,18 +50,6 @@ class _Step:
         self.fn, self.inputs, self.output, self.label = fn, inputs, output, label
 
 
-DEVICES = ("cpu", "cuda")
-
-
-def _check_device(device) -> str:
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-    if device == "cuda":
-        from .gpu import _backend
-        _backend.require_device()  # ImportError naming `pip install fastconv[gpu]` when there is no GPU
-    return device
-
-
 class Model:
     """A graph from `inputs` to `outputs` (symbolic tensors). seed: initialises weights not set yet
     (He normal for Conv2D/Dense). fuse=False runs every layer on its own (for testing the fusions).
@@ -69,7 +58,7 @@ class Model:
     `model.to(device)` moves a built model."""
 
     def __init__(self, inputs, outputs, name: str = "model", seed: int = 0, fuse: bool = True, device: str = "cpu"):
-        self.name, self.fuse, self.device = name, fuse, _check_device(device)
+        self.name, self.fuse, self.device = name, fuse, check_device(device)
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self.outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         for t in self.inputs + self.outputs:
@@ -129,7 +118,7 @@ class Model:
     # --- compilation ---------------------------------------------------------------------------------
     def to(self, device: str) -> "Model":
         """Compiles the model for `device` ("cpu" or "cuda"); returns the model."""
-        self.device = _check_device(device)
+        self.device = check_device(device)
         self.compile()
         return self
 
@@ -474,7 +463,7 @@ def load(path, fuse: bool = True, device: str = "cpu") -> Model:
             tensors[layer.name] = layer(*[tensors[n] for n in entry["inbound"]])
     # Weights are checked (missing / mis-shaped ones named) before any initialisation happens.
     model = Model.__new__(Model)
-    model.name, model.fuse, model.device = cfg["name"], fuse, _check_device(device)
+    model.name, model.fuse, model.device = cfg["name"], fuse, check_device(device)
     model.inputs = [tensors[n] for n in cfg["inputs"]]
     model.outputs = [tensors[n] for n in cfg["outputs"]]
     model._nodes = model._toposort()

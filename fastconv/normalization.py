@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from . import _C, _memory
+from ._device import dispatched
 from ._checks import activation as _activation
 from ._checks import as_float32
 
@@ -36,6 +37,7 @@ def batch_norm_affine(scale, bias, mean, var, eps=1e-5):
     return s.astype(np.float32), (p["bias"] - p["mean"] * s).astype(np.float32)
 
 
+@dispatched("batch_norm")
 def batch_norm(x, scale, bias, mean, var, eps=1e-5, activation=None, *, out=None) -> np.ndarray:
     """Inference batch norm of x (N, C, ...): activation(scale * (x - mean) / sqrt(var + eps) + bias),
     one pass over memory."""
@@ -84,16 +86,19 @@ def _softmax(x, axis, log, out):
     return out
 
 
+@dispatched("softmax")
 def softmax(x, axis=-1, *, out=None) -> np.ndarray:
     """exp(x - max) / sum(exp(x - max)) along axis (numerically stable for any finite x)."""
     return _softmax(x, axis, False, out)
 
 
+@dispatched("log_softmax")
 def log_softmax(x, axis=-1, *, out=None) -> np.ndarray:
     """x - max - log(sum(exp(x - max))) along axis."""
     return _softmax(x, axis, True, out)
 
 
+@dispatched("lrn")
 def lrn(x, size, alpha=1e-4, beta=0.75, bias=1.0, *, out=None) -> np.ndarray:
     """Local response normalisation across channels, ONNX semantics (alpha is divided by size):
     y = x / (bias + alpha / size * sum of x^2 over `size` neighbouring channels) ** beta."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _C, _memory
+from ._device import dispatched
 from ._checks import as_float32, pads4, pair
 
 __all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "pool2d_output_shape"]
@@ -45,12 +46,14 @@ def _pool(kind, x, kernel_size, stride, padding, dilation, ceil_mode, count_incl
     return out
 
 
+@dispatched("max_pool2d")
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *, out=None) -> np.ndarray:
     """Max pooling of x (N, C, H, W). stride None = kernel_size; padding: int, (h, w) or
     (top, left, bottom, right), padded taps never win; ceil_mode as in ONNX/PyTorch."""
     return _pool("max", x, kernel_size, stride, padding, dilation, ceil_mode, False, out)
 
 
+@dispatched("avg_pool2d")
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=False, *,
                out=None) -> np.ndarray:
     """Average pooling of x (N, C, H, W); the divisor counts padded taps only with count_include_pad
@@ -71,11 +74,13 @@ def _global(kind, x, out):
     return out
 
 
+@dispatched("global_avg_pool2d")
 def global_avg_pool2d(x, *, out=None) -> np.ndarray:
     """Mean over the spatial axes: (N, C, H, W) -> (N, C, 1, 1)."""
     return _global("avg", x, out)
 
 
+@dispatched("global_max_pool2d")
 def global_max_pool2d(x, *, out=None) -> np.ndarray:
     """Maximum over the spatial axes: (N, C, H, W) -> (N, C, 1, 1)."""
     return _global("max", x, out)

@@ -187,6 +187,7 @@ W4 = np.ones((4, 3, 3, 3), np.float32)
     (lambda: fastconv.conv2d(X4, W4, residual=np.ones((1, 4, 8, 8))), ValueError, "residual has shape"),
     (lambda: fastconv.conv2d(X4, W4, activation="swish!"), ValueError, "unknown activation"),
     (lambda: fastconv.conv2d(X4.astype(bool), W4), TypeError, "dtype bool"),
+    (lambda: fastconv.conv2d(X4, W4, device="gpu"), ValueError, "device must be one of"),
 ])
 def test_conv_bad_input(call, exc, message):
     with pytest.raises(exc, match=message):

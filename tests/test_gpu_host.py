@@ -333,8 +333,25 @@ def test_no_driver_is_an_import_error_naming_the_extra():
         fg.ConvPlan(np.zeros((1, 1, 3, 3), np.float32))
 
 
-def test_cpu_path_points_gpu_arrays_to_fastconv_gpu():
+def test_gpu_arrays_go_to_the_gpu_or_are_refused(monkeypatch):
+    """A GPU array (anything with __cuda_array_interface__) sent to the CPU engine is refused with
+    a TypeError saying where it runs, never read as host memory; with device left as None it goes
+    to fastconv.gpu (here without CuPy: ImportError naming the extra)."""
     class FakeDeviceArray:
         __cuda_array_interface__ = {}
-    with pytest.raises(TypeError, match="fastconv.gpu"):
-        fastconv.conv2d(FakeDeviceArray(), np.zeros((1, 1, 1, 1), np.float32))
+    w = np.zeros((1, 1, 1, 1), np.float32)
+    with pytest.raises(TypeError, match="x is a GPU array, and this runs on the CPU.*fastconv.gpu"):
+        fastconv.conv2d(FakeDeviceArray(), w, device="cpu")
+    with pytest.raises(TypeError, match="weight is a GPU array"):
+        fastconv.conv2d(np.zeros((1, 1, 2, 2), np.float32), FakeDeviceArray())
+    with pytest.raises(TypeError, match="is a GPU array"):   # no GPU version: refused, not copied silently
+        fastconv.add(FakeDeviceArray(), w)
+    monkeypatch.setitem(sys.modules, "cupy", None)   # `import cupy` raises ImportError
+    _backend.clear_caches()
+    try:
+        for call in (lambda: fastconv.conv2d(FakeDeviceArray(), w), lambda: fastconv.relu(w, device="cuda"),
+                     lambda: fastconv.ConvPlan(w, device="cuda")):
+            with pytest.raises(ImportError, match=r"pip install fastconv\[gpu\]"):
+                call()
+    finally:
+        _backend.clear_caches()

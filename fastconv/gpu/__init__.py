@@ -4,6 +4,9 @@
     >>> plan = fg.ConvPlan(w, bias, padding=1, activation="relu")   # weights uploaded/transformed once
     >>> y = plan(cp.asarray(x))                                      # cupy array, stays on the GPU
 
+fastconv's own functions (conv2d, ConvPlan, the pooling ops, batch_norm, the activations, softmax,
+log_softmax, lrn) come here when given a CuPy array or device="cuda" (fastconv/_device.py).
+
 The op namespace (same signatures and semantics as the CPU functions; Model / Sequential with
 device="cuda" compile to these through fastconv/gpu/model_steps.py, InferenceSession(device="cuda")
 through fastconv/onnx/_ops_gpu.py):
