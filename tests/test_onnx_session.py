@@ -432,8 +432,10 @@ def test_program_checks_its_arrays(rng):
 
 def test_device_argument(rng):
     m = model([helper.make_node("Relu", ["x"], ["y"])], [("x", [1, 2])], [("y", None)])
-    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', got 'gpu'"):
+    with pytest.raises(ValueError, match=r"device must be one of \('cpu', 'cuda'\), got 'gpu'"):
         InferenceSession(m, device="gpu")
+    with pytest.raises(ValueError, match="allow_tf32 applies to device='cuda'"):
+        InferenceSession(m, allow_tf32=True)
     import fastconv.gpu
     if not fastconv.gpu.is_available():  # with a GPU, tests/gpu/test_gpu_session.py runs the session there
         with pytest.raises(ImportError, match=r"pip install fastconv\[gpu\]"):

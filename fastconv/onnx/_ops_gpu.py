@@ -59,7 +59,7 @@ def conv(node, ctx):
             dil = list(node.attrs.get("dilations", [1, 1]))
             pads = _pads2d(_spatial_pads(node, x.shape[2:], kernel, strides, dil), 2)
             plan = plans[key] = _fg().ConvPlan(w, b, tuple(_as2d(strides, 2, 1)), pads, tuple(_as2d(dil, 2, 1)),
-                                               group, act)
+                                               group, act, allow_tf32=ctx.allow_tf32)
         if residual is not None and tuple(residual.shape) != plan.output_shape(x.shape):
             raise OpError(f"{node.label()}: a residual that broadcasts ({residual.shape}) is not fused on "
                           "device='cuda'")

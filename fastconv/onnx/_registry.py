@@ -24,6 +24,7 @@ class OpContext:
     opset: int
     constants: dict[str, np.ndarray]
     algo: str = "auto"
+    allow_tf32: bool = False   # device="cuda": TF32 GEMMs in the convolutions
 
     def const(self, node, i: int):
         """The constant value of node input i, or None when it is absent or computed at run time."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _C, _memory
 from .._config import workers_held
+from .._device import check_device
 from . import _optimize
 from ._ir import Graph
 from ._layers import plain_f32
@@ -41,20 +42,19 @@ class InferenceSession:
     device: "cpu", or "cuda" to run on fastconv.gpu's kernels (CuPy arrays in, or numpy uploaded once;
     CuPy arrays out; the CNN subset of the ops, fastconv/onnx/_ops_gpu.py: a model with others is
     refused at load with the list).
+    allow_tf32 (device="cuda" only): let the convolutions' cuBLAS GEMMs use TF32 tensor cores (faster,
+    ~1e-3 relative error instead of fp32's ~1e-6); off unless asked for.
     providers / sess_options are accepted, and ignored, so onnxruntime code runs unchanged.
     run() may be called from several threads at once.
     """
 
     def __init__(self, model, *, optimize=True, threads: int | None = None, algo: str = "auto",
-                 device: str = "cpu", providers=None, sess_options=None):
+                 device: str = "cpu", allow_tf32: bool = False, providers=None, sess_options=None):
         import fastconv
 
-        if device not in ("cpu", "cuda"):
-            raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-        if device == "cuda":
-            from ..gpu import _backend
-            _backend.require_device()  # ImportError naming `pip install fastconv[gpu]` without a GPU
-        self.device = device
+        self.device = check_device(device)  # "cuda" without a GPU: ImportError naming `pip install fastconv[gpu]`
+        if allow_tf32 and device != "cuda":
+            raise ValueError("allow_tf32 applies to device='cuda' (the CPU engine computes in fp32)")
         if threads is not None:
             fastconv.set_num_threads(threads)
         proto, base = load_proto(model)
@@ -66,7 +66,7 @@ class InferenceSession:
             graph = p(graph)
         self.optimized = bool(passes)
         self._graph: Graph = graph
-        ctx = OpContext(graph.opset, graph.constants, algo)
+        ctx = OpContext(graph.opset, graph.constants, algo, bool(allow_tf32))
         if device == "cuda":
             from . import _ops_gpu
             missing = _ops_gpu.unsupported(graph)

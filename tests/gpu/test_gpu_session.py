@@ -87,3 +87,16 @@ def test_shape_ops_on_gpu(cp, rng):
     (y,) = fastconv.InferenceSession(m, optimize=False, device="cuda").run(None, {"x": x})
     assert y.shape == ref.shape == (2, 4, 15)
     assert rel_err(y.get(), ref) <= RTOL
+
+
+def test_tf32_only_when_asked(cp, rng):
+    """allow_tf32=True reaches every Conv's GEMMs (error within the TF32 bound); the default stays fp32."""
+    m = small_cnn(rng)
+    x = rng.standard_normal((2, 3, 12, 12)).astype(np.float32)
+    (ref,) = fastconv.InferenceSession(m).run(None, {"x": x})
+    (fp32,) = fastconv.InferenceSession(m, device="cuda").run(None, {"x": x})
+    (tf32,) = fastconv.InferenceSession(m, device="cuda", allow_tf32=True).run(None, {"x": x})
+    assert rel_err(fp32.get(), ref) <= RTOL
+    assert rel_err(tf32.get(), ref) <= 3e-3
+    if cp.__version__ == "fake":   # the stand-in rounds GEMM inputs exactly as tensor cores read them
+        assert rel_err(tf32.get(), ref) > 10 * rel_err(fp32.get(), ref)
