@@ -149,3 +149,29 @@ def test_pool_runs_every_task_exactly_once(ntasks, threads):
     worker from the back); each must run exactly once, also past the job word's 2^24 - 1 tasks,
     where a job runs as consecutive slices."""
     assert fastconv._C._parallel_once(ntasks, threads) == ntasks
+
+
+@pytest.mark.parametrize("total, want, step, grain", [
+    (784, 8, 2, 12),     # ResNet-50's 28x28 1x1 layers: positions in units of a 12-wide tile
+    (196, 4, 2, 8),      # 56x56 at Winograd F(4x4): tiles in MR panels
+    (49, 3, 2, 8), (28, 8, 2, 1), (7, 8, 2, 1), (3136, 8, 2, 12), (100, 5, 3, 4), (1, 8, 2, 12), (5, 1, 1, 8),
+])
+def test_even_split_balances_threads(total, want, step, grain):
+    """The blocked convolutions' task cut: the pieces tile [0, total) in order, their bounds are
+    multiples of grain, their count is a multiple of step wherever there are step grains to share,
+    and a thread taking every step-th task gets its equal share to within a grain per task."""
+    bounds = _C.even_split(total, want, step, grain)
+    tasks = len(bounds) - 1
+    assert bounds[0] == 0 and bounds[-1] == total and bounds == sorted(bounds)
+    assert all(b % grain == 0 for b in bounds[:-1])
+    most = -(-total // grain)   # pieces of at least a grain
+    if most >= step:
+        assert tasks % step == 0 and tasks >= min(want, most - most % step)
+        sizes = [b - a for a, b in zip(bounds, bounds[1:])]
+        share = total / step
+        for first in range(step):   # the tasks one of `step` threads would end up with
+            assert abs(sum(sizes[first::step]) - share) <= grain * tasks / step
+    # the old rule, tasks of one rounded-up size, gave 784 positions as 7 x 108 + 36: 432 vs 360
+    if (total, grain) == (784, 12):
+        sizes = [b - a for a, b in zip(bounds, bounds[1:])]
+        assert max(sum(sizes[: tasks // 2]), sum(sizes[tasks // 2:])) <= 396

@@ -7,6 +7,7 @@
 #include "conv/conv-nchwc.h"
 
 #include <algorithm>
+#include <numeric>
 #include <utility>
 
 #include "common/check.h"
@@ -242,28 +243,27 @@ void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* 
     if (nchw) blocked_to_nchw(y, n, p_.out_channels, out_plane, y_image, nchw, nchw_image, nthreads, isa_);
     return;
   }
-  // Tasks of whole rows (merged: runs of whole tiles), about 4 per thread; copying to NCHW,
-  // also at most ~64K floats of output each, so that what a task copies is still in its L2.
+  // Tasks of whole rows (merged: runs of whole tiles), about 4 per thread and the same count for
+  // each; copying to NCHW, also at most ~64K floats of output each, so that what a task copies
+  // is still in its L2.
   size_t want = std::max<size_t>(1, 4 * nt / n);
   if (nchw) want = std::max(want, cout * out_plane / (size_t{1} << 16));
-  const size_t unit = merged ? static_cast<size_t>(kernels_->max_rp[groups_[0].cb - 1]) : 1;
-  const size_t units = merged ? (row_len + unit - 1) / unit : rows;
-  const size_t per_task = std::max<size_t>(1, (units + want - 1) / want);
-  const size_t chunks = (units + per_task - 1) / per_task;
-  parallel_for(n * chunks, static_cast<int>(nt), [&](size_t t) {
-    const size_t b = t / chunks, u0 = t % chunks * per_task, u1 = std::min(units, u0 + per_task);
+  const size_t grain = merged ? static_cast<size_t>(kernels_->max_rp[groups_[0].cb - 1]) : 1;
+  const EvenSplit split(merged ? row_len : rows, want, nt / std::gcd(n, nt), grain);
+  parallel_for(n * split.tasks, static_cast<int>(nt), [&](size_t t) {
+    const size_t b = t / split.tasks, u0 = split.begin(t % split.tasks), u1 = split.begin(t % split.tasks + 1);
+    if (u0 == u1) return;
     for (size_t gi = 0; gi < groups_.size(); ++gi) {
       const Group& g = groups_[gi];
       const float* next = gi + 1 < groups_.size() ? weights_.data() + groups_[gi + 1].w_offset : nullptr;
       if (merged) {
-        run_span(b, g, 0, static_cast<ptrdiff_t>(u0 * unit), static_cast<ptrdiff_t>(std::min(row_len, u1 * unit)),
-                 next);
+        run_span(b, g, 0, static_cast<ptrdiff_t>(u0), static_cast<ptrdiff_t>(u1), next);
       } else {
         for (size_t r = u0; r < u1; ++r) run_span(b, g, r, 0, static_cast<ptrdiff_t>(row_len), r == u0 ? next : nullptr);
       }
     }
     if (nchw) {
-      const size_t p0 = merged ? u0 * unit : u0 * ow, p1 = merged ? std::min(row_len, u1 * unit) : u1 * ow;
+      const size_t p0 = merged ? u0 : u0 * ow, p1 = merged ? u1 : u1 * ow;
       blocked_to_nchw_positions(y + b * y_image, p_.out_channels, out_plane, p0, p1, nchw + b * nchw_image, isa_);
     }
   });

@@ -46,17 +46,20 @@ class BlockedWinograd final : public BlockedAlgorithm {
     if (n == 0 || oh == 0 || ow == 0) return;
     const size_t th = (oh + M - 1) / M, tw = (ow + M - 1) / M, total = n * th * tw;
     const size_t nt = static_cast<size_t>(std::max(1, nthreads));
-    // Tiles per block: V and M of a block within ~1 MiB (one core's L2), whole MR panels, and
-    // at least one block per thread.
+    // Blocks of tiles: V and M of a block within ~1 MiB (one core's L2), bounds on whole MR
+    // panels, the same count for every thread (56x56 at F(4x4): 196 tiles as 48+48+48+52, where
+    // blocks of 56 left one core idle for a quarter of the layer's second half).
     const size_t per_tile = static_cast<size_t>(A * A) * (p_.in_channels + p_.out_channels) * sizeof(float);
     const size_t mr = cfg_.mr;
-    size_t tb = std::clamp<size_t>((size_t{1} << 20) / per_tile / mr * mr, mr, kMaxTiles);
-    tb = std::min(tb, std::max(mr, ((total + nt - 1) / nt + mr - 1) / mr * mr));
-    const size_t blocks = (total + tb - 1) / tb;
+    const size_t cap = std::clamp<size_t>((size_t{1} << 20) / per_tile / mr * mr, mr, kMaxTiles);
+    const EvenSplit split(total, (total + cap - 1) / cap, nt, mr);
+    size_t tb = 0;  // the largest block: the scratch of every block
+    for (size_t i = 0; i < split.tasks; ++i) tb = std::max(tb, split.begin(i + 1) - split.begin(i));
     const GemmTileParams epi = ep_.tile_params(residual != nullptr);
     const Geometry gm{x, h, w, y, y_image, residual, oh, ow, th, tw, &epi};
-    parallel_for(blocks, static_cast<int>(nt), [&](size_t i) {
-      block(gm, i * tb, std::min(tb, total - i * tb), tb);
+    parallel_for(split.tasks, static_cast<int>(nt), [&](size_t i) {
+      const size_t t0 = split.begin(i), t1 = split.begin(i + 1);
+      if (t1 > t0) block(gm, t0, t1 - t0, tb);
     });
   }
 

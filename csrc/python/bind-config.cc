@@ -63,6 +63,16 @@ void bind_config(py::module_& m) {
       "(rows, MR): what a product of m rows costs in tile rows, and the tile height it runs; a_per_call: A "
       "packed per call or read in place (a rows variant may run), else packed once (weights).");
   m.def(
+      "even_split",
+      [](size_t total, size_t want, size_t step, size_t grain) {
+        const EvenSplit s(total, want, step, grain);
+        std::vector<size_t> bounds;
+        for (size_t i = 0; i <= s.tasks; ++i) bounds.push_back(s.begin(i));
+        return bounds;
+      },
+      py::arg("total"), py::arg("want"), py::arg("step"), py::arg("grain") = 1,
+      "The bounds of the tasks the blocked convolutions cut [0, total) into (common/parallel.h EvenSplit).");
+  m.def(
       "gemm_blocking",
       [](const std::string& isa) {
         const GemmConfig& c = gemm_config(isa_from_name(isa));
