@@ -135,10 +135,10 @@ def test_blocked_conv_pads_output_channels_to_whole_blocks(isa, rng, k, ks, pads
     assert rel_err(full[:, :k], ref) < 1e-5
     np.testing.assert_array_equal(full[:, k:], 0)
     pooled = poisoned((2, k, 1, 1))  # global pooling reads the real channels only
-    _C.global_pool(y, pooled, "avg")
+    _C.global_pool(y, pooled, "avg", blocked=True)
     np.testing.assert_allclose(pooled, ref.astype(np.float64).mean(axis=(2, 3), keepdims=True), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="blocks of x"):
-        _C.global_pool(y, np.zeros((2, kb * B + 1, 1, 1), np.float32), "avg")
+        _C.global_pool(y, np.zeros((2, kb * B + 1, 1, 1), np.float32), "avg", blocked=True)
 
 
 # 3x3 stride-1 layers: (n, c, h, w, k, pads). Tiles cut by the right and bottom edges, batch > 1,
@@ -248,7 +248,7 @@ def test_blocked_pooling_matches_nchw_pooling(isa, rng, kind, k, s, p, d, ceil, 
 def test_blocked_global_pooling(rng, kind):
     x = rng.standard_normal((2, 32, 5, 6)).astype(np.float32)
     y = poisoned((2, 32, 1, 1))
-    _C.global_pool(blocked(x), y, kind)
+    _C.global_pool(blocked(x), y, kind, blocked=True)
     ref = x.max(axis=(2, 3), keepdims=True) if kind == "max" else x.astype(np.float64).mean(axis=(2, 3), keepdims=True)
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
 
@@ -377,3 +377,89 @@ def test_blocked_session_runs_from_several_threads(rng):
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("act", [("none", 0, 0), ("relu", 0, 0), ("clip", -0.5, 0.5), ("silu", 0, 0)])
+@pytest.mark.parametrize("n, c, h, w", [(2, 32, 5, 7), (1, 16, 1, 1), (3, 48, 9, 4), (1, 64, 56, 56)])
+def test_blocked_channel_affine_matches_nchw(isa, rng, n, c, h, w, act):
+    """Batch norm on a blocked tensor: channel block * 16 + lane gets its own scale and shift
+    (a lane or block mix-up gives errors of ~1, not rounding); one fma per element, as in NCHW."""
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    s, t = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
+    ref = activation_ref(act[0], x.astype(np.float64) * s[:, None, None] + t[:, None, None], act[1], act[2])
+    y = poisoned((n, c // B, h, w, B))
+    _C.channel_affine(blocked(x), y, s, t, *act, blocked=True)
+    assert rel_err(unblocked(y), ref) <= 1e-6
+    xb = blocked(x)   # in place, as the memory planner may run it
+    _C.channel_affine(xb, xb, s, t, *act, blocked=True)
+    np.testing.assert_array_equal(xb, y)
+
+
+def test_blocked_channel_affine_refuses_bad_input(rng):
+    xb = np.zeros((1, 2, 3, 3, B), np.float32)
+    s = np.ones(32, np.float32)
+    with pytest.raises(ValueError, match=r"a blocked x must be \(N, C/16, H, W, 16\)"):
+        _C.channel_affine(np.zeros((1, 32, 3, 3), np.float32), np.zeros((1, 32, 3, 3), np.float32), s, s,
+                          blocked=True)
+    with pytest.raises(ValueError, match="scale has shape"):
+        _C.channel_affine(xb, np.zeros_like(xb), s[:16], s, blocked=True)
+    with pytest.raises(ValueError, match="takes scale and shift"):
+        _C.channel_affine(xb, np.zeros_like(xb), s, None, blocked=True)
+
+
+def dense_block_model(rng, c0=32, growth=16, layers=3, bn_channels=None):
+    """DenseNet's dense block: per layer BN -> Relu -> 1x1 Conv -> BN -> Relu -> 3x3 Conv, its output
+    concatenated to the block's input; the first BN (pre-activation, over the Concat) folds into
+    nothing and runs on its own."""
+    inits, nodes, last, ch = {}, [], "x", c0
+    w = lambda *s: (rng.standard_normal(s) / np.sqrt(np.prod(s[1:]))).astype(np.float32)  # noqa: E731
+    nodes.append(helper.make_node("Conv", ["x", "w0"], ["s0"], pads=[1, 1, 1, 1]))
+    inits["w0"] = w(c0, 3, 3, 3)
+    last = "s0"
+    for i in range(layers):
+        for tag, cc in ((f"a{i}", ch), (f"b{i}", 2 * growth)):
+            inits[f"g{tag}"] = rng.uniform(0.5, 1.5, cc).astype(np.float32)
+            inits[f"be{tag}"] = rng.standard_normal(cc).astype(np.float32) * 0.1
+            inits[f"m{tag}"] = rng.standard_normal(cc).astype(np.float32) * 0.1
+            inits[f"v{tag}"] = rng.uniform(0.5, 1.5, cc).astype(np.float32)
+        inits[f"w1{i}"], inits[f"w3{i}"] = w(2 * growth, ch, 1, 1), w(growth, 2 * growth, 3, 3)
+        nodes += [helper.make_node("BatchNormalization", [last, f"ga{i}", f"bea{i}", f"ma{i}", f"va{i}"], [f"n{i}"]),
+                  helper.make_node("Relu", [f"n{i}"], [f"r{i}"]),
+                  helper.make_node("Conv", [f"r{i}", f"w1{i}"], [f"c{i}"]),
+                  helper.make_node("BatchNormalization", [f"c{i}", f"gb{i}", f"beb{i}", f"mb{i}", f"vb{i}"], [f"o{i}"]),
+                  helper.make_node("Relu", [f"o{i}"], [f"q{i}"]),
+                  helper.make_node("Conv", [f"q{i}", f"w3{i}"], [f"t{i}"], pads=[1, 1, 1, 1]),
+                  helper.make_node("Concat", [last, f"t{i}"], [f"cat{i}"], axis=1)]
+        last, ch = f"cat{i}", ch + growth
+    nodes.append(helper.make_node("GlobalAveragePool", [last], ["y"]))
+    return model(nodes, [("x", ["N", 3, "H", "W"])], [("y", None)], inits)
+
+
+def test_block_layout_runs_dense_blocks_blocked(rng):
+    """DenseNet's pre-activation BN (with its Relu) runs on the blocked Concat, so the whole block
+    stays blocked: no copy between the layouts; equal to onnxruntime on planned and replayed runs."""
+    m = dense_block_model(rng)
+    sess = fastconv.InferenceSession(m)
+    ops = [(n.op, bool(n.attrs.get("_blocked"))) for n in sess.graph.nodes]
+    assert ops.count(("BatchNormalization", True)) == 3 and ops.count(("Conv", True)) == 7
+    assert not any(op.startswith("_") for op, _ in ops)
+    bn = next(n for n in sess.graph.nodes if n.op == "BatchNormalization")
+    assert bn.attrs.get("_activation") == "relu"
+    for shape in ((1, 3, 14, 14), (2, 3, 9, 12)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        ref = ort_run(m, {"x": x})
+        for _ in range(4):  # the third run records the kernels as one program; the fourth replays it
+            got = sess.run(None, {"x": x})
+            assert got[0].shape == ref[0].shape and rel_l2(got[0], ref[0]) < 1e-5
+
+
+def test_block_layout_keeps_a_partial_block_batch_norm_nchw(rng):
+    """A BN over a channel count that fills no whole block (24 = 16 + 8) has no blocked form: the
+    graph then runs NCHW (copies around each BN would cost more than blocking gains), still exact."""
+    m = dense_block_model(rng, c0=24, growth=16, layers=2)
+    sess = fastconv.InferenceSession(m)
+    assert not any(n.op == "BatchNormalization" and n.attrs.get("_blocked") for n in sess.graph.nodes)
+    x = rng.standard_normal((1, 3, 10, 10)).astype(np.float32)
+    ref = ort_run(m, {"x": x})
+    for _ in range(4):
+        assert rel_l2(sess.run(None, {"x": x})[0], ref[0]) < 1e-5

@@ -98,14 +98,16 @@ def test_pool2d_random_shapes(h, w, kh, kw, sh, sw, pad, ceil, incl, seed):
         np.testing.assert_allclose(y, ref, **AVG_TOL)
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 7, 7), (1, 17, 1, 1), (3, 2, 13, 29), (1, 2, 224, 224)])
+# (1, 2, 3, 4, 16): a 5-D (N, C, D, H, W) input whose last axis happens to be 16, which the blocked
+# layout's (N, C/16, H, W, 16) resembles; it is pooled over D, H and W, never read as blocked.
+@pytest.mark.parametrize("shape", [(2, 3, 7, 7), (1, 17, 1, 1), (3, 2, 13, 29), (1, 2, 224, 224), (1, 2, 3, 4, 16)])
 def test_global_pooling(isa, rng, shape):
     x = rng.standard_normal(shape).astype(np.float32)
-    out_shape = shape[:2] + (1, 1)
+    out_shape, axes = shape[:2] + (1,) * (len(shape) - 2), tuple(range(2, len(shape)))
     np.testing.assert_allclose(fastconv.global_avg_pool2d(x, out=poisoned(out_shape)),
-                               x.astype(np.float64).mean(axis=(2, 3), keepdims=True), rtol=1e-5, atol=1e-6)
+                               x.astype(np.float64).mean(axis=axes, keepdims=True), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(fastconv.global_max_pool2d(x, out=poisoned(out_shape)),
-                                  x.max(axis=(2, 3), keepdims=True))
+                                  x.max(axis=axes, keepdims=True))
 
 
 def test_stride_defaults_to_kernel(rng):

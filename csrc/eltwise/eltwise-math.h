@@ -43,6 +43,14 @@ struct Eltwise {
     map(y, n, act, [&](size_t i, int r) { return V::fma(ld(x + i, r), ld(scale + i, r), ld(shift + i, r)); });
   }
 
+  // `rows` rows of `lanes` floats sharing per-lane scale/shift: a channel-blocked plane
+  // (NCHW16c: a row is one position's 16 channels).
+  static void affine_rows(const float* x, float* y, size_t rows, size_t lanes, const float* scale, const float* shift,
+                          const fc::Activation& act) {
+    for (size_t r = 0; r < rows; ++r, x += lanes, y += lanes)
+      map(y, lanes, act, [&](size_t i, int k) { return V::fma(ld(x + i, k), ld(scale + i, k), ld(shift + i, k)); });
+  }
+
   static void binary(fc::BinaryOp op, const float* a, const float* b, float* y, size_t n, const fc::Activation& act) {
     if (op == fc::BinaryOp::add)
       map(y, n, act, [&](size_t i, int r) { return V::add(ld(a + i, r), ld(b + i, r)); });

@@ -2,6 +2,7 @@
 #include "eltwise/eltwise.h"
 #include "common/parallel.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace fc {
@@ -10,11 +11,13 @@ namespace {
 struct EltwiseKernels {
   vaffine_fn affine;
   vaffine_v_fn affine_v;
+  vaffine_rows_fn affine_rows;
   vbinary_fn binary;
 };
 
 EltwiseKernels kernels(Isa isa) {
-  return {FC_KERNEL_FOR_ISA(isa, f32_vaffine), FC_KERNEL_FOR_ISA(isa, f32_vaffine_v), FC_KERNEL_FOR_ISA(isa, f32_vbinary)};
+  return {FC_KERNEL_FOR_ISA(isa, f32_vaffine), FC_KERNEL_FOR_ISA(isa, f32_vaffine_v),
+          FC_KERNEL_FOR_ISA(isa, f32_vaffine_rows), FC_KERNEL_FOR_ISA(isa, f32_vbinary)};
 }
 
 // Work is cut into pieces of at least kMinTaskFloats (a few pages) so that per-piece
@@ -52,6 +55,20 @@ void channel_affine(const float* x, float* y, size_t n, size_t c, size_t hw, con
     Activation a = act;
     if (slope) a = Activation{ActKind::leaky_relu, slope[ch], 0.f};
     k.affine(x + plane * hw + start, y + plane * hw + start, len, scale ? scale[ch] : 1.f, shift ? shift[ch] : 0.f, a);
+  });
+}
+
+void channel_affine_blocked(const float* x, float* y, size_t n, size_t blocks, size_t hw, size_t lanes,
+                            const float* scale, const float* shift, const Activation& act, int nthreads, Isa isa) {
+  const EltwiseKernels k = kernels(isa);
+  // Pieces of whole positions, as in channel_affine: whole planes when there are enough.
+  const size_t planes = n * blocks, nt = static_cast<size_t>(nthreads > 1 ? nthreads : 1);
+  const size_t chunk = planes >= 4 * nt ? hw : std::max<size_t>(1, piece_len(hw * lanes, (4 * nt + planes - 1) / planes) / lanes);
+  const size_t per_plane = (hw + chunk - 1) / chunk;
+  parallel_for_items(planes * per_plane, chunk * lanes, nthreads, [&](size_t it) {
+    const size_t plane = it / per_plane, block = plane % blocks, start = (it % per_plane) * chunk;
+    const size_t len = hw - start < chunk ? hw - start : chunk, at = (plane * hw + start) * lanes;
+    k.affine_rows(x + at, y + at, len, lanes, scale + block * lanes, shift + block * lanes, act);
   });
 }
 

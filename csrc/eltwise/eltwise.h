@@ -14,6 +14,11 @@ namespace fc {
 void channel_affine(const float* x, float* y, size_t n, size_t c, size_t hw, const float* scale, const float* shift,
                     const Activation& act, const float* slope, int nthreads, Isa isa);
 
+// The same on channel-blocked tensors (n, blocks, hw, lanes): channel block * lanes + lane;
+// scale/shift hold blocks * lanes values (padding lanes included), never null.
+void channel_affine_blocked(const float* x, float* y, size_t n, size_t blocks, size_t hw, size_t lanes,
+                            const float* scale, const float* shift, const Activation& act, int nthreads, Isa isa);
+
 // y = act(a op b) over `count` floats.
 void binary(BinaryOp op, const float* a, const float* b, float* y, size_t count, const Activation& act, int nthreads,
             Isa isa);

@@ -68,12 +68,13 @@ void bind_layers(py::module_& m) {
 
   m.def(
       "global_pool",
-      [](const py::array& x, const py::array& out, const std::string& kind) {
+      [](const py::array& x, const py::array& out, const std::string& kind, bool blocked) {
         FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
         const float* xp = input(x, "x");
         FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
+        FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
         const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
-        if (x.ndim() == 5 && x.shape(4) == 16) {  // blocked (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1)
+        if (blocked) {  // (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1); a 5-D NCDHW x is not blocked
           const size_t n = x.shape(0), c = blocked_pool_channels(x, out), hw = x.shape(2) * x.shape(3);
           float* y = py_arrays::require_exact(out, {n, c, 1, 1}, "out");
           py::gil_scoped_release release;
@@ -87,13 +88,26 @@ void bind_layers(py::module_& m) {
         py::gil_scoped_release release;
         global_pool(pk, xp, planes, hw, y, num_threads(), active_isa());
       },
-      py::arg("x"), py::arg("out"), py::arg("kind"));
+      py::arg("x"), py::arg("out"), py::arg("kind"), py::arg("blocked") = false);
 
   m.def(
       "channel_affine",
       [](const py::array& x, const py::array& out, std::optional<py::array> scale, std::optional<py::array> shift,
-         const std::string& act, float alpha, float beta, std::optional<py::array> slope) {
+         const std::string& act, float alpha, float beta, std::optional<py::array> slope, bool blocked) {
         const float* xp = input(x, "x");
+        if (blocked) {  // (N, C/16, H, W, 16): per-lane scale and shift of C/16 * 16 values
+          FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "a blocked x must be (N, C/16, H, W, 16), got ",
+                   py_arrays::shape_str(py_arrays::shape_of(x)));
+          FC_CHECK(scale && shift && !slope, "the blocked affine map takes scale and shift (no slope)");
+          const size_t n = x.shape(0), blocks = x.shape(1), hw = x.shape(2) * x.shape(3);
+          float* y = py_arrays::require_exact(out, py_arrays::shape_of(x), "out");
+          const float* sp = py_arrays::require_exact(*scale, {blocks * 16}, "scale");
+          const float* tp = py_arrays::require_exact(*shift, {blocks * 16}, "shift");
+          const Activation a{act_kind_from_name(act), alpha, beta};
+          py::gil_scoped_release release;
+          channel_affine_blocked(xp, y, n, blocks, hw, 16, sp, tp, a, num_threads(), active_isa());
+          return;
+        }
         FC_CHECK(x.ndim() >= 2, "x must be (N, C, ...), got ", x.ndim(), "-D");
         const size_t n = x.shape(0), c = x.shape(1), hw = extent(x, 2, x.ndim());
         float* y = py_arrays::require_exact(out, py_arrays::shape_of(x), "out");
@@ -105,7 +119,7 @@ void bind_layers(py::module_& m) {
         channel_affine(xp, y, n, c, hw, sp, tp, a, lp, num_threads(), active_isa());
       },
       py::arg("x"), py::arg("out"), py::arg("scale"), py::arg("shift"), py::arg("act") = "none",
-      py::arg("alpha") = 0.f, py::arg("beta") = 0.f, py::arg("slope") = py::none());
+      py::arg("alpha") = 0.f, py::arg("beta") = 0.f, py::arg("slope") = py::none(), py::arg("blocked") = false);
 
   m.def(
       "binary",

@@ -150,13 +150,14 @@ class Program {
     });
   }
 
-  void add_global_pool(const py::array& x, int x_dyn, const py::array& y, const std::string& kind) {
+  void add_global_pool(const py::array& x, int x_dyn, const py::array& y, const std::string& kind, bool blocked) {
     FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
     FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
+    FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
     const std::vector<size_t> xshape = py_arrays::shape_of(x);
     const Ref xr = input(x, x_dyn, xshape, "x");
     const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
-    if (xshape.size() == 5 && xshape[4] == 16) {  // blocked (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1)
+    if (blocked) {  // (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1)
       const size_t n = xshape[0], c = blocked_pool_channels(x, y), hw = xshape[2] * xshape[3];
       float* yp = exact_output(y, {n, c, 1, 1}, "out");
       steps_.push_back([pk, xr, yp, n, c, hw](float* const* dyn, int nt) {
@@ -178,17 +179,23 @@ class Program {
 
   // y = act(x * scale[c] + shift[c]) (batch norm folded to a per-channel affine map).
   void add_channel_affine(const py::array& x, int x_dyn, const py::array& y, const py::array& scale,
-                          const py::array& shift, const std::string& act, float alpha, float beta) {
+                          const py::array& shift, const std::string& act, float alpha, float beta, bool blocked) {
     FC_CHECK(x.ndim() >= 2, "x must be (N, C, ...), got ", x.ndim(), "-D");
+    FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
     const std::vector<size_t> xshape = py_arrays::shape_of(x);
-    const size_t n = xshape[0], c = xshape[1], hw = volume(xshape, 2);
+    // blocked: c counts blocks, each with 16 per-lane values of scale and shift
+    const size_t n = xshape[0], c = xshape[1], hw = blocked ? xshape[2] * xshape[3] : volume(xshape, 2);
+    const size_t values = blocked ? c * 16 : c;
     const Ref xr = input(x, x_dyn, xshape, "x");
     float* yp = exact_output(y, xshape, "out");
-    const Ref sr = input(scale, -1, {c}, "scale"), tr = input(shift, -1, {c}, "shift");
+    const Ref sr = input(scale, -1, {values}, "scale"), tr = input(shift, -1, {values}, "shift");
     const Activation a{act_kind_from_name(act), alpha, beta};
     const Isa isa = active_isa();
-    steps_.push_back([xr, yp, sr, tr, a, n, c, hw, isa](float* const* dyn, int nt) {
-      channel_affine(xr.get(dyn), yp, n, c, hw, sr.fixed, tr.fixed, a, nullptr, nt, isa);
+    steps_.push_back([xr, yp, sr, tr, a, n, c, hw, blocked, isa](float* const* dyn, int nt) {
+      if (blocked)
+        channel_affine_blocked(xr.get(dyn), yp, n, c, hw, 16, sr.fixed, tr.fixed, a, nt, isa);
+      else
+        channel_affine(xr.get(dyn), yp, n, c, hw, sr.fixed, tr.fixed, a, nullptr, nt, isa);
     });
   }
 
@@ -305,9 +312,10 @@ void bind_program(py::module_& m) {
            py::arg("kernel"), py::arg("stride"), py::arg("dilation"), py::arg("pads"), py::arg("ceil_mode"),
            py::arg("count_include_pad"))
       .def("add_global_pool", &Program::add_global_pool, py::arg("x"), py::arg("x_dyn"), py::arg("out"),
-           py::arg("kind"))
+           py::arg("kind"), py::arg("blocked") = false)
       .def("add_channel_affine", &Program::add_channel_affine, py::arg("x"), py::arg("x_dyn"), py::arg("out"),
-           py::arg("scale"), py::arg("shift"), py::arg("act"), py::arg("alpha"), py::arg("beta"))
+           py::arg("scale"), py::arg("shift"), py::arg("act"), py::arg("alpha"), py::arg("beta"),
+           py::arg("blocked") = false)
       .def("add_lrn", &Program::add_lrn, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("size"),
            py::arg("alpha"), py::arg("beta"), py::arg("bias"))
       .def("add_softmax", &Program::add_softmax, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("axis"),

@@ -616,13 +616,13 @@ def _blocked_global_pool(kind, channels=None):
         shape = (x.shape[0], channels or x.shape[1] * _BLOCK, 1, 1)
         out = _fits(out, shape)
         out = _memory.empty(shape) if out is None else out
-        _C.global_pool(np.ascontiguousarray(x, np.float32), out, kind)
+        _C.global_pool(np.ascontiguousarray(x, np.float32), out, kind, blocked=True)
         return out
 
     def record(program, args, y, dyn):
         if not _layers.plain_f32(args[0]) or y is None or y.dtype != np.float32 or not y.flags.c_contiguous:
             return False
-        program.add_global_pool(args[0], dyn(args[0]), y, kind)
+        program.add_global_pool(args[0], dyn(args[0]), y, kind, blocked=True)
         return True
 
     run.record = record
@@ -669,7 +669,35 @@ def batch_norm(node, ctx):
         return True
 
     run.record = record
+    if node.attrs.get("_blocked"):   # the layout pass blocks it only with constant parameters
+        return _takes_out(_blocked_batch_norm(node, affine))
     return _takes_out(run)
+
+
+def _blocked_batch_norm(node, affine):
+    """BatchNormalization and its fused activation on a blocked input (N, C/16, H, W, 16), channel
+    c = block * 16 + lane: the per-channel affine map applied lane-wise (a pre-activation BN over a
+    DenseNet Concat stays blocked between its Conv layers)."""
+    s, t, act_args = affine
+
+    def run(x, *params, out=None):
+        if x.ndim != 5 or x.shape[4] != _BLOCK or x.shape[1] * _BLOCK != s.shape[0] or x.dtype != np.float32:
+            raise OpError(f"{node.label()}: expected a blocked float32 input (N, {s.shape[0] // _BLOCK}, H, W, 16), "
+                          f"got {x.dtype} {x.shape}")
+        out = _fits(out, x.shape)
+        out = _memory.empty(x.shape) if out is None else out
+        _C.channel_affine(np.ascontiguousarray(x), out, s, t, *act_args, blocked=True)
+        return out
+
+    def record(program, args, y, dyn):
+        x = args[0]
+        if x.ndim != 5 or not _layers.plain_f32(x) or y is None or y.shape != x.shape or y.dtype != np.float32:
+            return False
+        program.add_channel_affine(x, dyn(x), y, s, t, *act_args, blocked=True)
+        return True
+
+    run.record = record
+    return run
 
 
 @op("LRN")

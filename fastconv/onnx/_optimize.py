@@ -438,6 +438,16 @@ def _nchw_input_conv(g: Graph, n: Node) -> bool:
 COPIES_PER_BLOCKED = 4
 
 
+def _blockable_batch_norm(g: Graph, n: Node) -> bool:
+    """An inference BatchNormalization (after fold_batch_norm: one not after a Conv) whose constant
+    parameters cover whole channel blocks: on a blocked input it runs lane-wise (_ops_nn)."""
+    if n.op != "BatchNormalization" or len([o for o in n.outputs if o]) != 1 or n.attrs.get("training_mode", 0):
+        return False
+    params = [g.constants.get(v) for v in n.inputs[1:5]]
+    return len(params) == 4 and all(p is not None and p.ndim == 1 for p in params) \
+        and params[0].shape[0] % _BLOCK == 0 and all(p.shape == params[0].shape for p in params)
+
+
 def block_layout(g: Graph) -> Graph:
     """Runs chains of convolutions on channel-blocked tensors (N, C/16, H, W, 16), as onnxruntime's
     NCHWc does: such a Conv reads its input and writes its output without packing either
@@ -446,7 +456,8 @@ def block_layout(g: Graph) -> Graph:
     AveragePool, channel Concat and global pooling stay blocked when all their inputs are (global
     pooling of a padded head is told its real channel count); any other consumer of a blocked value gets an NCHW copy
     (_FromBlocked, made once per value), a blocked consumer of an NCHW value a blocked copy
-    (_ToBlocked). Graph outputs are NCHW. A Conv with no blocked neighbour stays NCHW (two copies
+    (_ToBlocked); so does an inference BatchNormalization of whole channel blocks (DenseNet's
+    pre-activation BN between Concat and Conv). Graph outputs are NCHW. A Conv with no blocked neighbour stays NCHW (two copies
     would cost more than it gains)."""
     original, g = g, g.copy()
     users = g.consumers()
@@ -454,7 +465,8 @@ def block_layout(g: Graph) -> Graph:
     convs = {id(n) for n in g.nodes if _blockable_conv(g, n, users)}
 
     def blocked_consumer(n: Node) -> bool:
-        return id(n) in convs or n.op in ("MaxPool", "AveragePool", "Concat", "GlobalAveragePool", "GlobalMaxPool")
+        return id(n) in convs or n.op in ("MaxPool", "AveragePool", "Concat", "GlobalAveragePool", "GlobalMaxPool") \
+            or _blockable_batch_norm(g, n)
 
     # a lone Conv: its input not from a blockable Conv and no consumer that could stay blocked
     for n in g.nodes:
@@ -485,6 +497,7 @@ def block_layout(g: Graph) -> Graph:
             and len(n.attrs.get("kernel_shape", ())) == 2 \
             and (n.op == "MaxPool" or all(d == 1 for d in n.attrs.get("dilations", [1, 1])))
         concat_ok = n.op == "Concat" and int(n.attrs.get("axis", 1)) in (1, -3)
+        bn_ok = _blockable_batch_norm(g, n) and data[:1] == [n.inputs[0]] and n.inputs[0] not in padded
         if id(n) in convs:
             nchw_input = _nchw_input_conv(g, n)
             n.inputs = [as_layout(v, not (k == 0 and nchw_input)) if k in (0, 3) else v for k, v in enumerate(n.inputs)]
@@ -495,7 +508,7 @@ def block_layout(g: Graph) -> Graph:
             k = g.constants[n.inputs[1]].shape[0]
             if k % _BLOCK:
                 padded[n.outputs[0]] = k
-        elif (pool_ok or concat_ok or n.op in ("GlobalAveragePool", "GlobalMaxPool")) and data \
+        elif (pool_ok or concat_ok or bn_ok or n.op in ("GlobalAveragePool", "GlobalMaxPool")) and data \
                 and all(v in blocked for v in data):
             n.attrs["_blocked"] = True
             if n.op not in ("GlobalAveragePool", "GlobalMaxPool"):  # these write NCHW (N, C, 1, 1)
