@@ -302,8 +302,9 @@ def test_layer_outputs_are_planned_too(rng):
 def test_concat_branches_write_in_place(rng):
     """The branches of an inception-style Concat write straight into their channel slice of its
     buffer (with several images, a slice whose images lie apart) and the Concat copies nothing; a
-    branch that is also read elsewhere keeps its own buffer (that Concat copies). Results equal
-    onnxruntime's on every run, at batch 1 and 2."""
+    branch that is also read elsewhere shares the buffer at batch 1 (its slice is contiguous, and
+    the Concat's output outlives that read) and keeps its own at batch 2 (that Concat copies).
+    Results equal onnxruntime's on every run, at batch 1 and 2."""
     w = {f"w{i}": (rng.standard_normal((3, 4, 1 + 2 * (i % 2), 1 + 2 * (i % 2))) * 0.3).astype(np.float32)
          for i in range(4)}
     nodes = [helper.make_node("Conv", ["x", "w0"], ["a"]),
@@ -313,7 +314,7 @@ def test_concat_branches_write_in_place(rng):
              helper.make_node("Relu", ["cat"], ["r"]),
              helper.make_node("Conv", ["x", "w2"], ["e"]),
              helper.make_node("Conv", ["x", "w3"], ["f"], pads=[1, 1, 1, 1]),
-             helper.make_node("Concat", ["e", "f"], ["cat2"], axis=1),              # e is read twice: copied
+             helper.make_node("Concat", ["e", "f"], ["cat2"], axis=1),              # e is read twice
              helper.make_node("Sigmoid", ["e"], ["s"]),
              helper.make_node("Mul", ["cat2", "cat2"], ["m"]),
              helper.make_node("Concat", ["r", "m", "s"], ["y"], axis=1)]
@@ -327,8 +328,53 @@ def test_concat_branches_write_in_place(rng):
     concat_at = [i for i, node in enumerate(sess.graph.nodes) if node.op == "Concat"]
     # the last Concat is the (small) graph output, planned in a slot of its own: at batch 1 its parts
     # (element-wise nodes, which write whole arrays only) write into it too
-    assert list(plans[1].in_place) == [concat_at[0], concat_at[2]]
+    assert list(plans[1].in_place) == [concat_at[0], concat_at[1], concat_at[2]]
     assert list(plans[2].in_place) == [concat_at[0]]
+
+
+def _dense_chain(rng, late_read):
+    """DenseNet's concat chain, Concat(Concat(Concat(p, t1), t2), t3), each Concat also read by a
+    Conv; late_read: the pool output p is also read after the chain's last Concat has died, by a
+    Conv that runs after a same-sized buffer was reused (so p in that buffer would be overwritten)."""
+    w = lambda *s: (rng.standard_normal(s) * 0.3).astype(np.float32)  # noqa: E731
+    inits = {"w0": w(16, 16, 1, 1), "t1": w(16, 16, 3, 3), "t2": w(16, 32, 3, 3), "t3": w(16, 48, 3, 3),
+             "wz": w(64, 64, 1, 1), "wu": w(64, 64, 1, 1), "wl": w(64, 16, 1, 1)}
+    nodes = [helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2], strides=[1, 1]),
+             helper.make_node("Conv", ["p", "t1"], ["a1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Concat", ["p", "a1"], ["c1"], axis=1),
+             helper.make_node("Conv", ["c1", "t2"], ["a2"], pads=[1, 1, 1, 1]),
+             helper.make_node("Concat", ["c1", "a2"], ["c2"], axis=1),
+             helper.make_node("Conv", ["c2", "t3"], ["a3"], pads=[1, 1, 1, 1]),
+             helper.make_node("Concat", ["c2", "a3"], ["c3"], axis=1),
+             helper.make_node("Conv", ["c3", "wz"], ["z"]),                 # c3 dies here
+             helper.make_node("Conv", ["z", "wu"], ["u"])]                  # may take c3's buffer
+    if late_read:
+        nodes += [helper.make_node("Conv", ["p", "wl"], ["l"]), helper.make_node("Add", ["u", "l"], ["y"])]
+    else:
+        nodes += [helper.make_node("Relu", ["u"], ["y"])]
+    return model(nodes, [("x", ["N", 16, 9, 9])], [("y", None)], inits)
+
+
+@pytest.mark.parametrize("late_read", [False, True])
+def test_concat_chain_shares_one_buffer(rng, late_read):
+    """At batch 1 every part of the chain, the inner Concats included, is written into the last
+    Concat's buffer, and no Concat copies; a part read after that buffer dies keeps its own (the
+    others still share). Equal to onnxruntime on planned and replayed runs, at batch 1 and 2."""
+    m = _dense_chain(rng, late_read)
+    sess = InferenceSession(m, optimize=False)
+    for n in (1, 2):
+        x = rng.standard_normal((n, 16, 9, 9)).astype(np.float32)
+        ref = ort_run(m, {"x": x})[0]
+        for _ in range(4):
+            assert rel_l2(sess.run(None, {"x": x})[0], ref) < RTOL
+    plans = {key[0][1][0]: plan for key, plan in sess._plans.items()}
+    concats = [i for i, node in enumerate(sess.graph.nodes) if node.op == "Concat"]
+    pool = next(i for i, node in enumerate(sess.graph.nodes) if node.op == "MaxPool")
+    parts = {c: [k for k, _ in plans[1].in_place.get(c, [])] for c in concats}
+    assert parts == {concats[0]: [1] if late_read else [0, 1], concats[1]: [0, 1], concats[2]: [0, 1]}
+    slot_of = lambda i: plans[1].slots[i][0]  # noqa: E731
+    assert len({slot_of(i) for i in concats}) == 1   # the chain in one buffer
+    assert (slot_of(pool) == slot_of(concats[2])) != late_read
 
 
 def _replay_graph(rng):
@@ -345,7 +391,7 @@ def _replay_graph(rng):
              helper.make_node("Conv", ["res", "w2"], ["d"], pads=[1, 1, 1, 1]),
              helper.make_node("MaxPool", ["res"], ["p"], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]),
              helper.make_node("Concat", ["d", "p"], ["cat"], axis=1),          # in place
-             helper.make_node("Concat", ["res", "ar"], ["cat2"], axis=1),      # parts read elsewhere: copied
+             helper.make_node("Concat", ["res", "ar"], ["cat2"], axis=1),      # parts read elsewhere: copied at N > 1
              helper.make_node("Sigmoid", ["cat"], ["sg"]),                     # Python between segments
              helper.make_node("AveragePool", ["sg"], ["ap"], kernel_shape=[2, 2], strides=[2, 2]),
              helper.make_node("LRN", ["ap"], ["l"], size=3),
@@ -379,8 +425,9 @@ def test_recorded_runs_replay_identically(rng, n, monkeypatch):
     (arena, segments), = plan._programs.values()
     recorded = sorted(sess.graph.nodes[i].op for seg in segments.values() for i in range(seg.end - len(seg.produced), seg.end))
     # no step for the in-place Concat and the Flatten; the small graph outputs (Softmax, GlobalMaxPool)
-    # are written into planned slots and join the second segment
-    assert len(segments) == 2 and sum(len(s.program) for s in segments.values()) == 11
+    # are written into planned slots and join the second segment; at batch 1 the other Concat's parts,
+    # read elsewhere before it, are written in place too (one image: contiguous slices), so no step
+    assert len(segments) == 2 and sum(len(s.program) for s in segments.values()) == (10 if n == 1 else 11)
     assert recorded == ["AveragePool", "Concat", "Concat", "Conv", "Conv", "Conv", "Flatten", "Gemm",
                         "GlobalAveragePool", "GlobalMaxPool", "LRN", "MaxPool", "Softmax"]
 
