@@ -463,3 +463,56 @@ def test_block_layout_keeps_a_partial_block_batch_norm_nchw(rng):
     ref = ort_run(m, {"x": x})
     for _ in range(4):
         assert rel_l2(sess.run(None, {"x": x})[0], ref[0]) < 1e-5
+
+
+def lrn_ref(x, size, alpha, beta, bias):
+    """ONNX LRN in float64: window [c - floor((size-1)/2), c + ceil((size-1)/2)] clipped to the channels."""
+    x = x.astype(np.float64)
+    c, before = x.shape[1], (size - 1) // 2
+    sq = np.zeros_like(x)
+    for ch in range(c):
+        lo, hi = max(0, ch - before), min(c - 1, ch - before + size - 1)
+        sq[:, ch] = (x[:, lo:hi + 1] ** 2).sum(axis=1)
+    return x / (bias + alpha / size * sq) ** beta
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 20, 40])   # 20, 40: windows wider than one or two blocks
+@pytest.mark.parametrize("n, c, h, w", [(2, 32, 5, 7), (1, 16, 1, 1), (1, 64, 28, 28)])
+def test_blocked_lrn_matches_reference(isa, rng, n, c, h, w, size):
+    """LRN on a blocked tensor: each channel's window reaches across block edges (lanes of the
+    neighbouring blocks) and is clipped at the first and last channel; in place too."""
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    ref = lrn_ref(x, size, 1e-2, 0.75, 2.0)
+    y = poisoned((n, c // B, h, w, B))
+    _C.lrn(blocked(x), y, size, 1e-2, 0.75, 2.0, blocked=True)
+    assert rel_err(unblocked(y), ref) <= 2e-6   # the power through exp/log: a few ulps
+    xb = blocked(x)
+    _C.lrn(xb, xb, size, 1e-2, 0.75, 2.0, blocked=True)
+    np.testing.assert_array_equal(xb, y)
+    with pytest.raises(ValueError, match=r"a blocked x must be \(N, C/16, H, W, 16\)"):
+        _C.lrn(x, np.zeros_like(x), size, 1e-2, 0.75, 2.0, blocked=True)
+
+
+def test_block_layout_runs_lrn_blocked(rng):
+    """GoogLeNet's stem: Conv -> MaxPool -> LRN -> Conv -> Conv -> LRN -> MaxPool, all blocked (LRN
+    used to need a copy on each side); equal to onnxruntime on planned and replayed runs."""
+    w = lambda *s: (rng.standard_normal(s) / np.sqrt(np.prod(s[1:]))).astype(np.float32)  # noqa: E731
+    inits = {"w0": w(32, 3, 3, 3), "w1": w(32, 32, 1, 1), "w2": w(48, 32, 3, 3)}
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["a"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("MaxPool", ["a"], ["p"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+             helper.make_node("LRN", ["p"], ["l"], size=5, alpha=1e-3, beta=0.75, bias=1.0),
+             helper.make_node("Conv", ["l", "w1"], ["b"]),
+             helper.make_node("Conv", ["b", "w2"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("LRN", ["c"], ["l2"], size=5, alpha=1e-3, beta=0.75, bias=1.0),
+             helper.make_node("MaxPool", ["l2"], ["q"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+             helper.make_node("GlobalAveragePool", ["q"], ["y"])]
+    m = model(nodes, [("x", ["N", 3, "H", "W"])], [("y", None)], inits)
+    sess = fastconv.InferenceSession(m)
+    ops = [(n.op, bool(n.attrs.get("_blocked"))) for n in sess.graph.nodes]
+    assert ops.count(("LRN", True)) == 2 and not any(op.startswith("_") for op, _ in ops)
+    for shape in ((1, 3, 31, 31), (2, 3, 20, 26)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        ref = ort_run(m, {"x": x})
+        for _ in range(4):
+            got = sess.run(None, {"x": x})
+            assert got[0].shape == ref[0].shape and rel_l2(got[0], ref[0]) < 1e-5

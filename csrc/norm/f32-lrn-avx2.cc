@@ -20,5 +20,6 @@ struct VLog : VAvx2 {
 }  // namespace
 
 void f32_lrn__avx2(const LrnArgs& a) { Lrn<VLog>::run(a); }
+void f32_lrn_blocked__avx2(const LrnBlockedArgs& a) { Lrn<VLog>::run_blocked(a); }
 
 }  // namespace fc

@@ -14,5 +14,6 @@ struct VLog : VAvx512 {
 }  // namespace
 
 void f32_lrn__avx512f(const LrnArgs& a) { Lrn<VLog>::run(a); }
+void f32_lrn_blocked__avx512f(const LrnBlockedArgs& a) { Lrn<VLog>::run_blocked(a); }
 
 }  // namespace fc

@@ -26,5 +26,6 @@ struct VLog : VScalar {
 }  // namespace
 
 void f32_lrn__scalar(const LrnArgs& a) { Lrn<VLog>::run(a); }
+void f32_lrn_blocked__scalar(const LrnBlockedArgs& a) { Lrn<VLog>::run_blocked(a); }
 
 }  // namespace fc

@@ -21,11 +21,26 @@ struct LrnArgs {
 };
 using lrn_fn = void (*)(const LrnArgs& a);
 
+// The same on a channel-blocked image x[blocks][hw][16] (NCHW16c) for every channel of the
+// positions [p0, p1): window [c - before, c - before + size) clipped to the channels; sq is
+// scratch for blocks * 16 + size - 1 floats (one position's squares between zeros). y may be x.
+struct LrnBlockedArgs {
+  const float* x;
+  float* y;
+  size_t blocks, hw, p0, p1, before, size;
+  float* sq;
+  float bias, alpha_over_size, beta;
+};
+using lrn_blocked_fn = void (*)(const LrnBlockedArgs& a);
+
 void f32_softmax__scalar(const float* x, float* y, size_t len, size_t inner, bool log);
 void f32_softmax__avx2(const float* x, float* y, size_t len, size_t inner, bool log);
 void f32_softmax__avx512f(const float* x, float* y, size_t len, size_t inner, bool log);
 void f32_lrn__scalar(const LrnArgs& a);
 void f32_lrn__avx2(const LrnArgs& a);
 void f32_lrn__avx512f(const LrnArgs& a);
+void f32_lrn_blocked__scalar(const LrnBlockedArgs& a);
+void f32_lrn_blocked__avx2(const LrnBlockedArgs& a);
+void f32_lrn_blocked__avx512f(const LrnBlockedArgs& a);
 
 }  // namespace fc

@@ -1,6 +1,9 @@
+#include <algorithm>
+
 #include "common/isa.h"
 #include "common/check.h"
 #include "common/parallel.h"
+#include "common/scratch.h"
 #include "norm/norm-kernels.h"
 #include "norm/norm.h"
 
@@ -28,6 +31,33 @@ void softmax(const float* x, float* y, size_t outer, size_t len, size_t inner, b
   parallel_for(static_cast<size_t>(slices), (slices > 1 && slices * len * inner > 16384 && nthreads > 1) ? nthreads : 1, [&](size_t task) {
     const ptrdiff_t i = static_cast<ptrdiff_t>(task);
     f(x + i * len * inner, y + i * len * inner, len, inner, log);
+  });
+}
+
+void lrn_blocked(const float* x, float* y, size_t n, size_t blocks, size_t hw, size_t size, float alpha, float beta,
+                 float bias, int nthreads, Isa isa) {
+  FC_CHECK(size >= 1, "LRN size must be >= 1, got ", size);
+  const lrn_blocked_fn f = FC_KERNEL_FOR_ISA(isa, f32_lrn_blocked);
+  constexpr size_t B = 16;  // kChannelBlock
+  const size_t c = blocks * B, image = c * hw;
+  // Pieces of positions, each about kMinTaskFloats of input.
+  const size_t per = std::max<size_t>(1, kMinTaskFloats / std::max<size_t>(c, 1)), pieces = (hw + per - 1) / per;
+  parallel_for_items(n * pieces, per * c, nthreads, [&](size_t item) {
+    const size_t b = item / pieces, p0 = item % pieces * per;
+    LrnBlockedArgs a;
+    a.x = x + b * image;
+    a.y = y + b * image;
+    a.blocks = blocks;
+    a.hw = hw;
+    a.p0 = p0;
+    a.p1 = std::min(hw, p0 + per);
+    a.before = (size - 1) / 2;  // ONNX: floor((size - 1) / 2) channels before, ceil after
+    a.size = size;
+    a.sq = thread_scratch(kScratchOp0, c + size - 1);
+    a.bias = bias;
+    a.alpha_over_size = alpha / static_cast<float>(size);
+    a.beta = beta;
+    f(a);
   });
 }
 

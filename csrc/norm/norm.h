@@ -13,4 +13,8 @@ void softmax(const float* x, float* y, size_t outer, size_t len, size_t inner, b
 void lrn(const float* x, float* y, size_t n, size_t c, size_t hw, size_t size, float alpha, float beta, float bias,
          int nthreads, Isa isa);
 
+// The same on channel-blocked x, y (n, blocks, hw, 16), channel = block * 16 + lane; y may be x.
+void lrn_blocked(const float* x, float* y, size_t n, size_t blocks, size_t hw, size_t size, float alpha, float beta,
+                 float bias, int nthreads, Isa isa);
+
 }  // namespace fc

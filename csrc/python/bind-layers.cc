@@ -154,17 +154,19 @@ void bind_layers(py::module_& m) {
 
   m.def(
       "lrn",
-      [](const py::array& x, const py::array& out, size_t size, float alpha, float beta, float bias) {
+      [](const py::array& x, const py::array& out, size_t size, float alpha, float beta, float bias, bool blocked) {
         const float* xp = input(x, "x");
         FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
+        FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
         float* y = py_arrays::require_exact(out, py_arrays::shape_of(x), "out");
-        FC_CHECK(xp != y, "lrn cannot run in place");
-        const size_t n = x.shape(0), c = x.shape(1), hw = extent(x, 2, x.ndim());
+        FC_CHECK(blocked || xp != y, "lrn cannot run in place");
+        const size_t n = x.shape(0), c = x.shape(1), hw = blocked ? x.shape(2) * x.shape(3) : extent(x, 2, x.ndim());
         if (n * c * hw == 0) return;
         py::gil_scoped_release release;
-        lrn(xp, y, n, c, hw, size, alpha, beta, bias, num_threads(), active_isa());
+        (blocked ? lrn_blocked : lrn)(xp, y, n, c, hw, size, alpha, beta, bias, num_threads(), active_isa());
       },
-      py::arg("x"), py::arg("out"), py::arg("size"), py::arg("alpha"), py::arg("beta"), py::arg("bias"));
+      py::arg("x"), py::arg("out"), py::arg("size"), py::arg("alpha"), py::arg("beta"), py::arg("bias"),
+      py::arg("blocked") = false);
 }
 
 void bind_dense(py::module_& m) {

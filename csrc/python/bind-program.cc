@@ -201,17 +201,21 @@ class Program {
   }
 
   // Local response normalisation across channels (norm/norm.h).
-  void add_lrn(const py::array& x, int x_dyn, const py::array& y, size_t size, float alpha, float beta, float bias) {
+  void add_lrn(const py::array& x, int x_dyn, const py::array& y, size_t size, float alpha, float beta, float bias,
+               bool blocked) {
     FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
+    FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
     FC_CHECK(size >= 1 && bias > 0, "lrn needs size >= 1 and bias > 0, got size ", size, ", bias ", bias);
     const std::vector<size_t> xshape = py_arrays::shape_of(x);
-    const size_t n = xshape[0], c = xshape[1], hw = volume(xshape, 2);
+    // blocked: c counts blocks of 16 channels
+    const size_t n = xshape[0], c = xshape[1], hw = blocked ? xshape[2] * xshape[3] : volume(xshape, 2);
     const Ref xr = input(x, x_dyn, xshape, "x");
     float* yp = exact_output(y, xshape, "out");
-    FC_CHECK(xr.dyn >= 0 || xr.fixed != yp, "lrn cannot run in place");
+    FC_CHECK(blocked || xr.dyn >= 0 || xr.fixed != yp, "lrn cannot run in place");
     const Isa isa = active_isa();
-    steps_.push_back([xr, yp, n, c, hw, size, alpha, beta, bias, isa](float* const* dyn, int nt) {
-      if (n * c * hw != 0) lrn(xr.get(dyn), yp, n, c, hw, size, alpha, beta, bias, nt, isa);
+    steps_.push_back([xr, yp, n, c, hw, size, alpha, beta, bias, blocked, isa](float* const* dyn, int nt) {
+      if (n * c * hw != 0)
+        (blocked ? lrn_blocked : lrn)(xr.get(dyn), yp, n, c, hw, size, alpha, beta, bias, nt, isa);
     });
   }
 
@@ -329,7 +333,7 @@ void bind_program(py::module_& m) {
            py::arg("scale"), py::arg("shift"), py::arg("act"), py::arg("alpha"), py::arg("beta"),
            py::arg("blocked") = false)
       .def("add_lrn", &Program::add_lrn, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("size"),
-           py::arg("alpha"), py::arg("beta"), py::arg("bias"))
+           py::arg("alpha"), py::arg("beta"), py::arg("bias"), py::arg("blocked") = false)
       .def("add_softmax", &Program::add_softmax, py::arg("x"), py::arg("x_dyn"), py::arg("out"), py::arg("axis"),
            py::arg("log"))
       .def("add_dense", &Program::add_dense, py::arg("plan"), py::arg("x"), py::arg("x_dyn"), py::arg("out"))

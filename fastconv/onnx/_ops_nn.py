@@ -706,7 +706,16 @@ def lrn(node, ctx):
     size, alpha, beta, bias = int(a["size"]), float(a.get("alpha", 1e-4)), float(a.get("beta", 0.75)), \
         float(a.get("bias", 1.0))
 
+    blocked = bool(node.attrs.get("_blocked"))  # x (N, C/16, H, W, 16): the window crosses blocks
+
     def run(x, out=None):
+        if blocked:
+            if x.ndim != 5 or x.shape[4] != _BLOCK or x.dtype != np.float32:
+                raise OpError(f"{node.label()}: expected a blocked float32 input, got {x.dtype} {x.shape}")
+            out = _fits(out, x.shape)
+            out = _memory.empty(x.shape) if out is None else out
+            _C.lrn(np.ascontiguousarray(x), out, size, alpha, beta, bias, blocked=True)
+            return out
         if _layers.is_f32(x) and x.ndim >= 3:
             return fastconv.lrn(x, size, alpha, beta, bias, out=_fits(out, x.shape))
         return _layer("lrn", x)(x, size, alpha, beta, bias)
@@ -715,7 +724,7 @@ def lrn(node, ctx):
         x = args[0]
         if x.ndim < 3 or not _layers.plain_f32(x) or y is None or y.dtype != np.float32 or size < 1 or not bias > 0:
             return False
-        program.add_lrn(x, dyn(x), y, size, alpha, beta, bias)
+        program.add_lrn(x, dyn(x), y, size, alpha, beta, bias, blocked=blocked)
         return True
 
     run.record = record

@@ -456,8 +456,9 @@ def block_layout(g: Graph) -> Graph:
     AveragePool, channel Concat and global pooling stay blocked when all their inputs are (global
     pooling of a padded head is told its real channel count); any other consumer of a blocked value gets an NCHW copy
     (_FromBlocked, made once per value), a blocked consumer of an NCHW value a blocked copy
-    (_ToBlocked); so does an inference BatchNormalization of whole channel blocks (DenseNet's
-    pre-activation BN between Concat and Conv). Graph outputs are NCHW. A Conv with no blocked neighbour stays NCHW (two copies
+    (_ToBlocked); so do an inference BatchNormalization of whole channel blocks (DenseNet's
+    pre-activation BN between Concat and Conv) and LRN (GoogLeNet's, AlexNet's), whose channel
+    window reaches into the neighbouring blocks. Graph outputs are NCHW. A Conv with no blocked neighbour stays NCHW (two copies
     would cost more than it gains)."""
     original, g = g, g.copy()
     users = g.consumers()
@@ -465,8 +466,8 @@ def block_layout(g: Graph) -> Graph:
     convs = {id(n) for n in g.nodes if _blockable_conv(g, n, users)}
 
     def blocked_consumer(n: Node) -> bool:
-        return id(n) in convs or n.op in ("MaxPool", "AveragePool", "Concat", "GlobalAveragePool", "GlobalMaxPool") \
-            or _blockable_batch_norm(g, n)
+        return id(n) in convs or n.op in ("MaxPool", "AveragePool", "Concat", "GlobalAveragePool", "GlobalMaxPool",
+                                          "LRN") or _blockable_batch_norm(g, n)
 
     # a lone Conv: its input not from a blockable Conv and no consumer that could stay blocked
     for n in g.nodes:
@@ -498,6 +499,8 @@ def block_layout(g: Graph) -> Graph:
             and (n.op == "MaxPool" or all(d == 1 for d in n.attrs.get("dilations", [1, 1])))
         concat_ok = n.op == "Concat" and int(n.attrs.get("axis", 1)) in (1, -3)
         bn_ok = _blockable_batch_norm(g, n) and data[:1] == [n.inputs[0]] and n.inputs[0] not in padded
+        lrn_ok = n.op == "LRN" and int(n.attrs.get("size", 0)) >= 1 and float(n.attrs.get("bias", 1.0)) > 0 \
+            and len(data) == 1 and data[0] not in padded
         if id(n) in convs:
             nchw_input = _nchw_input_conv(g, n)
             n.inputs = [as_layout(v, not (k == 0 and nchw_input)) if k in (0, 3) else v for k, v in enumerate(n.inputs)]
@@ -508,7 +511,7 @@ def block_layout(g: Graph) -> Graph:
             k = g.constants[n.inputs[1]].shape[0]
             if k % _BLOCK:
                 padded[n.outputs[0]] = k
-        elif (pool_ok or concat_ok or bn_ok or n.op in ("GlobalAveragePool", "GlobalMaxPool")) and data \
+        elif (pool_ok or concat_ok or bn_ok or lrn_ok or n.op in ("GlobalAveragePool", "GlobalMaxPool")) and data \
                 and all(v in blocked for v in data):
             n.attrs["_blocked"] = True
             if n.op not in ("GlobalAveragePool", "GlobalMaxPool"):  # these write NCHW (N, C, 1, 1)
