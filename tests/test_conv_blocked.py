@@ -74,15 +74,15 @@ CASES = [
 ]
 
 
-def check_blocked_conv(rng, case, act, nchw_input=False):
+def check_blocked_conv(rng, case, act, nchw_input=False, groups=1):
     """One layer on blocked tensors against the reference, residual added, output poisoned;
     nchw_input: x given as NCHW (a first layer)."""
     n, c, h, w, k, ks, s, pads, d = case
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
-    wt = (rng.standard_normal((k, c, ks, ks)) / np.sqrt(c * ks * ks)).astype(np.float32)
+    wt = (rng.standard_normal((k, c // groups, ks, ks)) / np.sqrt(c // groups * ks * ks)).astype(np.float32)
     b = rng.standard_normal(k).astype(np.float32)
-    plan = fastconv.ConvPlan(wt, b, stride=s, padding=pads, dilation=d, activation=act)
-    ref = conv2d_ref(x, wt, b, (s, s), pads, (d, d))
+    plan = fastconv.ConvPlan(wt, b, stride=s, padding=pads, dilation=d, groups=groups, activation=act)
+    ref = conv2d_ref(x, wt, b, (s, s), pads, (d, d), groups=groups)
     res = rng.standard_normal(ref.shape).astype(np.float32)
     kind, *params = (act,) if isinstance(act, str) or act is None else act
     ref = activation_ref(kind, ref + res, *params) if kind else ref + res
@@ -117,6 +117,24 @@ NCHW_INPUT_CASES = [
 def test_blocked_conv_from_nchw_input_matches_reference(isa, rng, case, act):
     """The input NCHW (one channel per block), the output blocked: the same bound as above."""
     check_blocked_conv(rng, case, act, nchw_input=True)
+
+
+# Grouped layers with whole blocks per group (AlexNet's 5x5 and 3x3 at groups 2): (case, groups).
+GROUPED_CASES = [
+    ((1, 96, 13, 13, 256, 5, 1, (2, 2, 2, 2), 1), 2),
+    ((2, 64, 9, 7, 64, 3, 1, (1, 1, 1, 1), 1), 4),      # one block in and out per group
+    ((1, 32, 12, 12, 96, 3, 2, (1, 0, 1, 0), 1), 2),     # 48 outputs per group: three blocks, cb 2 + 1
+    ((1, 64, 7, 7, 128, 1, 1, (0, 0, 0, 0), 1), 2),      # 1x1 merged rows
+    ((1, 32, 1, 1, 32, 3, 1, (1, 1, 1, 1), 1), 2),       # a 1x1 image
+]
+
+
+@pytest.mark.parametrize("case, groups", GROUPED_CASES)
+@pytest.mark.parametrize("act", [None, "relu"])
+def test_blocked_grouped_conv_matches_reference(isa, rng, case, groups, act):
+    """Each group reads its own input blocks and writes its own output blocks: a group reading its
+    neighbour's channels, or weights packed across groups, gives errors of ~1, not 1e-5."""
+    check_blocked_conv(rng, case, act, groups=groups)
 
 
 @pytest.mark.parametrize("k,ks,pads", [(1000, 1, 0), (24, 3, 1), (5, 1, 0)])
@@ -213,7 +231,7 @@ def test_blocked_conv_refuses_bad_input(rng):
     with pytest.raises(ValueError, match="shape"):
         plan._plan.run_blocked(np.zeros((1, 1, 4, 4, B), np.float32), np.zeros((1, 2, 3, 4, B), np.float32))
     grouped = fastconv.ConvPlan(rng.standard_normal((32, 8, 1, 1)).astype(np.float32), None, groups=2)
-    assert not grouped._plan.can_run_blocked
+    assert not grouped._plan.can_run_blocked   # 8 input channels a group: no whole block
     with pytest.raises(ValueError, match="no blocked form"):
         grouped._plan.run_blocked(np.zeros((1, 1, 4, 4, B), np.float32), np.zeros((1, 2, 4, 4, B), np.float32))
     odd = fastconv.ConvPlan(rng.standard_normal((24, 16, 1, 1)).astype(np.float32), None)
@@ -317,11 +335,12 @@ def test_block_layout_runs_a_classifier_head_blocked(rng):
             assert got[0].shape == ref[0].shape and rel_l2(got[0], ref[0]) < 1e-5
 
 
-def test_block_layout_leaves_a_stride_4_stem_nchw(rng):
-    """Strides above 2 run one position a tile: such a first layer stays NCHW (AlexNet's 11x11/4)."""
+def test_block_layout_leaves_a_stride_5_stem_nchw(rng):
+    """Strides above 4 run one position a tile: such a first layer stays NCHW (4: AlexNet's 11x11/4
+    runs blocked, test_block_layout_runs_alexnet_blocked)."""
     m = fire_model(rng)
     stem = m.graph.node[0]
-    stem.attribute.append(helper.make_attribute("strides", [4, 4]))
+    stem.attribute.append(helper.make_attribute("strides", [5, 5]))
     sess = fastconv.InferenceSession(m)
     first = sess.graph.nodes[0]
     assert first.op == "Conv" and not first.attrs.get("_blocked") and sess.graph.nodes[1].op == "_ToBlocked"
@@ -512,6 +531,37 @@ def test_block_layout_runs_lrn_blocked(rng):
     assert ops.count(("LRN", True)) == 2 and not any(op.startswith("_") for op, _ in ops)
     for shape in ((1, 3, 31, 31), (2, 3, 20, 26)):
         x = rng.standard_normal(shape).astype(np.float32)
+        ref = ort_run(m, {"x": x})
+        for _ in range(4):
+            got = sess.run(None, {"x": x})
+            assert got[0].shape == ref[0].shape and rel_l2(got[0], ref[0]) < 1e-5
+
+
+def test_block_layout_runs_alexnet_blocked(rng):
+    """AlexNet's features: the 11x11/4 stem reads the NCHW image and writes blocked, LRN and pooling
+    stay blocked, the grouped 5x5 and 3x3 layers run blocked per group; one copy, before the
+    classifier's Flatten. Equal to onnxruntime on planned and replayed runs."""
+    w = lambda *s: (rng.standard_normal(s) / np.sqrt(np.prod(s[1:]))).astype(np.float32)  # noqa: E731
+    inits = {"w1": w(32, 3, 11, 11), "w2": w(64, 16, 5, 5), "w3": w(96, 64, 3, 3), "w4": w(64, 48, 3, 3),
+             "b2": w(64), "fc": w(10, 64 * 3 * 3)}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], strides=[4, 4], pads=[2, 2, 2, 2]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("LRN", ["r1"], ["l1"], size=5, alpha=1e-4, beta=0.75, bias=1.0),
+             helper.make_node("MaxPool", ["l1"], ["p1"], kernel_shape=[3, 3], strides=[2, 2]),
+             helper.make_node("Conv", ["p1", "w2", "b2"], ["c2"], pads=[2, 2, 2, 2], group=2),
+             helper.make_node("Relu", ["c2"], ["r2"]),
+             helper.make_node("Conv", ["r2", "w3"], ["c3"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["c3", "w4"], ["c4"], pads=[1, 1, 1, 1], group=2),
+             helper.make_node("MaxPool", ["c4"], ["p2"], kernel_shape=[3, 3], strides=[2, 2]),
+             helper.make_node("Flatten", ["p2"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc"], ["y"], transB=1)]
+    m = model(nodes, [("x", ["N", 3, 67, 67])], [("y", None)], inits)
+    sess = fastconv.InferenceSession(m)
+    ops = [(n.op, bool(n.attrs.get("_blocked"))) for n in sess.graph.nodes]
+    assert ops.count(("Conv", True)) == 4 and ("LRN", True) in ops
+    assert [op for op, _ in ops].count("_FromBlocked") == 1 and "_ToBlocked" not in [op for op, _ in ops]
+    for n in (1, 2):
+        x = rng.standard_normal((n, 3, 67, 67)).astype(np.float32)
         ref = ort_run(m, {"x": x})
         for _ in range(4):
             got = sess.run(None, {"x": x})

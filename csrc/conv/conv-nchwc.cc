@@ -91,30 +91,39 @@ GemmTileParams BlockedEpilogue::tile_params(bool residual) const {
 BlockedConv::BlockedConv(const ConvLayer& l, int cb, ConvcInput input)
     : p_(l.p), input_(input), isa_(l.isa), lanes_(input == kConvcBlockedInput ? kChannelBlock : 1),
       kernels_(&convc_kernels(l.isa)),
-      weights_(blocked_channels(l.p.out_channels) * l.p.in_channels * l.p.kernel_h * l.p.kernel_w), ep_(l) {
-  FC_CHECK(p_.groups == 1, "the blocked convolution has no groups (got groups=", p_.groups, ")");
+      weights_(l.p.groups * blocked_channels(l.p.group_out()) * l.p.group_in() * l.p.kernel_h * l.p.kernel_w),
+      ep_(l) {
+  FC_CHECK(p_.groups == 1 || (input == kConvcBlockedInput && p_.group_in() % kChannelBlock == 0 &&
+                                p_.group_out() % kChannelBlock == 0),
+           "the blocked convolution takes groups only on blocked input with whole blocks of input and output "
+           "channels per group, got ", p_.describe());
   FC_CHECK(p_.in_channels % lanes_ == 0, "the blocked convolution needs an input channel count that is a multiple of ",
            lanes_, ", got ", p_.in_channels);
-  const size_t blocks = blocked_channels(p_.out_channels) / kChannelBlock, cin = p_.in_channels;
+  // Output groups of cb blocks, within one layer group each (groups > 1: whole blocks per group).
+  const size_t cin = p_.group_in(), layer_groups = p_.groups;
+  const size_t blocks = blocked_channels(p_.group_out()) / kChannelBlock;
   const size_t kh = p_.kernel_h, kw = p_.kernel_w, taps = kh * kw;
   const size_t pref = static_cast<size_t>(std::clamp(cb > 0 ? cb : kernels_->preferred_cb, 1, kConvcMaxCB));
   float* dst = weights_.data();
-  for (size_t b0 = 0; b0 < blocks; b0 += pref) {
-    const int cb = static_cast<int>(std::min(pref, blocks - b0));
-    groups_.push_back({b0, cb, static_cast<size_t>(dst - weights_.data())});
-    const size_t lanes = cb * kChannelBlock;
-    for (size_t t = 0; t < taps; ++t)
-      for (size_t c = 0; c < cin; ++c)
-        for (size_t o = 0; o < lanes; ++o) {
-          const size_t k = b0 * kChannelBlock + o;  // past out_channels: a padding lane, weight 0
-          *dst++ = k < p_.out_channels ? l.weight[(k * cin + c) * taps + t] : 0.f;
-        }
-  }
+  for (size_t lg = 0; lg < layer_groups; ++lg)
+    for (size_t b0 = 0; b0 < blocks; b0 += pref) {
+      const int cb = static_cast<int>(std::min(pref, blocks - b0));
+      const size_t first = lg * blocks + b0;  // the group's first output block in the layer
+      groups_.push_back({first, cb, static_cast<size_t>(dst - weights_.data()), lg * cin});
+      const size_t lanes = cb * kChannelBlock;
+      for (size_t t = 0; t < taps; ++t)
+        for (size_t c = 0; c < cin; ++c)
+          for (size_t o = 0; o < lanes; ++o) {
+            const size_t k = first * kChannelBlock + o;  // past out_channels: a padding lane, weight 0
+            *dst++ = k < p_.out_channels ? l.weight[(k * cin + c) * taps + t] : 0.f;
+          }
+    }
 }
 
 void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image,
                            const float* residual, float* nchw, size_t nchw_image, int nthreads) const {
   const size_t oh = p_.out_h(h), ow = p_.out_w(w), cin = p_.in_channels, cout = blocked_channels(p_.out_channels);
+  const size_t cin_g = p_.group_in();  // the input channels a tile reads: its layer group's
   if (n == 0 || oh == 0 || ow == 0) return;
   ptrdiff_t pt = p_.pad_top, pl = p_.pad_left, sh = p_.stride_h, sw = p_.stride_w;
   const bool padded = pt || pl || p_.pad_bottom || p_.pad_right;
@@ -151,7 +160,7 @@ void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* 
   const ptrdiff_t col_hi = merged ? static_cast<ptrdiff_t>(row_len)
                                   : std::clamp<ptrdiff_t>(floor_div(W - 1 + pl - reach, sw) + 1, col_lo, ow);
   const GemmTileParams epi = ep_.tile_params(residual != nullptr);
-  const size_t w_tap_w = cin * kChannelBlock;  // per cb: floats of one tap in a group's weights
+  const size_t w_tap_w = cin_g * kChannelBlock;  // per cb: floats of one tap in a group's weights
 
   // Positions [j0, j1) of output row `row` of image b, output group g.
   // next: the weights of the group after g, asked for by g's first full tile (or null).
@@ -166,7 +175,7 @@ void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* 
     const convc_tile_fn* tiles = kernels_->tile[input_][std::min(s, kConvcMaxStride) - 1][g.cb - 1];
     ConvcTileArgs a;
     a.x_block = static_cast<ptrdiff_t>(h * w) * L;
-    a.in_blocks = cin / lanes_;
+    a.in_blocks = cin_g / lanes_;
     a.taps_h = kh_hi > kh_lo ? kh_hi - kh_lo : 0;
     a.x_tap_h = dh * W * L;
     a.x_tap_w = dw * L;
@@ -175,7 +184,7 @@ void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* 
     a.y_block = static_cast<ptrdiff_t>(out_plane) * B;
     a.bias = ep_.bias.data() + g.block0 * kChannelBlock;
     a.epilogue = &epi;
-    const float* xb = x + b * x_image;
+    const float* xb = x + b * x_image + g.in0 * h * w;  // in0 / L blocks of h * w * L floats
     float* yb = y + b * y_image + g.block0 * out_plane * kChannelBlock;
     const float* rb = residual ? residual + (b * cout + g.block0 * kChannelBlock) * out_plane : nullptr;
     const float* wg = weights_.data() + g.w_offset;
@@ -224,7 +233,7 @@ void BlockedConv::run_impl(const float* x, size_t n, size_t h, size_t w, float* 
   // Split by positions (each core keeps the same part of every layer's image, which the
   // next layer reads) unless the weights outweigh the activations (late layers on small
   // images), then by output groups so each weight is read by one core.
-  const size_t weight_floats = cout * cin * p_.kernel_h * p_.kernel_w;
+  const size_t weight_floats = cout * cin_g * p_.kernel_h * p_.kernel_w;
   const bool by_group = weight_floats > x_image + cout * out_plane;
   const size_t nt = std::max(1, nthreads);
   if (by_group) {

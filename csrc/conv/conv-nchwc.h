@@ -49,7 +49,8 @@ std::unique_ptr<BlockedAlgorithm> make_blocked_winograd(const ConvLayer& layer, 
 
 // The direct convolution: any kernel, stride, dilation and padding. cb: output blocks per
 // tile (1-4), or 0 for the ISA's preferred count. input: blocked, or NCHW (N, C, H, W) with
-// any channel count (a first layer's 3 channels: its output is blocked all the same).
+// any channel count (a first layer's 3 channels: its output is blocked all the same). Groups:
+// on blocked input, with whole blocks of input and output channels per group (AlexNet's).
 class BlockedConv final : public BlockedAlgorithm {
  public:
   BlockedConv(const ConvLayer& layer, int cb, ConvcInput input = kConvcBlockedInput);
@@ -71,6 +72,7 @@ class BlockedConv final : public BlockedAlgorithm {
     size_t block0;    // first output block
     int cb;           // blocks in this group
     size_t w_offset;  // its packed weights
+    size_t in0;       // the first input channel its layer group reads (groups > 1)
   };
   ConvParams p_;
   ConvcInput input_;

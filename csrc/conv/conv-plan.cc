@@ -47,7 +47,7 @@ void ConvPlan::run(const float* x, size_t n, size_t h, size_t w, float* y, size_
 
 int ConvPlan::blocked_winograd_m(size_t h, size_t w) const {
   const bool winograd = p_.kernel_h == 3 && p_.kernel_w == 3 && p_.stride_h == 1 && p_.stride_w == 1 &&
-                        p_.dilation_h == 1 && p_.dilation_w == 1;
+                        p_.dilation_h == 1 && p_.dilation_w == 1 && p_.groups == 1;
   if (!winograd) return 0;
   // An explicit algorithm holds in the blocked layout too: winograd_<m>x<m> that m (validated
   // by the constructor), any other the direct kernel.
@@ -64,13 +64,15 @@ int ConvPlan::blocked_winograd_m(size_t h, size_t w) const {
 }
 
 bool ConvPlan::can_run_blocked(ConvcInput input) const {
-  return p_.groups == 1 && (input == kConvcNchwInput || p_.in_channels % kChannelBlock == 0);
+  if (p_.groups > 1)  // each group its own whole blocks of input and output channels
+    return input == kConvcBlockedInput && p_.group_in() % kChannelBlock == 0 && p_.group_out() % kChannelBlock == 0;
+  return input == kConvcNchwInput || p_.in_channels % kChannelBlock == 0;
 }
 
 void ConvPlan::run_blocked(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image,
                            const float* residual, int nthreads, ConvcInput input) const {
-  FC_CHECK(can_run_blocked(input), "layer ", p_.describe(), " has no blocked form (it needs groups 1 and an input "
-           "channel count that is a multiple of ", kChannelBlock, ")");
+  FC_CHECK(can_run_blocked(input), "layer ", p_.describe(), " has no blocked form (it needs an input channel count "
+           "that is a multiple of ", kChannelBlock, ", per group with groups, and output channels too)");
   const size_t y_floats = blocked_channels(p_.out_channels) * p_.out_h(h) * p_.out_w(w);
   FC_CHECK(y_image >= y_floats, "output images overlap: ", y_image, " floats apart for ", y_floats, " per image");
   const bool whole_blocks = p_.out_channels % kChannelBlock == 0;

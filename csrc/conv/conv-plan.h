@@ -29,8 +29,8 @@ class ConvPlan {
   // y_image floats apart (>= K * out_h * out_w: y may be a channel slice of a larger buffer).
   void run(const float* x, size_t n, size_t h, size_t w, float* y, size_t y_image, const float* residual,
            int nthreads) const;
-  // Whether run_blocked can run this layer on `input` (groups 1; blocked input: input
-  // channels a multiple of 16).
+  // Whether run_blocked can run this layer on `input` (blocked input: input channels a
+  // multiple of 16; grouped layers: blocked input, channels per group multiples of 16 in and out).
   bool can_run_blocked(ConvcInput input = kConvcBlockedInput) const;
   // The Winograd m run_blocked uses for an h x w input (0: the direct kernel).
   int blocked_winograd_m(size_t h, size_t w) const;

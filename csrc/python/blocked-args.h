@@ -23,8 +23,8 @@ BlockedConvShapes blocked_conv_shapes(const ConvPlan& plan, const Array& x) {
   FC_CHECK(x.ndim() == 5 || x.ndim() == 4, "x must be blocked, 5-D (N, C/16, H, W, 16), or NCHW, got ", x.ndim(),
            "-D");
   const ConvcInput input = x.ndim() == 4 ? kConvcNchwInput : kConvcBlockedInput;
-  FC_CHECK(plan.can_run_blocked(input), "layer ", p.describe(), " has no blocked form (groups 1 and an input channel "
-           "count that is a multiple of ", B, " needed)");
+  FC_CHECK(plan.can_run_blocked(input), "layer ", p.describe(), " has no blocked form (an input channel count that is a "
+           "multiple of ", B, " needed: per group, with output channels too, for grouped layers)");
   const size_t n = x.shape(0), h = x.shape(2), w = x.shape(3);
   std::vector<size_t> xs = input == kConvcNchwInput ? std::vector<size_t>{n, p.in_channels, h, w}
                                                     : std::vector<size_t>{n, p.in_channels / B, h, w, B};

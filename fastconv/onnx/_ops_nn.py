@@ -159,8 +159,8 @@ def conv(node, ctx):
 
 def _blocked_conv(node, plan_for, plans):
     """A Conv the layout pass (_optimize.block_layout) gave a channel-blocked output and residual:
-    x (N, C/16, H, W, 16) -> (N, K/16, OH, OW, 16); constant weights, groups 1. A first layer
-    (attribute _nchw_input: its few channels fill no block) reads x as NCHW (N, C, H, W)."""
+    x (N, C/16, H, W, 16) -> (N, K/16, OH, OW, 16); constant weights; groups with whole blocks per
+    group. A first layer (attribute _nchw_input: its few channels fill no block) reads x as NCHW."""
     shapes: dict = {}  # input shape -> (native plan, blocked output shape)
     nchw_input = bool(node.attrs.get("_nchw_input"))
 
@@ -174,8 +174,10 @@ def _blocked_conv(node, plan_for, plans):
             xshape = x.shape if nchw_input else (x.shape[0], x.shape[1] * _BLOCK) + x.shape[2:4]
             n, c, h, wd = xshape
             _, p = plan_for(x, w, b, xshape=xshape)
-            if c != w.shape[1]:
-                raise OpError(f"{node.label()}: input has {c} channels, the weight {w.shape} expects {w.shape[1]}")
+            group = int(node.attrs.get("group", 1))
+            if c != w.shape[1] * group:
+                raise OpError(f"{node.label()}: input has {c} channels, the weight {w.shape} with group={group} "
+                              f"expects {w.shape[1] * group}")
             _, k, oh, ow = p.output_shape(xshape)
             known = shapes[x.shape] = (p._plan, (n, -(-k // _BLOCK), oh, ow, _BLOCK))  # padded to whole blocks
         native, shape = known

@@ -402,13 +402,16 @@ _BLOCK = 16  # channels per block (csrc/conv/convc-kernels.h)
 
 
 def _blockable_conv(g: Graph, n: Node, users: dict) -> bool:
-    """A 2-D Conv the blocked direct kernel runs: constant weights, groups 1, input channels a
-    multiple of 16 or fewer than 16 (_nchw_input_conv), output channels a multiple of 16 or, for
-    a classifier's head read only by global pooling, any (_padded_output)."""
+    """A 2-D Conv the blocked direct kernel runs: constant weights, input channels a multiple of 16
+    or fewer than 16 (_nchw_input_conv), output channels a multiple of 16 or, for a classifier's
+    head read only by global pooling, any (_padded_output); grouped (AlexNet's): whole blocks of
+    input and output channels per group."""
     w = g.constants.get(n.inputs[1]) if n.op == "Conv" and len(n.inputs) > 1 else None
-    if w is None or w.ndim != 4 or int(n.attrs.get("group", 1)) != 1 \
-            or (len(n.inputs) > 2 and n.inputs[2] and n.inputs[2] not in g.constants):
+    if w is None or w.ndim != 4 or (len(n.inputs) > 2 and n.inputs[2] and n.inputs[2] not in g.constants):
         return False
+    group = int(n.attrs.get("group", 1))
+    if group != 1:
+        return group > 1 and w.shape[0] % group == 0 and w.shape[1] % _BLOCK == 0 and (w.shape[0] // group) % _BLOCK == 0
     if w.shape[0] % _BLOCK and not _padded_output(g, n, users):
         return False
     return w.shape[1] % _BLOCK == 0 or _nchw_input_conv(g, n)
@@ -426,10 +429,10 @@ def _padded_output(g: Graph, n: Node, users: dict) -> bool:
 def _nchw_input_conv(g: Graph, n: Node) -> bool:
     """A first layer (an image's 3 channels): fewer than 16 input channels, read as NCHW by a
     tile that takes one channel a block and writes blocked output (onnxruntime's NCHW -> NCHWc
-    kernel). Strides above 2 have no tiles of several positions, so those stay NCHW (AlexNet's
-    11x11/4)."""
+    kernel). Strides above 4 have no tiles of several positions (kConvcMaxStride), so those stay
+    NCHW; AlexNet's 11x11/4 runs blocked."""
     w = g.constants[n.inputs[1]]
-    return w.shape[1] < _BLOCK and all(int(s) <= 2 for s in n.attrs.get("strides", [1, 1]))
+    return w.shape[1] < _BLOCK and all(int(s) <= 4 for s in n.attrs.get("strides", [1, 1]))
 
 
 # A graph runs blocked only with at most one copy between layouts per this many blocked nodes:
