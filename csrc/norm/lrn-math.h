@@ -40,31 +40,41 @@ struct Lrn {
     }
   }
 
-  // Per position: its channels' squares gathered from the blocks into sq (zeros around, so
-  // the window needs no clipping), then each vector of channels summed over `size` shifted
-  // loads of sq. The whole position is read before any of it is written: y may be x.
+  // Per group of kGroup positions: their channels' squares gathered from the blocks into sq
+  // (zeros around, so the window needs no clipping), then each vector of channels summed over
+  // `size` shifted loads of sq. The shifted loads span two earlier stores; made right after
+  // them they miss store forwarding and stall, so all the group's squares are stored first.
+  // A position is read whole before any of it is written: y may be x.
+  static constexpr size_t kGroup = fc::kLrnGroup;
+
   static void run_blocked(const fc::LrnBlockedArgs& a) {
     constexpr size_t B = 16;  // lanes per block (kChannelBlock); W divides it
     static_assert(B % W == 0, "a vector must not straddle two channel blocks");
     const reg bias = V::set1(a.bias), k = V::set1(a.alpha_over_size), nbeta = V::set1(-a.beta);
-    const size_t c = a.blocks * B;
-    float* sq = a.sq;
-    for (size_t i = 0; i < a.before; ++i) sq[i] = 0.f;
-    for (size_t i = a.before + c; i < c + a.size - 1; ++i) sq[i] = 0.f;
-    for (size_t p = a.p0; p < a.p1; ++p) {
-      for (size_t b = 0; b < a.blocks; ++b)
-        for (size_t q = 0; q < B; q += W) {
-          const reg v = V::load(a.x + (b * a.hw + p) * B + q);
-          V::store(sq + a.before + b * B + q, V::mul(v, v));
-        }
-      for (size_t b = 0; b < a.blocks; ++b)
-        for (size_t q = 0; q < B; q += W) {
-          reg sum = V::set1(0.f);
-          for (size_t d = 0; d < a.size; ++d) sum = V::add(sum, V::load(sq + b * B + q + d));
-          const size_t at = (b * a.hw + p) * B + q;
-          const reg base = V::fma(sum, k, bias);
-          V::store(a.y + at, V::mul(V::load(a.x + at), M::exp(V::mul(nbeta, log(base)))));
-        }
+    const size_t c = a.blocks * B, row = c + a.size - 1;  // one position's squares and zeros
+    for (size_t g = 0; g < kGroup; ++g) {
+      float* sq = a.sq + g * row;
+      for (size_t i = 0; i < a.before; ++i) sq[i] = 0.f;
+      for (size_t i = a.before + c; i < row; ++i) sq[i] = 0.f;
+    }
+    for (size_t p0 = a.p0; p0 < a.p1; p0 += kGroup) {
+      const size_t np = a.p1 - p0 < kGroup ? a.p1 - p0 : kGroup;
+      for (size_t g = 0; g < np; ++g)
+        for (size_t b = 0; b < a.blocks; ++b)
+          for (size_t q = 0; q < B; q += W) {
+            const reg v = V::load(a.x + (b * a.hw + p0 + g) * B + q);
+            V::store(a.sq + g * row + a.before + b * B + q, V::mul(v, v));
+          }
+      for (size_t g = 0; g < np; ++g)
+        for (size_t b = 0; b < a.blocks; ++b)
+          for (size_t q = 0; q < B; q += W) {
+            const float* w = a.sq + g * row + b * B + q;
+            reg sum = V::load(w);
+            for (size_t d = 1; d < a.size; ++d) sum = V::add(sum, V::load(w + d));
+            const size_t at = (b * a.hw + p0 + g) * B + q;
+            const reg base = V::fma(sum, k, bias);
+            V::store(a.y + at, V::mul(V::load(a.x + at), M::exp(V::mul(nbeta, log(base)))));
+          }
     }
   }
 };

@@ -23,7 +23,7 @@ using lrn_fn = void (*)(const LrnArgs& a);
 
 // The same on a channel-blocked image x[blocks][hw][16] (NCHW16c) for every channel of the
 // positions [p0, p1): window [c - before, c - before + size) clipped to the channels; sq is
-// scratch for blocks * 16 + size - 1 floats (one position's squares between zeros). y may be x.
+// scratch for kLrnGroup * (blocks * 16 + size - 1) floats (squares between zeros). y may be x.
 struct LrnBlockedArgs {
   const float* x;
   float* y;
@@ -32,6 +32,7 @@ struct LrnBlockedArgs {
   float bias, alpha_over_size, beta;
 };
 using lrn_blocked_fn = void (*)(const LrnBlockedArgs& a);
+constexpr size_t kLrnGroup = 8;  // positions whose squares the blocked kernel gathers at once
 
 void f32_softmax__scalar(const float* x, float* y, size_t len, size_t inner, bool log);
 void f32_softmax__avx2(const float* x, float* y, size_t len, size_t inner, bool log);

@@ -53,7 +53,7 @@ void lrn_blocked(const float* x, float* y, size_t n, size_t blocks, size_t hw, s
     a.p1 = std::min(hw, p0 + per);
     a.before = (size - 1) / 2;  // ONNX: floor((size - 1) / 2) channels before, ceil after
     a.size = size;
-    a.sq = thread_scratch(kScratchOp0, c + size - 1);
+    a.sq = thread_scratch(kScratchOp0, kLrnGroup * (c + size - 1));
     a.bias = bias;
     a.alpha_over_size = alpha / static_cast<float>(size);
     a.beta = beta;
