@@ -271,6 +271,18 @@ def test_blocked_global_pooling(rng, kind):
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
 
 
+def matches_ort(sess, m, rng, shapes):
+    """sess equals onnxruntime on model m (every output) for inputs of these shapes, on the planned runs and on the
+    replayed ones (the third run on records the kernels as one program; the fourth replays it)."""
+    for shape in shapes:
+        x = rng.standard_normal(shape).astype(np.float32)
+        ref = ort_run(m, {"x": x})
+        for _ in range(4):
+            got = sess.run(None, {"x": x})
+            assert [g.shape for g in got] == [r.shape for r in ref]
+            assert all(rel_l2(g, r) < 1e-5 for g, r in zip(got, ref))
+
+
 def fire_model(rng, c=32):
     """SqueezeNet's fire module twice, with a max pool between: 1x1 squeeze -> (1x1, 3x3) expand ->
     Concat, then a 1000-class 1x1 conv (not blockable: 1000 is no multiple of 16) and global pooling."""
@@ -308,13 +320,7 @@ def test_block_layout_runs_fire_modules_blocked(rng):
     assert ops.count(("Conv", True)) == 8 and ops.count(("Concat", True)) == 2 and ("MaxPool", True) in ops
     assert sess.graph.nodes[0].attrs.get("_nchw_input") and sess.graph.nodes[0].inputs[0] == "x"
     assert [op for op, _ in ops].count("_ToBlocked") == 0 and [op for op, _ in ops].count("_FromBlocked") == 1
-    for shape in ((1, 3, 15, 15), (2, 3, 9, 12)):
-        x = rng.standard_normal(shape).astype(np.float32)
-        ref = ort_run(m, {"x": x})
-        for _ in range(4):  # the third run on records the kernels as one program; the fourth replays it
-            got = sess.run(None, {"x": x})
-            assert [g.shape for g in got] == [r.shape for r in ref]
-            assert all(rel_l2(g, r) < 1e-5 for g, r in zip(got, ref))
+    matches_ort(sess, m, rng, ((1, 3, 15, 15), (2, 3, 9, 12)))
 
 
 def test_block_layout_runs_a_classifier_head_blocked(rng):
@@ -327,12 +333,7 @@ def test_block_layout_runs_a_classifier_head_blocked(rng):
     assert ops.count(("Conv", True)) == 8 and not any(op.startswith("_") for op, _ in ops)
     pool = next(n for n in sess.graph.nodes if n.op == "GlobalAveragePool")
     assert pool.attrs.get("_blocked") and pool.attrs.get("_channels") == 1000
-    for shape in ((1, 3, 15, 15), (2, 3, 9, 12)):
-        x = rng.standard_normal(shape).astype(np.float32)
-        ref = ort_run(m, {"x": x})
-        for _ in range(4):
-            got = sess.run(None, {"x": x})
-            assert got[0].shape == ref[0].shape and rel_l2(got[0], ref[0]) < 1e-5
+    matches_ort(sess, m, rng, ((1, 3, 15, 15), (2, 3, 9, 12)))
 
 
 def test_block_layout_leaves_a_stride_5_stem_nchw(rng):
@@ -464,12 +465,7 @@ def test_block_layout_runs_dense_blocks_blocked(rng):
     assert not any(op.startswith("_") for op, _ in ops)
     bn = next(n for n in sess.graph.nodes if n.op == "BatchNormalization")
     assert bn.attrs.get("_activation") == "relu"
-    for shape in ((1, 3, 14, 14), (2, 3, 9, 12)):
-        x = rng.standard_normal(shape).astype(np.float32)
-        ref = ort_run(m, {"x": x})
-        for _ in range(4):  # the third run records the kernels as one program; the fourth replays it
-            got = sess.run(None, {"x": x})
-            assert got[0].shape == ref[0].shape and rel_l2(got[0], ref[0]) < 1e-5
+    matches_ort(sess, m, rng, ((1, 3, 14, 14), (2, 3, 9, 12)))
 
 
 def test_block_layout_keeps_a_partial_block_batch_norm_nchw(rng):
@@ -529,12 +525,7 @@ def test_block_layout_runs_lrn_blocked(rng):
     sess = fastconv.InferenceSession(m)
     ops = [(n.op, bool(n.attrs.get("_blocked"))) for n in sess.graph.nodes]
     assert ops.count(("LRN", True)) == 2 and not any(op.startswith("_") for op, _ in ops)
-    for shape in ((1, 3, 31, 31), (2, 3, 20, 26)):
-        x = rng.standard_normal(shape).astype(np.float32)
-        ref = ort_run(m, {"x": x})
-        for _ in range(4):
-            got = sess.run(None, {"x": x})
-            assert got[0].shape == ref[0].shape and rel_l2(got[0], ref[0]) < 1e-5
+    matches_ort(sess, m, rng, ((1, 3, 31, 31), (2, 3, 20, 26)))
 
 
 def test_block_layout_runs_alexnet_blocked(rng):
@@ -560,9 +551,4 @@ def test_block_layout_runs_alexnet_blocked(rng):
     ops = [(n.op, bool(n.attrs.get("_blocked"))) for n in sess.graph.nodes]
     assert ops.count(("Conv", True)) == 4 and ("LRN", True) in ops
     assert [op for op, _ in ops].count("_FromBlocked") == 1 and "_ToBlocked" not in [op for op, _ in ops]
-    for n in (1, 2):
-        x = rng.standard_normal((n, 3, 67, 67)).astype(np.float32)
-        ref = ort_run(m, {"x": x})
-        for _ in range(4):
-            got = sess.run(None, {"x": x})
-            assert got[0].shape == ref[0].shape and rel_l2(got[0], ref[0]) < 1e-5
+    matches_ort(sess, m, rng, ((1, 3, 67, 67), (2, 3, 67, 67)))
