@@ -38,7 +38,8 @@ class _Builder:
             return self.node(_SIMPLE[kind], [src], [dst], prefix)
         if kind in ("relu6", "clip"):
             lo, hi = (0.0, 6.0) if kind == "relu6" else (p[0], p[1])
-            return self.node("Clip", [src, self.const(prefix + "_min", lo), self.const(prefix + "_max", hi)], [dst], prefix)
+            bounds = [self.const(prefix + "_min", lo), self.const(prefix + "_max", hi)]
+            return self.node("Clip", [src, *bounds], [dst], prefix)
         if kind == "leaky_relu":
             return self.node("LeakyRelu", [src], [dst], prefix, alpha=float(p[0]) if p else 0.01)
         if kind == "elu":
@@ -69,7 +70,9 @@ def model_graph(model) -> Graph:
         y = out_name[id(t)] = name + "_out"
         w = layer.weights
         if isinstance(layer, (Conv2D, Dense)):
-            args = ins + [b.const(name + "_W", w["weight"])] + ([b.const(name + "_B", w["bias"])] if "bias" in w else [])
+            args = ins + [b.const(name + "_W", w["weight"])]
+            if "bias" in w:
+                args.append(b.const(name + "_B", w["bias"]))
             if isinstance(layer, Conv2D):
                 h, wd = layer.input_shapes[0][1:]
                 b.node("Conv", args, [name + "_conv"], name, kernel_shape=list(layer.kernel_size),

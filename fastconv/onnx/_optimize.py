@@ -411,7 +411,8 @@ def _blockable_conv(g: Graph, n: Node, users: dict) -> bool:
         return False
     group = int(n.attrs.get("group", 1))
     if group != 1:
-        return group > 1 and w.shape[0] % group == 0 and w.shape[1] % _BLOCK == 0 and (w.shape[0] // group) % _BLOCK == 0
+        return group > 1 and w.shape[0] % group == 0 and w.shape[1] % _BLOCK == 0 \
+            and (w.shape[0] // group) % _BLOCK == 0
     if w.shape[0] % _BLOCK and not _padded_output(g, n, users):
         return False
     return w.shape[1] % _BLOCK == 0 or _nchw_input_conv(g, n)
