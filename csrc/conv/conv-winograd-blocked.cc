@@ -48,11 +48,13 @@ class BlockedWinograd final : public BlockedAlgorithm {
     const size_t nt = static_cast<size_t>(std::max(1, nthreads));
     // Blocks of tiles: V and M of a block within ~1 MiB (one core's L2), bounds on whole MR
     // panels, the same count for every thread (56x56 at F(4x4): 196 tiles as 48+48+48+52, where
-    // blocks of 56 left one core idle for a quarter of the layer's second half).
+    // blocks of 56, 3 x 56 + 28, left one core idle for a quarter of the layer).
     const size_t per_tile = static_cast<size_t>(A * A) * (p_.in_channels + p_.out_channels) * sizeof(float);
     const size_t mr = cfg_.mr;
     const size_t cap = std::clamp<size_t>((size_t{1} << 20) / per_tile / mr * mr, mr, kMaxTiles);
-    const EvenSplit split(total, (total + cap - 1) / cap, nt, mr);
+    // Few tiles (AlexNet's 12x12 layers: 9) split on tiles, not panels (8 + 1 left a core idle).
+    const size_t grain = total >= 4 * nt * mr ? mr : 1;
+    const EvenSplit split(total, (total + cap - 1) / cap, nt, grain);
     size_t tb = 0;  // the largest block: the scratch of every block
     for (size_t i = 0; i < split.tasks; ++i) tb = std::max(tb, split.begin(i + 1) - split.begin(i));
     const GemmTileParams epi = ep_.tile_params(residual != nullptr);
