@@ -1,4 +1,4 @@
-"""Models: a graph of layers compiled once into a list of fused steps.
+"""Models: a graph of layers compiled once into an InferenceSession over its ONNX-form graph.
 
     x = fastconv.Input((3, 32, 32))
     y = fastconv.layers.Conv2D(16, 3, padding=1)(x)
@@ -7,10 +7,12 @@
     model = fastconv.Model(x, y)             # or fastconv.Sequential([...], input_shape=(3, 32, 32))
     probs = model.predict(images, batch_size=16)
 
-Compiling (on construction and after weights change) folds each BatchNormalization that follows
-a Conv2D into the conv's weights, fuses a following Activation into the conv / dense / batch norm
-epilogue, and fuses `Add` (+ activation) of a residual block into the conv that produces one of
-its operands, so a ResNet block makes one pass over memory per convolution.
+Compiling (on construction and after weights change) writes the layers as the session's graph
+(fastconv/onnx/_from_model.py) and lets its optimizer fold each BatchNormalization that follows a
+Conv2D into the conv's weights, fuse a following Activation into the conv / dense / batch norm
+epilogue, and fuse `Add` (+ activation) of a residual block into the conv that produces one of its
+operands, so a ResNet block makes one pass over memory per convolution; on the CPU chains of layers
+then run channel-blocked, as ONNX models do.
 
 File format of save()/fastconv.load() (.npz, numpy's zip of arrays):
   "__fastconv_model__"   0-d unicode array: JSON {"format": 1, "name", "inputs": [layer names],
@@ -24,7 +26,6 @@ with these names works too.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import sys
@@ -32,22 +33,11 @@ import time
 
 import numpy as np
 
-from . import normalization as _N
-from . import _memory
-from ._config import workers_held
 from ._device import check_device
-from .layers import (LAYERS, Activation, Add, BatchNormalization, Conv2D, Dense, Dropout, Flatten, InputLayer, Layer,
-                     SymbolicTensor)
+from .layers import LAYERS, Activation, InputLayer, Layer, SymbolicTensor
 
 __all__ = ["Model", "Sequential", "load"]
 FORMAT_KEY = "__fastconv_model__"
-
-
-class _Step:
-    """One compiled step: fn(*inputs) -> output, reading node ids `inputs`, writing node id `output`."""
-
-    def __init__(self, fn, inputs, output, label):
-        self.fn, self.inputs, self.output, self.label = fn, inputs, output, label
 
 
 class Model:
@@ -122,184 +112,40 @@ class Model:
         self.compile()
         return self
 
-    def _gpu(self):
-        """fastconv.gpu's step builders when the model runs on the GPU, else None."""
-        if self.device != "cuda":
-            return None
-        from .gpu import model_steps
-        return model_steps
-
     def compile(self) -> None:
-        """Prepares the steps: conv plans with folded BN and fused activation / residual add.
-        Runs on construction and after set_weights/load_weights. On the CPU (with fuse) the model
-        runs as the ONNX session's graph (fastconv/onnx/_from_model.py): its optimizer fuses the
-        same way, and the layers also get the channel-blocked layout, the memory plan and the
-        recorded programs (ResNet-50 batch 1: ~15% faster than these steps)."""
-        nodes, ids = self._nodes, {id(t): i for i, t in enumerate(self._nodes)}
-        self._input_ids = [ids[id(t)] for t in self.inputs]
-        self._output_ids = [ids[id(t)] for t in self.outputs]
-        self._session = None
-        if self.device == "cpu" and self.fuse:
-            from .onnx import InferenceSession
-            from .onnx._from_model import model_graph
-            self._session = InferenceSession(model_graph(self))
-            self._steps = list(self._session.graph.nodes)  # what runs: the optimized graph's nodes
-            self._free_after = [[] for _ in self._steps]
-            return
-        consumers = {i: [] for i in range(len(nodes))}
-        for i, t in enumerate(nodes):
-            for src in t.inputs:
-                consumers[ids[id(src)]].append(i)
-        for t in self.outputs:
-            consumers[ids[id(t)]].append(-1)  # a model output is never fused away
+        """Builds the model's graph (fastconv/onnx/_from_model.py: one ONNX node per layer) and the
+        InferenceSession that runs it on `device`: with fuse, its optimizer folds BN into convs and
+        fuses activations and residual adds, and on the CPU runs chains of layers channel-blocked;
+        fuse=False runs every layer on its own (for testing the fusions). Runs on construction and
+        after set_weights/load_weights/to."""
+        from .onnx import InferenceSession
+        from .onnx._from_model import model_graph
 
-        def sole(i, cls):
-            c = consumers[i]
-            return c[0] if self.fuse and len(c) == 1 and c[0] >= 0 and isinstance(nodes[c[0]].layer, cls) else None
-
-        gpu = self._gpu()
-        absorbed, steps = set(), []
-        for i, t in enumerate(nodes):
-            layer = t.layer
-            if i in absorbed or isinstance(layer, InputLayer):
-                continue
-            ins = [ids[id(s)] for s in t.inputs]
-            if isinstance(layer, (Dropout, Flatten)):
-                steps.append((i, _Step(layer.call, ins, i, layer.name)))
-                continue
-            if isinstance(layer, Conv2D):
-                steps.append(self._compile_conv(i, ins, sole, absorbed))
-                continue
-            label, act = layer.name, None
-            if isinstance(layer, (Dense, BatchNormalization)):
-                act = getattr(layer, "activation", None)
-                last = i
-                j = sole(i, Activation) if act is None else None
-                if j is not None and j not in absorbed and nodes[j].layer.spec is not None:
-                    act, last = nodes[j].layer.spec, j
-                    absorbed.add(j)
-                    label += "+" + nodes[j].layer.name
-                if gpu is not None:
-                    fn = gpu.dense_fn(layer, act) if isinstance(layer, Dense) else gpu.bn_fn(layer, act)
-                else:
-                    fn = self._dense_fn(layer, act) if isinstance(layer, Dense) else self._bn_fn(layer, act)
-                steps.append((last, _Step(fn, ins, last, label)))
-                continue
-            steps.append((i, _Step(layer.call if gpu is None else gpu.layer_fn(layer), ins, i, layer.name)))
-        # A step runs at the position of the last node it covers: a conv fused with a residual add
-        # waits for the add's other operand.
-        steps.sort(key=lambda s: s[0])
-        self._steps = [s for _, s in steps]
-        last_use = {}
-        for k, s in enumerate(self._steps):
-            for i in s.inputs:
-                last_use[i] = k
-        # dict.fromkeys: a step may read one value twice (conv(x) + x fused into one step)
-        self._free_after = [[i for i in dict.fromkeys(s.inputs) if last_use[i] == k] for k, s in enumerate(self._steps)]
-
-    def _compile_conv(self, i, ins, sole, absorbed):
-        nodes = self._nodes
-        layer = nodes[i].layer
-        weight, bias, act, last, label = layer.weights["weight"], layer.weights.get("bias"), layer.activation, i, layer.name
-        j = sole(i, BatchNormalization) if act is None else None
-        if j is not None:
-            bn = nodes[j].layer.weights
-            weight, bias = _N.fold_batch_norm(weight, bias, bn["gamma"], bn["beta"], bn["moving_mean"],
-                                              bn["moving_var"], nodes[j].layer.epsilon)
-            absorbed.add(j)
-            last, label = j, label + "+" + nodes[j].layer.name
-        residual = None
-        a = sole(last, Add) if act is None else None
-        if a is not None and a not in absorbed and len(nodes[a].inputs) == 2:
-            other = [s for s in nodes[a].inputs if s is not nodes[last]]
-            if len(other) == 1:  # conv(x) + shortcut (not conv(x) + conv(x))
-                residual, act = self._index(other[0]), nodes[a].layer.activation
-                absorbed.add(a)
-                last, label = a, label + "+" + nodes[a].layer.name
-        if act is None:
-            k = sole(last, Activation)
-            if k is not None and k not in absorbed and nodes[k].layer.spec is not None:
-                act = nodes[k].layer.spec
-                absorbed.add(k)
-                last, label = k, label + "+" + nodes[k].layer.name
-        gpu = self._gpu()
-        if gpu is not None:
-            plan = gpu.conv_plan(layer, weight, bias, act)  # uploaded (and transformed) once
-        else:
-            plan = layer.plan(weight, bias, act)
-            plan.algo_for(*layer.input_shapes[0][1:])  # choose the algorithm and pack the weights now, not on first run
-        if residual is None:
-            return last, _Step(plan, ins, last, label)
-        return last, _Step(lambda x, r: plan(x, residual=r), ins + [residual], last, label)
-
-    def _index(self, tensor):
-        for k, t in enumerate(self._nodes):
-            if t is tensor:
-                return k
-        raise AssertionError("tensor not in graph")
-
-    @staticmethod
-    def _dense_fn(layer, act):
-        from . import _C
-        from ._checks import activation as norm_act
-
-        plan = _C.DensePlan(layer.weights["weight"], layer.weights.get("bias"), *norm_act(act))
-
-        def run(x):
-            y = _memory.empty((x.shape[0], layer.units))
-            plan.run(np.ascontiguousarray(x, dtype=np.float32), y)
-            return y
-        return run
-
-    @staticmethod
-    def _bn_fn(layer, act):
-        from . import _C
-        from ._checks import activation as norm_act
-
-        scale, shift = layer.affine()
-        spec = norm_act(act)
-
-        def run(x):
-            y = _memory.empty(x.shape)
-            _C.channel_affine(x, y, scale, shift, *spec)
-            return y
-        return run
+        self._session = InferenceSession(model_graph(self), optimize=self.fuse, device=self.device)
+        self._steps = list(self._session.graph.nodes)  # what runs, for summary() and the tests
 
     # --- running -----------------------------------------------------------------------------------
     def _check_input(self, x, k):
+        """Input k as the session takes it: checked against the input's shape; float32, contiguous,
+        and on the GPU for device="cuda" (numpy uploaded once, so predict's batches are GPU slices)."""
         t = self.inputs[k]
-        gpu = self._gpu()
-        if gpu is not None:
-            x = gpu.upload_input(x, f"model input {t.layer.name!r}")
-            if x.ndim != len(t.shape) + 1 or tuple(x.shape[1:]) != t.shape:
-                raise ValueError(f"model {self.name!r} input {t.layer.name!r} expects shape "
-                                 f"(N, {', '.join(map(str, t.shape))}), got {tuple(x.shape)}")
-            return x
-        x = np.asarray(x) if not isinstance(x, np.ndarray) else x
-        if x.ndim != len(t.shape) + 1 or x.shape[1:] != t.shape:
-            raise ValueError(f"model {self.name!r} input {t.layer.name!r} expects shape (N, {', '.join(map(str, t.shape))}), "
-                             f"got {x.shape}")
-        if not np.issubdtype(x.dtype, np.floating):
-            raise TypeError(f"model input {t.layer.name!r} must be floating-point, got dtype {x.dtype}")
-        return np.ascontiguousarray(x, dtype=np.float32)
+        if self.device == "cuda":
+            from .gpu._arrays import as_gpu_float32
+            x = as_gpu_float32(x, f"model input {t.layer.name!r}")
+        else:
+            x = np.asarray(x) if not isinstance(x, np.ndarray) else x
+            if not np.issubdtype(x.dtype, np.floating):
+                raise TypeError(f"model input {t.layer.name!r} must be floating-point, got dtype {x.dtype}")
+        if x.ndim != len(t.shape) + 1 or tuple(x.shape[1:]) != t.shape:
+            raise ValueError(f"model {self.name!r} input {t.layer.name!r} expects shape "
+                             f"(N, {', '.join(map(str, t.shape))}), got {tuple(x.shape)}")
+        return x if self.device == "cuda" else np.ascontiguousarray(x, dtype=np.float32)
 
     def __call__(self, *xs):
         """Runs the model on one batch: arrays (N, *input_shape) -> output array (or a list of them)."""
         if len(xs) != len(self.inputs):
             raise ValueError(f"model {self.name!r} takes {len(self.inputs)} input(s), got {len(xs)}")
-        if self._session is not None:
-            outs = self._session.run(None, {t.layer.name: self._check_input(x, k)
-                                            for k, (t, x) in enumerate(zip(self.inputs, xs))})
-            return outs[0] if len(outs) == 1 else outs
-        with contextlib.nullcontext() if self.device == "cuda" else workers_held():
-            values = {i: self._check_input(x, k) for k, (i, x) in enumerate(zip(self._input_ids, xs))}
-            keep = set(self._output_ids)
-            for step, free in zip(self._steps, self._free_after):
-                values[step.output] = step.fn(*[values[i] for i in step.inputs])
-                for i in free:
-                    if i not in keep:
-                        del values[i]
-        outs = [values[i] for i in self._output_ids]
+        outs = self._session.run(None, {t.layer.name: self._check_input(x, k) for k, (t, x) in enumerate(zip(self.inputs, xs))})
         return outs[0] if len(outs) == 1 else outs
 
     def predict(self, x, batch_size: int = 32, verbose="auto"):
@@ -312,9 +158,12 @@ class Model:
                              f"{len(self.inputs)} and {len(self.outputs)}: call the model on each batch instead")
         x = self._check_input(x, 0)
         n = x.shape[0]
-        gpu = self._gpu()
+        xp = np
+        if self.device == "cuda":
+            from .gpu._backend import require_device
+            xp = require_device()
         if n == 0:
-            return np.empty((0,) + self.output_shape, np.float32) if gpu is None else gpu.empty((0,) + self.output_shape)
+            return xp.empty((0,) + self.output_shape, dtype=np.float32)
         batches = math.ceil(n / batch_size)
         outs, bar, start = [], None, time.perf_counter()
         for b in range(batches):
@@ -327,7 +176,7 @@ class Model:
                 bar.update(b + 1, elapsed)
         if bar is not None:
             bar.close()
-        return np.concatenate(outs, axis=0) if gpu is None else gpu.concatenate(outs)
+        return xp.concatenate(outs, axis=0)
 
     # --- weights, summary, files -----------------------------------------------------------------
     def get_weights(self) -> dict[str, np.ndarray]:

@@ -7,9 +7,9 @@
 fastconv's own functions (conv2d, ConvPlan, the pooling ops, batch_norm, the activations, softmax,
 log_softmax, lrn) come here when given a CuPy array or device="cuda" (fastconv/_device.py).
 
-The op namespace (same signatures and semantics as the CPU functions; Model / Sequential with
-device="cuda" compile to these through fastconv/gpu/model_steps.py, InferenceSession(device="cuda")
-through fastconv/onnx/_ops_gpu.py):
+The op namespace (same signatures and semantics as the CPU functions; InferenceSession(device="cuda")
+runs these through fastconv/onnx/_ops_gpu.py, and so does Model / Sequential with device="cuda", as
+the session over its graph):
   ConvPlan, conv2d          convolution: im2col + cuBLAS, 1x1 GEMM, Winograd F(2x2,3x3), depthwise;
                             fused bias / folded batch norm (ConvPlan(batch_norm=...)) / activation /
                             residual; allow_tf32=True opts in to TF32 GEMMs

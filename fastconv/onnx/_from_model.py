@@ -30,9 +30,7 @@ class _Builder:
         self.nodes.append(Node(op, list(inputs), list(outputs), attrs, name))
 
     def activation(self, spec, src: str, dst: str, prefix: str):
-        """Nodes computing activation `spec` (None, a name or (name, *params)) from src into dst."""
-        if spec is None:
-            return self.node("Identity", [src], [dst], prefix)
+        """Nodes computing activation `spec` (a name or (name, *params)) from src into dst."""
         kind, *p = (spec,) if isinstance(spec, str) else tuple(spec)
         if kind in _SIMPLE:
             return self.node(_SIMPLE[kind], [src], [dst], prefix)
@@ -73,15 +71,15 @@ def model_graph(model) -> Graph:
             args = ins + [b.const(name + "_W", w["weight"])]
             if "bias" in w:
                 args.append(b.const(name + "_B", w["bias"]))
+            z = y if layer.activation is None else name + "_z"  # the activation's input, if any
             if isinstance(layer, Conv2D):
                 h, wd = layer.input_shapes[0][1:]
-                b.node("Conv", args, [name + "_conv"], name, kernel_shape=list(layer.kernel_size),
-                       strides=list(layer.strides), pads=list(layer.pads(h, wd)), dilations=list(layer.dilation),
-                       group=layer.groups)
-                b.activation(layer.activation, name + "_conv", y, name + "_act")
+                b.node("Conv", args, [z], name, kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
+                       pads=list(layer.pads(h, wd)), dilations=list(layer.dilation), group=layer.groups)
             else:
-                b.node("Gemm", args, [name + "_gemm"], name, transB=1)
-                b.activation(layer.activation, name + "_gemm", y, name + "_act")
+                b.node("Gemm", args, [z], name, transB=1)
+            if layer.activation is not None:
+                b.activation(layer.activation, z, y, name + "_act")
         elif isinstance(layer, (MaxPooling2D, AveragePooling2D)):
             attrs = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides), pads=list(layer.padding),
                          ceil_mode=int(layer.ceil_mode))
@@ -113,11 +111,13 @@ def model_graph(model) -> Graph:
         elif isinstance(layer, Softmax):
             b.node("Softmax", ins, [y], name, axis=layer.axis % len(t.shape) + 1)
         elif isinstance(layer, Add):
-            acc = ins[0]
+            acc, last = ins[0], len(ins) - 2
             for k, other in enumerate(ins[1:]):
-                b.node("Add", [acc, other], [name + f"_sum{k}"], name + f"_sum{k}")
-                acc = name + f"_sum{k}"
-            b.activation(layer.activation, acc, y, name + "_act")
+                dst = y if k == last and layer.activation is None else name + f"_sum{k}"
+                b.node("Add", [acc, other], [dst], name if k == last else name + f"_sum{k}")
+                acc = dst
+            if layer.activation is not None:
+                b.activation(layer.activation, acc, y, name + "_act")
         elif isinstance(layer, Concatenate):
             b.node("Concat", ins, [y], name, axis=layer.axis)
         else:

@@ -91,6 +91,16 @@ def activation(node, ctx):
     return lambda x: _fg().activation(x, *args)
 
 
+@_op("PRelu")
+def prelu(node, ctx):
+    """x >= 0 ? x : slope * x with a constant slope broadcast as ONNX does (a Model's PReLU: (C, 1, 1))."""
+    slope = ctx.const(node, 1)
+    if slope is None:
+        raise OpError(f"{node.label()}: the slope must be a constant on device='cuda'")
+    s = _upload(np.asarray(slope, np.float32), "slope")
+    return lambda x, *_: _cp().where(x >= 0, x, x * s)
+
+
 @_op("Clip")
 def clip(node, ctx):
     if ctx.opset < 11:
