@@ -1,5 +1,8 @@
 """fastconv.models: architectures against published parameter counts and multiply-adds, output
 shapes, fused == unfused on a whole network, weights from .npz."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -70,3 +73,17 @@ def test_resnet18_fused_equals_unfused_and_loads_weights(tmp_path, rng):
     np.savez(tmp_path / "partial.npz", **weights)
     with pytest.raises(ValueError, match=r"missing weights .*'layer3\.1\.bn2/moving_var'"):
         fastconv.models.resnet18(weights=tmp_path / "partial.npz")
+
+
+def test_models_need_no_onnx_package():
+    """A Model runs as the ONNX session's graph, built by fastconv itself: the onnx package (an
+    optional extra) is never imported on the way."""
+    code = ("import sys; sys.modules['onnx'] = None\n"   # any `import onnx` now raises ImportError
+            "import numpy as np, fastconv\n"
+            "m = fastconv.Sequential([fastconv.layers.Conv2D(16, 3, padding=1, activation='relu'),\n"
+            "                         fastconv.layers.GlobalAveragePooling2D(), fastconv.layers.Dense(3)],\n"
+            "                        input_shape=(3, 8, 8))\n"
+            "print(m(np.ones((2, 3, 8, 8), np.float32)).shape)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "(2, 3)"
