@@ -340,20 +340,28 @@ class _Plan:
         # block's last concat, where each Concat copied all before it (batch 1: 1.5 ms of 13).
         parent: dict[int, tuple[int, int]] = {}  # producer -> (the concat it is a part of, first channel)
         consumers = g.consumers()
+
+        def in_place_part(p, v, a, c, y) -> bool:
+            """Whether producer p may write input v (recorded value a) of concat c straight into c's buffer."""
+            if p is None or not plannable(p) or p in parent or not isinstance(a, np.ndarray) \
+                    or a.ndim != y.ndim or a.shape[0] != y.shape[0]:
+                return False
+            if y.shape[0] == 1:  # contiguous: any reader of v that runs while the buffer lives may share it
+                return death[v] <= death[g.nodes[c].outputs[0]]
+            return len(consumers.get(v, ())) == 1 and getattr(self.kernels[p], "writes_strided_out", False)
+
         for c, node in enumerate(g.nodes):
             y = record[c][1][0]
             if node.op != "Concat" or not plannable(c) or y.ndim not in (4, 5) or y.shape[0] == 0 \
                     or int(node.attrs.get("axis", 1)) not in (1, -3):
                 continue
             plane = int(np.prod(y.shape[2:]))  # floats per channel (blocked: per block of channels)
-            c0, parts = 0, []
+            c0, parts, taken = 0, [], set()
             for k, (v, a) in enumerate(zip(node.inputs, record[c][0])):
                 p = producer_index.get(v)
-                if p is not None and plannable(p) and p not in parent and p not in [q for q, _, _ in parts] \
-                        and isinstance(a, np.ndarray) and a.ndim == y.ndim and a.shape[0] == y.shape[0] \
-                        and (len(consumers.get(v, ())) == 1 if y.shape[0] > 1 else death[v] <= death[node.outputs[0]]) \
-                        and (y.shape[0] == 1 or getattr(self.kernels[p], "writes_strided_out", False)):
+                if p not in taken and in_place_part(p, v, a, c, y):  # Concat(a, a): the second copy is copied
                     parts.append((p, k, c0))
+                    taken.add(p)
                 c0 += a.shape[1] if isinstance(a, np.ndarray) and a.ndim == y.ndim else 0
             # With several images a part lies strided in the buffer, which only the producer handles: a
             # concat that still copies some input would be handed that view, so there all or none.
