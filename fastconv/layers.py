@@ -134,7 +134,8 @@ class Layer:
 
     # --- compute -----------------------------------------------------------------------------------
     def call(self, *xs):
-        """Eager computation on batched arrays (the unfused path; Model fuses where it can)."""
+        """Eager computation on batched arrays with fastconv's functions, one layer at a time (a Model
+        runs the layers' graph form instead, fastconv/onnx/_from_model.py)."""
         raise NotImplementedError
 
 
@@ -369,10 +370,6 @@ class BatchNormalization(Layer):
     def init_weights(self, rng):
         for k, v in (("gamma", 1.0), ("beta", 0.0), ("moving_mean", 0.0), ("moving_var", 1.0)):
             self.weights.setdefault(k, np.full(self.channels, v, np.float32))
-
-    def affine(self):
-        w = self.weights
-        return _N.batch_norm_affine(w["gamma"], w["beta"], w["moving_mean"], w["moving_var"], self.epsilon)
 
     def flops(self, out_shape):
         return 2 * math.prod(out_shape)

@@ -78,6 +78,10 @@ def test_sequential_every_layer_against_references(rng):
     ref = softmax_ref(np.tanh(h @ w["fc/weight"].T + w["fc/bias"]), -1)
     assert model.output_shape == (10,)
     np.testing.assert_allclose(model(x), ref, rtol=1e-5, atol=1e-6)
+    h = x   # each layer's eager call, one after another, computes the same
+    for layer in layers:
+        h = layer.call(h)
+    np.testing.assert_allclose(h, ref, rtol=1e-5, atol=1e-6)
 
 
 def test_inception_style_concat_and_global_pools(rng, tmp_path):
@@ -98,6 +102,9 @@ def test_inception_style_concat_and_global_pools(rng, tmp_path):
     yg, ym = model(xs)
     np.testing.assert_allclose(yg, cat.mean(axis=(2, 3)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ym, cat.max(axis=(2, 3), keepdims=True), rtol=1e-5, atol=1e-6)
+    eager = model.get_layer("cat").call(*[model.get_layer(k).call(xs) for k in "abp"])   # the layers' eager calls
+    np.testing.assert_allclose(model.get_layer("gap").call(eager), yg, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_layer("gmp").call(eager), ym, rtol=1e-5, atol=1e-6)
     model.save(tmp_path / "two_outputs.npz")
     for a, b in zip(fastconv.load(tmp_path / "two_outputs.npz")(xs), (yg, ym)):
         np.testing.assert_array_equal(a, b)

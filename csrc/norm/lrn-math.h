@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "act/act-math.h"
+#include "conv/convc-kernels.h"
 #include "norm/norm-kernels.h"
 
 template <class V>
@@ -48,7 +49,7 @@ struct Lrn {
   static constexpr size_t kGroup = fc::kLrnGroup;
 
   static void run_blocked(const fc::LrnBlockedArgs& a) {
-    constexpr size_t B = 16;  // lanes per block (kChannelBlock); W divides it
+    constexpr size_t B = fc::kChannelBlock;
     static_assert(B % W == 0, "a vector must not straddle two channel blocks");
     const reg bias = V::set1(a.bias), k = V::set1(a.alpha_over_size), nbeta = V::set1(-a.beta);
     const size_t c = a.blocks * B, row = c + a.size - 1;  // one position's squares and zeros

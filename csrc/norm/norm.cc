@@ -4,6 +4,7 @@
 #include "common/check.h"
 #include "common/parallel.h"
 #include "common/scratch.h"
+#include "conv/convc-kernels.h"
 #include "norm/norm-kernels.h"
 #include "norm/norm.h"
 
@@ -38,8 +39,7 @@ void lrn_blocked(const float* x, float* y, size_t n, size_t blocks, size_t hw, s
                  float bias, int nthreads, Isa isa) {
   FC_CHECK(size >= 1, "LRN size must be >= 1, got ", size);
   const lrn_blocked_fn f = FC_KERNEL_FOR_ISA(isa, f32_lrn_blocked);
-  constexpr size_t B = 16;  // kChannelBlock
-  const size_t c = blocks * B, image = c * hw;
+  const size_t c = blocks * kChannelBlock, image = c * hw;
   // Pieces of positions, each about kMinTaskFloats of input.
   const size_t per = std::max<size_t>(1, kMinTaskFloats / std::max<size_t>(c, 1)), pieces = (hw + per - 1) / per;
   parallel_for_items(n * pieces, per * c, nthreads, [&](size_t item) {

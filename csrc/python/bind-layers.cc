@@ -14,6 +14,7 @@
 #include "norm/norm.h"
 #include "pool/pool.h"
 #include "python/arrays.h"
+#include "python/blocked-args.h"
 #include "python/pool-args.h"
 
 namespace py = pybind11;
@@ -72,21 +73,20 @@ void bind_layers(py::module_& m) {
         FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
         const float* xp = input(x, "x");
         FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
-        FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
+        const ChannelExtents e = channel_extents(x, blocked);
         const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
         if (blocked) {  // (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1); a 5-D NCDHW x is not blocked
-          const size_t n = x.shape(0), c = blocked_pool_channels(x, out), hw = x.shape(2) * x.shape(3);
-          float* y = py_arrays::require_exact(out, {n, c, 1, 1}, "out");
+          const size_t c = blocked_pool_channels(x, out);
+          float* y = py_arrays::require_exact(out, {e.n, c, 1, 1}, "out");
           py::gil_scoped_release release;
-          global_pool_blocked(pk, xp, n, c, hw, y, num_threads());
+          global_pool_blocked(pk, xp, e.n, c, e.hw, y, num_threads());
           return;
         }
-        std::vector<size_t> yshape = {static_cast<size_t>(x.shape(0)), static_cast<size_t>(x.shape(1))};
+        std::vector<size_t> yshape = {e.n, e.c};
         yshape.resize(x.ndim(), 1);
         float* y = py_arrays::require_exact(out, yshape, "out");
-        const size_t planes = extent(x, 0, 2), hw = extent(x, 2, x.ndim());
         py::gil_scoped_release release;
-        global_pool(pk, xp, planes, hw, y, num_threads(), active_isa());
+        global_pool(pk, xp, e.n * e.c, e.hw, y, num_threads(), active_isa());
       },
       py::arg("x"), py::arg("out"), py::arg("kind"), py::arg("blocked") = false);
 
@@ -95,22 +95,18 @@ void bind_layers(py::module_& m) {
       [](const py::array& x, const py::array& out, std::optional<py::array> scale, std::optional<py::array> shift,
          const std::string& act, float alpha, float beta, std::optional<py::array> slope, bool blocked) {
         const float* xp = input(x, "x");
-        if (blocked) {  // (N, C/16, H, W, 16): per-lane scale and shift of C/16 * 16 values
-          FC_CHECK(x.ndim() == 5 && x.shape(4) == 16, "a blocked x must be (N, C/16, H, W, 16), got ",
-                   py_arrays::shape_str(py_arrays::shape_of(x)));
+        FC_CHECK(x.ndim() >= 2, "x must be (N, C, ...), got ", x.ndim(), "-D");
+        const auto [n, c, hw] = channel_extents(x, blocked);
+        float* y = py_arrays::require_exact(out, py_arrays::shape_of(x), "out");
+        if (blocked) {  // per-lane scale and shift: C/16 * 16 values
           FC_CHECK(scale && shift && !slope, "the blocked affine map takes scale and shift (no slope)");
-          const size_t n = x.shape(0), blocks = x.shape(1), hw = x.shape(2) * x.shape(3);
-          float* y = py_arrays::require_exact(out, py_arrays::shape_of(x), "out");
-          const float* sp = py_arrays::require_exact(*scale, {blocks * 16}, "scale");
-          const float* tp = py_arrays::require_exact(*shift, {blocks * 16}, "shift");
+          const float* sp = py_arrays::require_exact(*scale, {c * kChannelBlock}, "scale");
+          const float* tp = py_arrays::require_exact(*shift, {c * kChannelBlock}, "shift");
           const Activation a{act_kind_from_name(act), alpha, beta};
           py::gil_scoped_release release;
-          channel_affine_blocked(xp, y, n, blocks, hw, 16, sp, tp, a, num_threads(), active_isa());
+          channel_affine_blocked(xp, y, n, c, hw, kChannelBlock, sp, tp, a, num_threads(), active_isa());
           return;
         }
-        FC_CHECK(x.ndim() >= 2, "x must be (N, C, ...), got ", x.ndim(), "-D");
-        const size_t n = x.shape(0), c = x.shape(1), hw = extent(x, 2, x.ndim());
-        float* y = py_arrays::require_exact(out, py_arrays::shape_of(x), "out");
         const float* sp = scale ? py_arrays::require_exact(*scale, {c}, "scale") : nullptr;
         const float* tp = shift ? py_arrays::require_exact(*shift, {c}, "shift") : nullptr;
         const float* lp = slope ? py_arrays::require_exact(*slope, {c}, "slope") : nullptr;
@@ -157,10 +153,9 @@ void bind_layers(py::module_& m) {
       [](const py::array& x, const py::array& out, size_t size, float alpha, float beta, float bias, bool blocked) {
         const float* xp = input(x, "x");
         FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
-        FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
+        const auto [n, c, hw] = channel_extents(x, blocked);
         float* y = py_arrays::require_exact(out, py_arrays::shape_of(x), "out");
         FC_CHECK(blocked || xp != y, "lrn cannot run in place");
-        const size_t n = x.shape(0), c = x.shape(1), hw = blocked ? x.shape(2) * x.shape(3) : extent(x, 2, x.ndim());
         if (n * c * hw == 0) return;
         py::gil_scoped_release release;
         (blocked ? lrn_blocked : lrn)(xp, y, n, c, hw, size, alpha, beta, bias, num_threads(), active_isa());

@@ -154,12 +154,12 @@ class Program {
   void add_global_pool(const py::array& x, int x_dyn, const py::array& y, const std::string& kind, bool blocked) {
     FC_CHECK(kind == "max" || kind == "avg", "pooling kind must be 'max' or 'avg', got '", kind, "'");
     FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
-    FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
+    const ChannelExtents e = channel_extents(x, blocked);
     const std::vector<size_t> xshape = py_arrays::shape_of(x);
     const Ref xr = input(x, x_dyn, xshape, "x");
     const PoolKind pk = kind == "max" ? PoolKind::max : PoolKind::avg;
     if (blocked) {  // (N, C/16, H, W, 16) -> NCHW (N, C, 1, 1)
-      const size_t n = xshape[0], c = blocked_pool_channels(x, y), hw = xshape[2] * xshape[3];
+      const size_t n = e.n, c = blocked_pool_channels(x, y), hw = e.hw;
       float* yp = exact_output(y, {n, c, 1, 1}, "out");
       steps_.push_back([pk, xr, yp, n, c, hw](float* const* dyn, int nt) {
         global_pool_blocked(pk, xr.get(dyn), n, c, hw, yp, nt);
@@ -169,9 +169,7 @@ class Program {
     std::vector<size_t> yshape(xshape.begin(), xshape.begin() + 2);
     yshape.resize(xshape.size(), 1);
     float* yp = exact_output(y, yshape, "out");
-    size_t hw = 1;
-    for (size_t i = 2; i < xshape.size(); ++i) hw *= xshape[i];
-    const size_t planes = xshape[0] * xshape[1];
+    const size_t planes = e.n * e.c, hw = e.hw;
     const Isa isa = active_isa();
     steps_.push_back([pk, xr, yp = yp, planes, hw, isa](float* const* dyn, int nt) {
       global_pool(pk, xr.get(dyn), planes, hw, yp, nt, isa);
@@ -182,19 +180,17 @@ class Program {
   void add_channel_affine(const py::array& x, int x_dyn, const py::array& y, const py::array& scale,
                           const py::array& shift, const std::string& act, float alpha, float beta, bool blocked) {
     FC_CHECK(x.ndim() >= 2, "x must be (N, C, ...), got ", x.ndim(), "-D");
-    FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
+    const auto [n, c, hw] = channel_extents(x, blocked);  // blocked: c counts blocks of per-lane values
     const std::vector<size_t> xshape = py_arrays::shape_of(x);
-    // blocked: c counts blocks, each with 16 per-lane values of scale and shift
-    const size_t n = xshape[0], c = xshape[1], hw = blocked ? xshape[2] * xshape[3] : volume(xshape, 2);
-    const size_t values = blocked ? c * 16 : c;
+    const size_t values = blocked ? c * kChannelBlock : c;
     const Ref xr = input(x, x_dyn, xshape, "x");
     float* yp = exact_output(y, xshape, "out");
     const Ref sr = input(scale, -1, {values}, "scale"), tr = input(shift, -1, {values}, "shift");
     const Activation a{act_kind_from_name(act), alpha, beta};
     const Isa isa = active_isa();
-    steps_.push_back([xr, yp, sr, tr, a, n, c, hw, blocked, isa](float* const* dyn, int nt) {
+    steps_.push_back([xr, yp, sr, tr, a, n = n, c = c, hw = hw, blocked, isa](float* const* dyn, int nt) {
       if (blocked)
-        channel_affine_blocked(xr.get(dyn), yp, n, c, hw, 16, sr.fixed, tr.fixed, a, nt, isa);
+        channel_affine_blocked(xr.get(dyn), yp, n, c, hw, kChannelBlock, sr.fixed, tr.fixed, a, nt, isa);
       else
         channel_affine(xr.get(dyn), yp, n, c, hw, sr.fixed, tr.fixed, a, nullptr, nt, isa);
     });
@@ -204,16 +200,14 @@ class Program {
   void add_lrn(const py::array& x, int x_dyn, const py::array& y, size_t size, float alpha, float beta, float bias,
                bool blocked) {
     FC_CHECK(x.ndim() >= 3, "x must be (N, C, spatial...), got ", x.ndim(), "-D");
-    FC_CHECK(!blocked || (x.ndim() == 5 && x.shape(4) == 16), "a blocked x must be (N, C/16, H, W, 16)");
     FC_CHECK(size >= 1 && bias > 0, "lrn needs size >= 1 and bias > 0, got size ", size, ", bias ", bias);
+    const auto [n, c, hw] = channel_extents(x, blocked);  // blocked: c counts blocks of channels
     const std::vector<size_t> xshape = py_arrays::shape_of(x);
-    // blocked: c counts blocks of 16 channels
-    const size_t n = xshape[0], c = xshape[1], hw = blocked ? xshape[2] * xshape[3] : volume(xshape, 2);
     const Ref xr = input(x, x_dyn, xshape, "x");
     float* yp = exact_output(y, xshape, "out");
     FC_CHECK(blocked || xr.dyn >= 0 || xr.fixed != yp, "lrn cannot run in place");
     const Isa isa = active_isa();
-    steps_.push_back([xr, yp, n, c, hw, size, alpha, beta, bias, blocked, isa](float* const* dyn, int nt) {
+    steps_.push_back([xr, yp, n = n, c = c, hw = hw, size, alpha, beta, bias, blocked, isa](float* const* dyn, int nt) {
       if (n * c * hw != 0)
         (blocked ? lrn_blocked : lrn)(xr.get(dyn), yp, n, c, hw, size, alpha, beta, bias, nt, isa);
     });

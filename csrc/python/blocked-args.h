@@ -1,5 +1,6 @@
-// The checked shapes of the channel-blocked bindings (bind-conv.cc, and the program steps of
-// bind-program.cc): a blocked convolution's input and output, a layout copy's output.
+// The checked shapes of the channel-blocked bindings (bind-conv.cc, bind-layers.cc, and the program
+// steps of bind-program.cc): a blocked convolution's input and output, a layout copy's output, the
+// extents the per-channel kernels take.
 #pragma once
 #include <cstddef>
 #include <vector>
@@ -9,6 +10,23 @@
 #include "conv/convc-kernels.h"
 
 namespace fc {
+
+// x as the per-channel kernels (affine map, LRN, global pooling) see it: (n, c, hw) of an
+// (N, C, spatial...) array, or with `blocked` of (N, C/16, H, W, 16), where c then counts blocks of
+// kChannelBlock channels. A blocked x of any other shape is refused. x has at least 2 axes.
+struct ChannelExtents {
+  size_t n, c, hw;
+};
+
+template <class Array>
+ChannelExtents channel_extents(const Array& x, bool blocked) {
+  const size_t nd = static_cast<size_t>(x.ndim());
+  FC_CHECK(!blocked || (nd == 5 && static_cast<size_t>(x.shape(4)) == kChannelBlock),
+           "a blocked x must be (N, C/16, H, W, ", kChannelBlock, "), got a ", nd, "-D array");
+  size_t hw = 1;
+  for (size_t i = 2; i < (blocked ? 4 : nd); ++i) hw *= static_cast<size_t>(x.shape(i));
+  return {static_cast<size_t>(x.shape(0)), static_cast<size_t>(x.shape(1)), hw};
+}
 
 struct BlockedConvShapes {
   ConvcInput input;  // x blocked (N, C/16, H, W, 16), or NCHW (N, C, H, W): a first layer's few channels
